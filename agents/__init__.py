@@ -1,0 +1,1 @@
+"""Agents: policies, baselines, learners, evaluation and the ua-envs command line."""

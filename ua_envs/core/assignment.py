@@ -1,0 +1,1 @@
+"""Association helpers. Being written."""

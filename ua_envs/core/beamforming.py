@@ -1,0 +1,1 @@
+"""Beamformers (SPEC §2). Being written."""

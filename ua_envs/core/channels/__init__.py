@@ -1,0 +1,1 @@
+"""Channel generators (SPEC §3). Being written."""

@@ -1,0 +1,212 @@
+"""Downlink signal model shared by every environment (SPEC §1).
+
+Layout, batch first and transmitter-major (``...`` are batch dims that broadcast):
+
+===============  ===================  =======  ==================================
+name             shape                dtype    unit
+===============  ===================  =======  ==================================
+``channels``     ``(..., M, K, N)``   complex  sqrt(W): ``|h|²`` is a power gain
+``beams``        ``(..., M, K, N)``   complex  sqrt(W)
+``association``  ``(..., M, K)``      bool or  ``a[m, k] = 1``: m serves k
+                                      float
+``tx_power``     ``(..., M)``         float    W
+``noise_power``  ``(..., K)``         float    W
+``weights``      ``(..., K)``         float    –
+===============  ===================  =======  ==================================
+
+Hermitian convention: UE k receives ``y_k = Σ_m h_{m,k}^H x_m + n_k``, so the effective gain of
+UE l's stream at UE k is ``G[k, l] = Σ_m a[m, l] · h_{m,k}^H v_{m,l}``. One formula covers
+unique association (one 1 per column of ``a``), joint transmission (several) and relaxed
+(fractional) association; every function here is differentiable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ua_envs.core.validation import (
+    as_tensor,
+    check_broadcastable,
+    check_finite,
+    check_nonnegative,
+    check_positive,
+    check_shape,
+)
+
+
+def _real_dtype(channels: Tensor) -> torch.dtype:
+    return channels.real.dtype if channels.is_complex() else channels.dtype
+
+
+def _check_signal_inputs(
+    channels: Tensor, beams: Tensor, association: Tensor, noise_power: Tensor
+) -> None:
+    if not channels.is_complex():
+        raise ValueError(f"channels must be a complex tensor, got dtype {channels.dtype}")
+    if channels.dim() < 3:
+        raise ValueError(f"channels must have shape (..., M, K, N), got {tuple(channels.shape)}")
+    num_tx, num_ues, num_antennas = channels.shape[-3:]
+    check_shape("beams", beams, (num_tx, num_ues, num_antennas))
+    check_shape("association", association, (num_tx, num_ues))
+    check_shape("noise_power", noise_power, (num_ues,))
+    check_broadcastable(
+        ("channels", "beams", "association", "noise_power"),
+        (channels, beams, association, noise_power),
+        (3, 3, 2, 1),
+    )
+    check_finite("channels", channels)
+    check_finite("beams", beams)
+    check_nonnegative("association", association.to(_real_dtype(channels)))
+    check_positive("noise_power", noise_power)
+
+
+def _as_association(association: Any, channels: Tensor) -> Tensor:
+    association = as_tensor("association", association, device=channels.device)
+    return association.to(_real_dtype(channels))
+
+
+def _as_noise(noise_power: Any, channels: Tensor) -> Tensor:
+    noise = as_tensor("noise_power", noise_power, device=channels.device)
+    noise = noise.to(_real_dtype(channels))
+    if noise.dim() == 0:
+        noise = noise.expand(channels.shape[-2])
+    return noise
+
+
+def effective_gains(channels: Tensor, beams: Tensor, association: Tensor) -> Tensor:
+    """Effective gain matrix ``G[k, l] = Σ_m a[m, l] · h_{m,k}^H v_{m,l}`` (no validation).
+
+    :param channels: ``(..., M, K, N)`` complex.
+    :param beams: ``(..., M, K, N)`` complex.
+    :param association: ``(..., M, K)`` real, already in the channels' real dtype.
+    :return: ``(..., K, K)`` complex; row k is what UE k receives from each stream l.
+    """
+    weighted_beams = beams * association.unsqueeze(-1)
+    # (..., M, K, N) x (..., M, L, N) -> (..., K, L): contract antennas, then transmitters.
+    return torch.einsum("...mkn,...mln->...kl", channels.conj(), weighted_beams)
+
+
+def _sinr_from_gains(gains: Tensor, noise_power: Tensor) -> Tensor:
+    power = gains.real.square() + gains.imag.square()
+    signal = torch.diagonal(power, dim1=-2, dim2=-1)
+    # Sum of the off-diagonal terms directly, not total - signal, which can cancel to < 0.
+    off_diagonal = 1.0 - torch.eye(power.shape[-1], dtype=power.dtype, device=power.device)
+    interference = (power * off_diagonal).sum(dim=-1)
+    return signal / (interference + noise_power)
+
+
+def sinr(
+    channels: Tensor,
+    beams: Tensor,
+    association: Tensor,
+    noise_power: Tensor,
+    *,
+    validate: bool = True,
+) -> Tensor:
+    """Per-UE SINR ``|G[k,k]|² / (Σ_{l≠k} |G[k,l]|² + σ_k²)`` (linear, not dB).
+
+    :param channels: ``(..., M, K, N)`` complex channels [sqrt(W)].
+    :param beams: ``(..., M, K, N)`` complex beams [sqrt(W)].
+    :param association: ``(..., M, K)`` bool or float in [0, 1].
+    :param noise_power: ``(..., K)`` or scalar noise power [W], > 0.
+    :param validate: check shapes and finiteness (hot loops that built their inputs pass False).
+    :return: ``(..., K)`` SINR, real, in the channels' real dtype. A UE with zero signal gets 0.
+    :raises ValueError: mismatched shapes, non-complex channels, NaN/inf, noise ≤ 0.
+
+    >>> import torch
+    >>> h = torch.ones(1, 1, 1, dtype=torch.complex64)
+    >>> float(sinr(h, h, torch.ones(1, 1), torch.tensor([0.5])))
+    2.0
+    """
+    association = _as_association(association, channels)
+    noise = _as_noise(noise_power, channels)
+    if validate:
+        _check_signal_inputs(channels, beams, association, noise)
+    return _sinr_from_gains(effective_gains(channels, beams, association), noise)
+
+
+def rates(
+    channels: Tensor,
+    beams: Tensor,
+    association: Tensor,
+    noise_power: Tensor,
+    *,
+    validate: bool = True,
+) -> Tensor:
+    """Per-UE spectral efficiency ``log2(1 + SINR_k)`` [bit/s/Hz], shape ``(..., K)``."""
+    return torch.log2(1.0 + sinr(channels, beams, association, noise_power, validate=validate))
+
+
+def sum_rate(
+    channels: Tensor,
+    beams: Tensor,
+    association: Tensor,
+    noise_power: Tensor,
+    weights: Tensor | None = None,
+    *,
+    validate: bool = True,
+) -> Tensor:
+    """Weighted sum rate ``Σ_k w_k log2(1 + SINR_k)`` [bit/s/Hz], shape ``(...)``.
+
+    :param weights: ``(..., K)`` non-negative UE weights; ``None`` means all ones.
+    Other arguments as in :func:`sinr`.
+    """
+    per_ue = rates(channels, beams, association, noise_power, validate=validate)
+    if weights is None:
+        return per_ue.sum(dim=-1)
+    weights = as_tensor("weights", weights, device=channels.device).to(per_ue.dtype)
+    if validate:
+        check_shape("weights", weights, (channels.shape[-2],))
+        check_nonnegative("weights", weights)
+    return (weights * per_ue).sum(dim=-1)
+
+
+def project_power(
+    beams: Tensor, association: Tensor, tx_power: Tensor, *, validate: bool = True
+) -> Tensor:
+    """Rescale each transmitter's associated beams to use exactly its power ([GS-GNN] eq. 9).
+
+    ``v_{m,k} ← sqrt(P_m) · a[m,k] ṽ_{m,k} / sqrt(Σ_j a[m,j] ||ṽ_{m,j}||²)``.
+    A transmitter that serves nobody (or whose associated beams are all zero) sends nothing.
+
+    :param beams: ``(..., M, K, N)`` complex unscaled beams ṽ.
+    :param association: ``(..., M, K)`` bool or float in [0, 1].
+    :param tx_power: ``(..., M)`` per-transmitter power [W], ≥ 0.
+    :return: ``(..., M, K, N)`` beams; with a binary association
+        ``Σ_k a[m,k] ||v_{m,k}||² = P_m`` for every transmitter that serves someone.
+    """
+    real = _real_dtype(beams)
+    association = as_tensor("association", association, device=beams.device).to(real)
+    tx_power = as_tensor("tx_power", tx_power, device=beams.device).to(real)
+    if validate:
+        if beams.dim() < 3:
+            raise ValueError(f"beams must have shape (..., M, K, N), got {tuple(beams.shape)}")
+        check_shape("association", association, beams.shape[-3:-1])
+        check_shape("tx_power", tx_power, (beams.shape[-3],))
+        check_finite("beams", beams)
+        check_nonnegative("association", association)
+        check_nonnegative("tx_power", tx_power)
+    beam_power = beams.real.square() + beams.imag.square()
+    used = (association * beam_power.sum(dim=-1)).sum(dim=-1)  # (..., M)
+    active = used > 0
+    # where() on both sides keeps gradients finite for silent transmitters.
+    safe_used = torch.where(active, used, torch.ones_like(used))
+    scale = torch.where(active, torch.sqrt(tx_power / safe_used), torch.zeros_like(used))
+    return beams * (association * scale.unsqueeze(-1)).unsqueeze(-1)
+
+
+def fronthaul_load(association: Tensor, rates: Tensor, bandwidth_hz: float) -> Tensor:
+    """Fronthaul load of each transmitter ``load_m = Σ_k a[m,k] · bandwidth_hz · rate_k`` [bit/s].
+
+    :param association: ``(..., M, K)`` bool or float.
+    :param rates: ``(..., K)`` spectral efficiencies [bit/s/Hz].
+    :param bandwidth_hz: system bandwidth [Hz], > 0.
+    :return: ``(..., M)`` load [bit/s].
+    """
+    if not bandwidth_hz > 0:
+        raise ValueError(f"bandwidth_hz must be > 0, got {bandwidth_hz!r}")
+    association = association.to(rates.dtype)
+    return bandwidth_hz * (association * rates.unsqueeze(-2)).sum(dim=-1)
