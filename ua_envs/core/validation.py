@@ -102,11 +102,14 @@ def check_shape(name: str, tensor: Tensor, expected: Sequence[int | None]) -> No
     for got, want in zip(tail, expected, strict=True):
         if want is not None and got != want:
             raise ValueError(
-                f"{name} must have trailing shape {tuple(expected)}, got shape {tuple(tensor.shape)}"
+                f"{name} must have trailing shape {tuple(expected)}, "
+                f"got shape {tuple(tensor.shape)}"
             )
 
 
-def check_broadcastable(names: Sequence[str], tensors: Sequence[Tensor], tail_dims: Sequence[int]) -> None:
+def check_broadcastable(
+    names: Sequence[str], tensors: Sequence[Tensor], tail_dims: Sequence[int]
+) -> None:
     """Raise ``ValueError`` unless the batch dims (all but the last ``tail_dims[i]``) broadcast."""
     try:
         torch.broadcast_shapes(
@@ -117,8 +120,10 @@ def check_broadcastable(names: Sequence[str], tensors: Sequence[Tensor], tail_di
         raise ValueError(f"batch dimensions do not broadcast: {shapes}") from None
 
 
-def as_tensor(name: str, value: Any, *, dtype: torch.dtype | None = None, device: Any = None) -> Tensor:
-    """Convert ``value`` (tensor, numpy array, number, sequence) to a tensor, or raise ``ValueError``."""
+def as_tensor(
+    name: str, value: Any, *, dtype: torch.dtype | None = None, device: Any = None
+) -> Tensor:
+    """Convert ``value`` (tensor, array, number, sequence) to a tensor, or raise ``ValueError``."""
     if isinstance(value, Tensor):
         return value.to(dtype=dtype, device=device) if (dtype or device) else value
     try:

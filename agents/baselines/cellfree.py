@@ -1,0 +1,1 @@
+"""Baselines of the cellfree family (SPEC §5). Registered on import."""

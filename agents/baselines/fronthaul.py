@@ -1,0 +1,1 @@
+"""Baselines of the fronthaul family (SPEC §5). Registered on import."""

@@ -1,0 +1,1 @@
+"""Baselines of the slotted family (SPEC §5). Registered on import."""

@@ -1,0 +1,116 @@
+"""The common Policy interface, the masked random policy, and the stable-baselines3 adapter.
+
+A policy maps one observation of a single (non-vector) Gymnasium env to one action::
+
+    action = policy.act(observation, info, env=env)
+
+Baselines that need the instance (exhaustive search, WMMSE-based) read it through
+``env.unwrapped`` (``channels``, ``tx_power``, ``noise_power`` or the simulator); they never
+re-derive physics. Policies with internal randomness take a seed and implement ``reset(seed)``,
+which :func:`agents.evaluate.evaluate` calls once per evaluation so runs reproduce.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Anything with ``act(observation, info=None, *, env=None) -> action``."""
+
+    def act(
+        self, observation: Any, info: dict[str, Any] | None = None, *, env: gym.Env | None = None
+    ) -> Any:
+        """Return one action of the env's action space for ``observation``."""
+        ...
+
+
+def observation_mask(observation: Any, env: gym.Env | None = None) -> np.ndarray | None:
+    """The boolean action mask of a single observation, or ``None`` when actions are never illegal.
+
+    Read from ``observation["action_mask"]`` (Dict observations), else from
+    ``env.action_masks()`` (the sb3-contrib convention) when the env has it.
+    """
+    if isinstance(observation, dict) and "action_mask" in observation:
+        return np.asarray(observation["action_mask"]).astype(bool)
+    if env is not None:
+        masks = getattr(env.unwrapped, "action_masks", None)
+        if callable(masks):
+            return np.asarray(masks()).astype(bool)
+    return None
+
+
+def sample_action(
+    space: spaces.Space[Any], rng: np.random.Generator, mask: np.ndarray | None = None
+) -> Any:
+    """Draw an action uniformly from ``space`` (only legal ones under ``mask``) with ``rng``.
+
+    :param space: ``Discrete``, ``MultiDiscrete`` or ``MultiBinary``.
+    :param mask: for ``Discrete``, a ``(n,)`` bool array of legal actions; for ``MultiDiscrete``
+        a ``(sum(nvec),)`` concatenation of per-dimension masks (sb3-contrib layout).
+    :raises ValueError: unsupported space, or a mask that allows nothing.
+    """
+    if isinstance(space, spaces.Discrete):
+        n = int(space.n)
+        legal = np.arange(n) if mask is None else np.flatnonzero(mask[:n])
+        if legal.size == 0:
+            raise ValueError("mask allows no action")
+        return np.int64(int(space.start) + int(rng.choice(legal)))
+    if isinstance(space, spaces.MultiDiscrete):
+        nvec = np.asarray(space.nvec).reshape(-1)
+        if mask is None:
+            return (
+                (rng.integers(0, nvec) + np.asarray(space.start).reshape(-1))
+                .astype(space.dtype)
+                .reshape(space.shape)
+            )
+        out = np.empty(nvec.size, dtype=space.dtype)
+        offsets = np.concatenate([[0], np.cumsum(nvec)])
+        for i in range(nvec.size):
+            legal = np.flatnonzero(mask[offsets[i] : offsets[i + 1]])
+            if legal.size == 0:
+                raise ValueError(f"mask allows no action in dimension {i}")
+            out[i] = rng.choice(legal)
+        return out.reshape(space.shape)
+    if isinstance(space, spaces.MultiBinary):
+        return rng.integers(0, 2, size=space.shape).astype(space.dtype)
+    raise ValueError(
+        f"space must be Discrete, MultiDiscrete or MultiBinary, got {type(space).__name__}"
+    )
+
+
+class RandomPolicy:
+    """Uniform over the legal actions (masked), reproducible from ``seed``.
+
+    :param action_space: the env's action space.
+    :param seed: seed of the policy's own ``numpy.random.Generator``.
+    :param probability: for ``MultiBinary`` spaces, the probability of each bit being 1
+        (default 0.5, a Bernoulli(0.5) association).
+    """
+
+    def __init__(
+        self, action_space: spaces.Space[Any], seed: int | None = None, probability: float = 0.5
+    ) -> None:
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError(f"probability must be in [0, 1], got {probability!r}")
+        self.action_space = action_space
+        self.probability = probability
+        self._rng = np.random.default_rng(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Re-seed the policy's generator."""
+        self._rng = np.random.default_rng(seed)
+
+    def act(
+        self, observation: Any, info: dict[str, Any] | None = None, *, env: gym.Env | None = None
+    ) -> Any:
+        """A uniformly random legal action."""
+        if isinstance(self.action_space, spaces.MultiBinary):
+            bits = self._rng.random(self.action_space.shape) < self.probability
+            return bits.astype(self.action_space.dtype)
+        return sample_action(self.action_space, self._rng, observation_mask(observation, env))

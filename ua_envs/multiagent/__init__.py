@@ -1,0 +1,1 @@
+"""PettingZoo parallel environments: import a versioned module, e.g. ``from ua_envs.multiagent import multicell_assoc_v0``."""
