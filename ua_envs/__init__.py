@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 #: Every registered id with a one-line description (``ua-envs list`` prints this).
 ENV_IDS: dict[str, str] = {
-    "MultiCellAssoc-v0": "static one-shot multi-cell association, reward = sum rate (mmWave 28 GHz)",
+    "MultiCellAssoc-v0": "one-shot multi-cell association, reward = sum rate (mmWave 28 GHz)",
     "MultiCellAssocBalanced-v0": "MultiCellAssoc-v0 with load limit = antennas, overload dropped",
     "CellFreeAssoc-v0": "sequential cell-free support-set construction with action masks and END",
     "FronthaulAssoc-v0": "Bernoulli cell-free association with fronthaul-capacity Lagrangian",

@@ -1,1 +1,4 @@
-"""PettingZoo parallel environments: import a versioned module, e.g. ``from ua_envs.multiagent import multicell_assoc_v0``."""
+"""PettingZoo parallel environments.
+
+Import a versioned module, e.g. ``from ua_envs.multiagent import multicell_assoc_v0``.
+"""
