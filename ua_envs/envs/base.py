@@ -1,0 +1,205 @@
+"""Pieces shared by every env family's adapters: seeding rule, numpy conversion, vector base.
+
+Seeding rule (one source of randomness per env, ARCHITECTURE rule 2):
+
+* A single env's ``reset(seed=s)`` seeds ``self.np_random`` (Gymnasium), and the simulator's
+  ``torch.Generator`` is seeded with :func:`torch_seed` of that ``np_random``.
+* A native vector env's ``reset(seed=s)`` draws sub-env ``i``'s first episode exactly as a single
+  env reset with ``seed=s + i`` would (one generator per sub-env, used once), so
+  ``make_vec(id, n)`` reset with ``s`` equals ``n`` single envs reset with ``s, s+1, …``
+  (Gymnasium's ``SyncVectorEnv`` convention). Episodes started by autoreset are drawn for the
+  whole batch from one generator seeded from ``s``: reproducible, but not the single envs'
+  second episodes (drawing them env by env would cost the vector env its speed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+import numpy as np
+import torch
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+from torch import Tensor
+
+from ua_envs.core.validation import check_int_range
+
+StateT = TypeVar("StateT")
+
+
+def torch_seed(np_random: np.random.Generator) -> int:
+    """Draw the seed of the simulator's ``torch.Generator`` from the env's ``np_random``."""
+    return int(np_random.integers(0, 2**63 - 1))
+
+
+def torch_generator(np_random: np.random.Generator, device: torch.device | str) -> torch.Generator:
+    """A ``torch.Generator`` on ``device`` seeded by :func:`torch_seed` of ``np_random``."""
+    generator = torch.Generator(device=torch.device(device))
+    generator.manual_seed(torch_seed(np_random))
+    return generator
+
+
+def sub_env_generator(seed: int, index: int, device: torch.device | str) -> torch.Generator:
+    """The generator a single env reset with ``seed + index`` would use (see module docstring)."""
+    np_random, _ = seeding.np_random(seed + index)
+    return torch_generator(np_random, device)
+
+
+def to_numpy(tensors: Mapping[str, Tensor], index: int = 0) -> dict[str, np.ndarray]:
+    """Row ``index`` of each batched tensor, as a fresh numpy array (no aliasing of buffers)."""
+    return {key: value[index].detach().cpu().numpy().copy() for key, value in tensors.items()}
+
+
+def merge_rows(state: StateT, fresh: StateT, rows: Tensor) -> StateT:
+    """Replace the rows ``rows`` (bool ``(B,)``) of a batched state dataclass by ``fresh``.
+
+    Every tensor field of ``state`` must have the batch as its first dim; ``fresh`` holds
+    ``rows.sum()`` rows. Non-tensor fields are kept from ``state``.
+    """
+    updates: dict[str, Any] = {}
+    for field in dataclasses.fields(state):  # type: ignore[arg-type]
+        old = getattr(state, field.name)
+        if isinstance(old, Tensor):
+            merged = old.clone()
+            merged[rows] = getattr(fresh, field.name)
+            updates[field.name] = merged
+    return dataclasses.replace(state, **updates)  # type: ignore[type-var]
+
+
+def select_rows(state: StateT, rows: Tensor) -> StateT:
+    """The sub-batch ``rows`` (bool or index tensor) of a batched state dataclass."""
+    updates = {
+        field.name: getattr(state, field.name)[rows]
+        for field in dataclasses.fields(state)  # type: ignore[arg-type]
+        if isinstance(getattr(state, field.name), Tensor)
+    }
+    return dataclasses.replace(state, **updates)  # type: ignore[type-var]
+
+
+def concat_states(states: list[StateT]) -> StateT:
+    """Concatenate batched state dataclasses along the batch dim."""
+    first = states[0]
+    updates = {
+        field.name: torch.cat([getattr(s, field.name) for s in states], dim=0)
+        for field in dataclasses.fields(first)  # type: ignore[arg-type]
+        if isinstance(getattr(first, field.name), Tensor)
+    }
+    return dataclasses.replace(first, **updates)  # type: ignore[type-var]
+
+
+class BatchSimulator(Protocol[StateT]):
+    """What :class:`BatchedVectorEnv` needs of a family's simulator (``sim.py``)."""
+
+    def reset(
+        self,
+        generator: torch.Generator,
+        options: dict[str, Any] | None = None,
+        batch_size: int | None = None,
+    ) -> StateT:
+        """Draw ``batch_size`` (default: the simulator's) fresh episodes."""
+        ...
+
+    def step(self, state: StateT, action: Tensor) -> tuple[StateT, Tensor, Tensor]:
+        """Apply a batched action; return ``(state, reward (B,) float, terminated (B,) bool)``."""
+        ...
+
+    def observe(self, state: StateT) -> dict[str, Tensor]:
+        """Batched observation dict, each entry ``(B, ...)``."""
+        ...
+
+    def info(self, state: StateT) -> dict[str, Tensor]:
+        """Batched info dict, each entry ``(B, ...)``."""
+        ...
+
+
+class BatchedVectorEnv(VectorEnv, Generic[StateT]):
+    """A Gymnasium ``VectorEnv`` over one batch-first simulator, on any torch device.
+
+    Observations, rewards, terminations, truncations and infos are torch tensors on ``device``
+    (batch first); actions may be tensors or numpy arrays. Autoreset is ``SAME_STEP``: a
+    sub-env that ends is reset within the same ``step``; the returned observation is the new
+    episode's, and ``infos["final_obs"]`` / ``infos["final_info"]`` hold the ending one's
+    (entries of rows that did not end are copies of the current values; ``infos["_final"]`` marks
+    the rows that ended). The other ``infos`` entries are the step's info for every row, the
+    reset rows included. Seeding follows the module's rule.
+
+    Subclasses set ``self.sim``, ``self.single_observation_space``, ``self.single_action_space``
+    and call :meth:`_init_vector`; they override :meth:`_action_to_tensor` to validate actions.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "autoreset_mode": AutoresetMode.SAME_STEP,
+        "render_modes": [],
+    }
+    sim: BatchSimulator[StateT]
+    state: StateT
+
+    def _init_vector(
+        self, num_envs: int, device: torch.device | str, max_episode_steps: int | None
+    ) -> None:
+        self.num_envs = check_int_range("num_envs", num_envs, 1)
+        self.device = torch.device(device)
+        if max_episode_steps is not None:
+            max_episode_steps = check_int_range("max_episode_steps", max_episode_steps, 1)
+        self.max_episode_steps = max_episode_steps
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._elapsed = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        self._generator = torch.Generator(device=self.device)
+        self._generator.manual_seed(int(np.random.SeedSequence().generate_state(1)[0]))
+        self._options: dict[str, Any] | None = None
+
+    def _draw_seeded(self, seed: int, options: dict[str, Any] | None) -> StateT:
+        """Sub-env ``i`` drawn as a single env reset with ``seed + i`` would draw it."""
+        states = [
+            self.sim.reset(sub_env_generator(seed, i, self.device), options, batch_size=1)
+            for i in range(self.num_envs)
+        ]
+        return concat_states(states)
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """Start new episodes in every sub-env; see the module docstring for the seeding rule."""
+        if isinstance(seed, list):
+            raise ValueError("seed must be an int or None for this vector env, got a list")
+        self._options = options
+        if seed is not None:
+            self._generator.manual_seed(torch_seed(seeding.np_random(seed)[0]) ^ 0x5EED)
+            self.state = self._draw_seeded(int(seed), options)
+        else:
+            self.state = self.sim.reset(self._generator, options, batch_size=self.num_envs)
+        self._elapsed.zero_()
+        return self.sim.observe(self.state), {}
+
+    def _action_to_tensor(self, actions: Any) -> Tensor:
+        """Convert and validate a batched action (override per family)."""
+        return torch.as_tensor(
+            np.asarray(actions) if not isinstance(actions, Tensor) else actions, device=self.device
+        )
+
+    def step(
+        self, actions: Any
+    ) -> tuple[dict[str, Tensor], Tensor, Tensor, Tensor, dict[str, Any]]:
+        """Step every sub-env; reset those that ended in the same call (``SAME_STEP``)."""
+        action = self._action_to_tensor(actions)
+        self.state, reward, terminated = self.sim.step(self.state, action)
+        self._elapsed += 1
+        if self.max_episode_steps is None:
+            truncated = torch.zeros_like(terminated)
+        else:
+            truncated = (self._elapsed >= self.max_episode_steps) & ~terminated
+        step_info = self.sim.info(self.state)
+        infos: dict[str, Any] = dict(step_info)
+        done = terminated | truncated
+        if bool(done.any()):
+            infos["final_obs"] = self.sim.observe(self.state)
+            infos["final_info"] = step_info
+            infos["_final"] = done.clone()
+            fresh = self.sim.reset(self._generator, self._options, batch_size=int(done.sum()))
+            self.state = merge_rows(self.state, fresh, done)
+            self._elapsed[done] = 0
+        return self.sim.observe(self.state), reward, terminated, truncated, infos
