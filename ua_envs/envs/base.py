@@ -130,7 +130,7 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
     and call :meth:`_init_vector`; they override :meth:`_action_to_tensor` to validate actions.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {
+    metadata: dict[str, Any] = {  # noqa: RUF012 (gymnasium declares an instance attribute)
         "autoreset_mode": AutoresetMode.SAME_STEP,
         "render_modes": [],
     }
