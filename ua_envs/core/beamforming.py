@@ -1,1 +1,723 @@
-"""Beamformers (SPEC §2). Being written."""
+"""Downlink beamformers (SPEC §2): MRT, ZF, RZF, WMMSE and the fully-connected ZF baseline.
+
+Every function is batched over arbitrary leading dims, device-agnostic (works on the device of
+``channels``) and free of Python loops over batch elements or transmitters. Layout as in
+:mod:`ua_envs.core.signal`:
+
+===============  ===================  =======  ==================================
+name             shape                dtype    unit
+===============  ===================  =======  ==================================
+``channels``     ``(..., M, K, N)``   complex  sqrt(W): ``|h|²`` is a power gain
+``association``  ``(..., M, K)``      bool or  ``a[m, k] = 1``: m serves k
+                                      float
+``tx_power``     ``(..., M)``         float    W (a scalar is broadcast to all M)
+``noise_power``  ``(..., K)``         float    W, > 0 (a scalar is broadcast to all K)
+``weights``      ``(..., K)``         float    –, ≥ 0 (``None``: all ones)
+returned beams   ``(..., M, K, N)``   complex  sqrt(W), same dtype as ``channels``
+===============  ===================  =======  ==================================
+
+The batch dims of the inputs broadcast against each other. The returned beams already carry
+the association mask (``v[m, k] = 0`` where ``a[m, k] = 0``) and are meant to be evaluated with
+the same association, e.g. ``sum_rate(channels, beams, association, noise_power)``.
+
+``transmission`` selects the precoder structure and is never inferred from the association:
+
+* ``"unique"``: each transmitter m precodes for its own served set ``U_m = {k : a[m, k] > 0}``
+  (multi-cell). Variable-size served sets are batched by masking: with ``H̃ = H_m diag(a_m)``
+  the transmitter's Gram matrix is ``H̃^H H̃ + ρ_m diag(a_m) + diag(1 - a_m)``, block diagonal
+  (served block = the true regularised Gram, unserved block = identity), so the unserved columns
+  of ``H̃ Gram^{-1}`` are exactly zero.
+* ``"joint"``: cell-free joint transmission on the stacked channels ``ĥ_k = D_k h_k`` restricted
+  to the APs that serve k, followed by per-AP power normalisation.
+
+Numerics (choices where the spec is silent):
+
+* ZF and RZF run in the input precision. Each Gram matrix is first divided by a detached scalar
+  (the mean squared norm of the served channels); the precoder only changes by a common factor
+  per power group, which the power scaling removes, so the result is mathematically unchanged and
+  the matrices are well scaled for float32.
+* ZF is a solve on the Gram matrix with a tiny relative diagonal loading ``ε = max(10·eps,
+  1e-12)`` (``eps`` of the real dtype: 1.2e-6 in float32, 1e-12 in float64) instead of an exact
+  inverse: a zero channel or two identical channels give finite beams, and on generic channels the
+  residual intra-cell interference is ``O(ε / λ_min)`` relative to the signal (≈1e-10 in float64).
+* WMMSE runs internally in float64/complex128 (float32 otherwise loses monotonicity around
+  convergence) and in the noise-normalised frame ``h / σ``; the result is cast back to the dtype
+  of ``channels``. On Apple ``mps`` devices, which have no float64, it stays in the input dtype.
+* Only MRT, ZF, RZF and FC-ZF are differentiable (autograd through ``torch.linalg.solve``);
+  WMMSE is an iterative optimiser with discrete stopping decisions and treats the association as
+  the binary served set ``{a > 0}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ua_envs.core.signal import effective_gains, project_power
+from ua_envs.core.validation import (
+    as_tensor,
+    check_broadcastable,
+    check_choice,
+    check_finite,
+    check_float_range,
+    check_int_range,
+    check_nonnegative,
+    check_positive,
+    check_shape,
+)
+
+__all__ = ["fc_zf", "mrt", "rzf", "wmmse", "wmmse_history", "zf"]
+
+TRANSMISSIONS = ("unique", "joint")
+#: Fixed number of bisection steps on the WMMSE multiplier μ (never a tolerance-only loop):
+#: 60 halvings of [0, μ_max] reach float64 resolution.
+BISECTION_STEPS = 60
+
+
+# --------------------------------------------------------------------------------------------
+# Input handling
+# --------------------------------------------------------------------------------------------
+
+
+def _real_dtype(tensor: Tensor) -> torch.dtype:
+    return tensor.real.dtype if tensor.is_complex() else tensor.dtype
+
+
+def _zf_loading(real_dtype: torch.dtype) -> float:
+    """Relative diagonal loading that keeps ZF's Gram solve finite on singular channels."""
+    return max(10.0 * torch.finfo(real_dtype).eps, 1e-12)
+
+
+def _check_channels(channels: Any) -> None:
+    if not isinstance(channels, Tensor):
+        raise ValueError(
+            f"channels must be a complex torch.Tensor of shape (..., M, K, N), "
+            f"got {type(channels).__name__}"
+        )
+    if not channels.is_complex():
+        raise ValueError(f"channels must be a complex tensor, got dtype {channels.dtype}")
+    if channels.dim() < 3:
+        raise ValueError(f"channels must have shape (..., M, K, N), got {tuple(channels.shape)}")
+
+
+def _prepare(
+    channels: Tensor,
+    association: Any,
+    tx_power: Any,
+    noise_power: Any = None,
+    weights: Any = None,
+    *,
+    validate: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None]:
+    """Convert, validate and broadcast the inputs to one batch shape.
+
+    :return: ``(channels, association, tx_power, noise_power, weights)`` with shapes
+        ``(*B, M, K, N)``, ``(*B, M, K)``, ``(*B, M)``, ``(*B, K)``, ``(*B, K)`` (the last two
+        ``None`` when not given), association/power/noise/weights in the channels' real dtype.
+    """
+    if validate:
+        _check_channels(channels)
+    num_tx, num_ues, _ = channels.shape[-3:]
+    real = _real_dtype(channels)
+    device = channels.device
+    association = as_tensor("association", association, device=device).to(real)
+    tx_power = as_tensor("tx_power", tx_power, device=device).to(real)
+    if tx_power.dim() == 0:
+        tx_power = tx_power.expand(num_tx)
+    noise = None
+    if noise_power is not None:
+        noise = as_tensor("noise_power", noise_power, device=device).to(real)
+        if noise.dim() == 0:
+            noise = noise.expand(num_ues)
+    weight = None
+    if weights is not None:
+        weight = as_tensor("weights", weights, device=device).to(real)
+
+    names = ["channels", "association", "tx_power"]
+    tensors = [channels, association, tx_power]
+    tails = [3, 2, 1]
+    if noise is not None:
+        names.append("noise_power")
+        tensors.append(noise)
+        tails.append(1)
+    if weight is not None:
+        names.append("weights")
+        tensors.append(weight)
+        tails.append(1)
+
+    if validate:
+        check_shape("association", association, (num_tx, num_ues))
+        check_shape("tx_power", tx_power, (num_tx,))
+        if noise is not None:
+            check_shape("noise_power", noise, (num_ues,))
+        if weight is not None:
+            check_shape("weights", weight, (num_ues,))
+        check_broadcastable(names, tensors, tails)
+        check_finite("channels", channels)
+        check_nonnegative("association", association)
+        if bool((association > 1).any()):
+            raise ValueError(
+                f"association must be in [0, 1], got maximum {float(association.max()):.6g}"
+            )
+        check_nonnegative("tx_power", tx_power)
+        if noise is not None:
+            check_positive("noise_power", noise)
+        if weight is not None:
+            check_nonnegative("weights", weight)
+
+    batch = torch.broadcast_shapes(
+        *[t.shape[: t.dim() - d] for t, d in zip(tensors, tails, strict=True)]
+    )
+    channels = channels.expand(*batch, *channels.shape[-3:])
+    association = association.expand(*batch, *association.shape[-2:])
+    tx_power = tx_power.expand(*batch, tx_power.shape[-1])
+    if noise is not None:
+        noise = noise.expand(*batch, noise.shape[-1])
+    if weight is not None:
+        weight = weight.expand(*batch, weight.shape[-1])
+    return channels, association, tx_power, noise, weight
+
+
+def _check_transmission(transmission: Any) -> None:
+    check_choice("transmission", transmission, TRANSMISSIONS)
+
+
+def _safe_positive(x: Tensor) -> Tensor:
+    """``x`` where positive, else 1 (keeps divisions finite; callers mask those entries)."""
+    return torch.where(x > 0, x, torch.ones_like(x))
+
+
+def _add_diagonal(matrix: Tensor, diagonal: Tensor) -> Tensor:
+    return matrix + torch.diag_embed(diagonal).to(matrix.dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# MRT
+# --------------------------------------------------------------------------------------------
+
+
+def mrt(
+    channels: Tensor, association: Tensor, tx_power: Tensor, *, validate: bool = True
+) -> Tensor:
+    """Maximum-ratio transmission ``v_{m,k} ∝ a[m,k] h_{m,k}``, each transmitter at exactly ``P_m``.
+
+    The same formula serves unique and joint transmission ([EGAT] eq. 36–37): the beams are the
+    channels, power-projected with :func:`ua_envs.core.signal.project_power`, so a transmitter
+    serving nobody (or with all-zero served channels) sends nothing. Differentiable.
+
+    :param channels: ``(..., M, K, N)`` complex channels [sqrt(W)].
+    :param association: ``(..., M, K)`` bool or float in [0, 1].
+    :param tx_power: ``(..., M)`` per-transmitter power [W], ≥ 0.
+    :param validate: check shapes and values (hot loops that built their inputs pass False).
+    :return: ``(..., M, K, N)`` beams, dtype of ``channels``;
+        ``Σ_k a[m,k] ||v_{m,k}||² = P_m`` for every transmitter that serves someone.
+    :raises ValueError: non-complex or non-finite channels, mismatched shapes, association
+        outside [0, 1], negative power.
+
+    >>> import torch
+    >>> h = torch.tensor([[[3.0 + 0j, 4.0 + 0j]]])  # M=1, K=1, N=2, ||h|| = 5
+    >>> mrt(h, torch.ones(1, 1), torch.tensor([25.0]))
+    tensor([[[15.+0.j, 20.+0.j]]])
+    """
+    channels, association, tx_power, _, _ = _prepare(
+        channels, association, tx_power, validate=validate
+    )
+    return project_power(channels, association, tx_power, validate=False)
+
+
+# --------------------------------------------------------------------------------------------
+# ZF / RZF
+# --------------------------------------------------------------------------------------------
+
+
+def _unique_regularised(
+    channels: Tensor, association: Tensor, absolute: Tensor, relative: Tensor
+) -> Tensor:
+    """Per-transmitter ``H̃ (H̃^H H̃ + ρ_m diag(a) + diag(1-a))^{-1}``, unscaled, ``(..., M, K, N)``.
+
+    ``ρ_m = absolute_m + relative_m · s_m²`` (both ``(..., M)``), where ``s_m²`` is the mean
+    squared norm of the non-zero served channels: ``absolute`` is a loading in W/W (RZF's
+    ``Σσ²/P``), ``relative`` one relative to the Gram's diagonal (ZF's safety loading).
+    """
+    weighted = channels * association.unsqueeze(-1)  # H̃ rows, (..., M, K, N)
+    col_power = weighted.real.square().add(weighted.imag.square()).sum(dim=-1)  # (..., M, K)
+    served = (col_power > 0).to(col_power.dtype).sum(dim=-1)
+    scale2 = (col_power.sum(dim=-1) / _safe_positive(served)).detach()
+    scale2 = _safe_positive(scale2)  # (..., M)
+    normalised = weighted / torch.sqrt(scale2)[..., None, None].to(weighted.dtype)
+    gram = torch.einsum("...mkn,...mln->...mkl", normalised.conj(), normalised)
+    rho = absolute / scale2 + relative  # (..., M), normalised frame
+    diagonal = rho.unsqueeze(-1) * association + (1.0 - association)
+    gram = _add_diagonal(gram, diagonal)
+    # Row k of the result is Σ_j Gram^{-1}[j, k] H̃_j, i.e. (Gram^T)^{-1} H̃.
+    return torch.linalg.solve(gram.transpose(-2, -1), normalised)
+
+
+def _joint_regularised(
+    channels: Tensor, association: Tensor, absolute: Tensor, relative: Tensor
+) -> Tensor:
+    """Stacked ``Ĥ (Ĥ^H Ĥ + λ I_K)^{-1}`` with ``ĥ_k = D_k h_k``, unscaled, ``(..., M, K, N)``.
+
+    ``λ = absolute + relative · s²`` where ``s²`` is the mean squared norm of the non-zero ĥ_k
+    (``absolute``, ``relative``: ``(...)``).
+    """
+    num_tx, num_ues, num_antennas = channels.shape[-3:]
+    weighted = channels * association.unsqueeze(-1)
+    col_power = weighted.real.square().add(weighted.imag.square()).sum(dim=(-3, -1))  # (..., K)
+    served = (col_power > 0).to(col_power.dtype).sum(dim=-1)
+    scale2 = _safe_positive((col_power.sum(dim=-1) / _safe_positive(served)).detach())
+    normalised = weighted / torch.sqrt(scale2)[..., None, None, None].to(weighted.dtype)
+    gram = torch.einsum("...mkn,...mln->...kl", normalised.conj(), normalised)
+    lam = absolute / scale2 + relative  # (...), normalised frame
+    gram = _add_diagonal(gram, lam.unsqueeze(-1).expand(*lam.shape, num_ues))
+    stacked = normalised.movedim(-3, -2).reshape(
+        *normalised.shape[:-3], num_ues, num_tx * num_antennas
+    )
+    solved = torch.linalg.solve(gram.transpose(-2, -1), stacked)
+    return solved.reshape(*solved.shape[:-1], num_tx, num_antennas).movedim(-2, -3)
+
+
+def _linear_precoder(
+    channels: Tensor,
+    association: Tensor,
+    tx_power: Tensor,
+    noise_power: Tensor,
+    *,
+    transmission: str,
+    zero_forcing: bool,
+) -> Tensor:
+    real = _real_dtype(channels)
+    eps = _zf_loading(real)
+    num_antennas = channels.shape[-1]
+    if transmission == "unique":
+        # RZF: ρ_m = |U_m| · mean_{k∈U_m} σ_k² / P_m = Σ_k a[m,k] σ_k² / P_m.
+        rzf_reg = (association * noise_power.unsqueeze(-2)).sum(dim=-1) / _safe_positive(tx_power)
+        if zero_forcing:
+            # ZF needs |U_m| ≤ N; a transmitter serving more falls back to RZF.
+            count = (association > 0).sum(dim=-1)
+            fallback = count > num_antennas
+            absolute = torch.where(fallback, rzf_reg, torch.zeros_like(rzf_reg))
+            relative = torch.where(
+                fallback, torch.zeros_like(rzf_reg), torch.full_like(rzf_reg, eps)
+            )
+        else:
+            absolute, relative = rzf_reg, torch.zeros_like(rzf_reg)
+        raw = _unique_regularised(channels, association, absolute, relative)
+    else:
+        # λ = K · mean_k σ_k² / Σ_m P_m.
+        lam = noise_power.sum(dim=-1) / _safe_positive(tx_power.sum(dim=-1))
+        if zero_forcing:
+            served_ues = (association > 0).any(dim=-2).sum(dim=-1)
+            active_antennas = num_antennas * (association > 0).any(dim=-1).sum(dim=-1)
+            fallback = served_ues > active_antennas
+            absolute = torch.where(fallback, lam, torch.zeros_like(lam))
+            relative = torch.where(fallback, torch.zeros_like(lam), torch.full_like(lam, eps))
+        else:
+            absolute, relative = lam, torch.zeros_like(lam)
+        raw = _joint_regularised(channels, association, absolute, relative)
+    # Per-transmitter scaling to exactly P_m; also applies v_k ← D_k w_k for joint transmission.
+    return project_power(raw, association, tx_power, validate=False)
+
+
+def zf(
+    channels: Tensor,
+    association: Tensor,
+    tx_power: Tensor,
+    noise_power: Tensor,
+    transmission: str = "unique",
+    *,
+    validate: bool = True,
+) -> Tensor:
+    """Zero-forcing beams, each transmitter scaled to exactly ``P_m`` (SPEC §2).
+
+    * ``"unique"``: ``V_m = H_m (H_m^H H_m)^{-1}`` on the served set ``U_m`` of each transmitter.
+      ZF needs ``|U_m| ≤ N``; a transmitter with more served UEs (counted as ``a[m,k] > 0``)
+      falls back to RZF (see :func:`rzf`) — documented behaviour, not an error.
+    * ``"joint"``: ``W = Ĥ (Ĥ^H Ĥ)^{-1}`` on the stacked channels restricted to the serving APs
+      (``ĥ_k = D_k h_k``), ``v_k ← D_k w_k``, then per-AP normalisation to ``P_m`` (which, like
+      the restriction ``D_k``, leaves some interference: this is the [SupportSet] partial-ZF).
+      When more UEs are served than the serving APs have antennas, it falls back to joint RZF.
+
+    The inverse is a solve with a tiny relative diagonal loading (module docstring), so zero or
+    identical channels give finite beams; on generic channels with ``|U_m| ≤ N`` the intra-cell
+    interference ``h_{m,k}^H v_{m,l}`` (k ≠ l in ``U_m``) is zero to ~1e-10 relative in float64.
+    Differentiable (except at the fallback switch).
+
+    :param channels: ``(..., M, K, N)`` complex channels [sqrt(W)].
+    :param association: ``(..., M, K)`` bool or float in [0, 1].
+    :param tx_power: ``(..., M)`` per-transmitter power [W], ≥ 0.
+    :param noise_power: ``(..., K)`` noise power [W], > 0 (used only by the RZF fallback).
+    :param transmission: ``"unique"`` or ``"joint"`` (never inferred).
+    :param validate: check shapes and values (hot loops that built their inputs pass False).
+    :return: ``(..., M, K, N)`` beams, dtype of ``channels``; ``Σ_k a[m,k]||v_{m,k}||² = P_m``
+        for every transmitter that serves someone with a non-zero channel, zero otherwise.
+    :raises ValueError: unknown ``transmission``, bad shapes or values.
+    """
+    _check_transmission(transmission)
+    channels, association, tx_power, noise, _ = _prepare(
+        channels, association, tx_power, noise_power, validate=validate
+    )
+    assert noise is not None
+    return _linear_precoder(
+        channels, association, tx_power, noise, transmission=transmission, zero_forcing=True
+    )
+
+
+def rzf(
+    channels: Tensor,
+    association: Tensor,
+    tx_power: Tensor,
+    noise_power: Tensor,
+    transmission: str = "unique",
+    *,
+    validate: bool = True,
+) -> Tensor:
+    """Regularised zero-forcing beams, each transmitter scaled to exactly ``P_m`` (SPEC §2).
+
+    * ``"unique"``: ``V_m = H_m (H_m^H H_m + (|U_m| σ̄_m² / P_m) I)^{-1}`` with ``σ̄_m²`` the mean
+      noise power of the served UEs (for a fractional association ``|U_m| σ̄_m² = Σ_k a[m,k] σ_k²``).
+    * ``"joint"`` ([SupportSet] partial RZF, exactly): ``ĥ_k = D_k h_k``,
+      ``W = Ĥ (Ĥ^H Ĥ + λ I_K)^{-1}``, ``λ = K · mean_k σ_k² / Σ_m P_m``, ``v_k ← D_k w_k``, then
+      per-AP normalisation to exactly ``P_m`` (an AP serving nobody sends nothing).
+
+    Differentiable with respect to channels, (fractional) association, power and noise.
+
+    :param channels: ``(..., M, K, N)`` complex channels [sqrt(W)].
+    :param association: ``(..., M, K)`` bool or float in [0, 1].
+    :param tx_power: ``(..., M)`` per-transmitter power [W], ≥ 0.
+    :param noise_power: ``(..., K)`` noise power [W], > 0.
+    :param transmission: ``"unique"`` or ``"joint"`` (never inferred).
+    :param validate: check shapes and values (hot loops that built their inputs pass False).
+    :return: ``(..., M, K, N)`` beams, dtype of ``channels``.
+    :raises ValueError: unknown ``transmission``, bad shapes or values.
+    """
+    _check_transmission(transmission)
+    channels, association, tx_power, noise, _ = _prepare(
+        channels, association, tx_power, noise_power, validate=validate
+    )
+    assert noise is not None
+    return _linear_precoder(
+        channels, association, tx_power, noise, transmission=transmission, zero_forcing=False
+    )
+
+
+def fc_zf(channels: Tensor, tx_power: Tensor, *, validate: bool = True) -> Tensor:
+    """Fully-connected ZF ([EGAT] baseline): every AP serves every UE, one common power scale.
+
+    ``W = H (H^H H)^{-1}`` on the full stacked channel ``H`` (``MN × K``, needs ``K ≤ MN``),
+    then ONE common factor so that the most loaded AP (largest ``Σ_k ||w_{m,k}||² / P_m``) uses
+    exactly its ``P_m`` and every other AP at most its own; a common factor keeps the zero
+    interference that per-AP normalisation would destroy. Evaluate with an all-ones association.
+    Same loading safety as :func:`zf`. If an AP with ``P_m = 0`` would have to transmit, the only
+    feasible common factor is 0 and every AP is silent.
+
+    :param channels: ``(..., M, K, N)`` complex channels [sqrt(W)].
+    :param tx_power: ``(..., M)`` per-AP power [W], ≥ 0.
+    :param validate: check shapes and values.
+    :return: ``(..., M, K, N)`` beams, dtype of ``channels``.
+    :raises ValueError: ``K > M·N``, bad shapes or values.
+    """
+    if validate:
+        _check_channels(channels)
+    num_tx, num_ues, num_antennas = channels.shape[-3:]
+    if num_ues > num_tx * num_antennas:
+        raise ValueError(
+            f"channels: FC-ZF needs K <= M*N, got K={num_ues}, M*N={num_tx * num_antennas}"
+        )
+    ones = torch.ones(num_tx, num_ues, dtype=_real_dtype(channels), device=channels.device)
+    channels, association, tx_power, _, _ = _prepare(channels, ones, tx_power, validate=validate)
+    eps = _zf_loading(_real_dtype(channels))
+    zeros = torch.zeros(channels.shape[:-3], dtype=tx_power.dtype, device=channels.device)
+    raw = _joint_regularised(channels, association, zeros, zeros + eps)
+    ap_power = raw.real.square().add(raw.imag.square()).sum(dim=(-2, -1))  # (..., M)
+    load = torch.where(
+        tx_power > 0,
+        ap_power / _safe_positive(tx_power),
+        torch.where(
+            ap_power > 0, torch.full_like(ap_power, float("inf")), torch.zeros_like(ap_power)
+        ),
+    )
+    worst = load.amax(dim=-1)  # (...)
+    usable = (worst > 0) & torch.isfinite(worst)
+    scale = torch.where(
+        usable,
+        torch.rsqrt(torch.where(usable, worst, torch.ones_like(worst))),
+        torch.zeros_like(worst),
+    )
+    return raw * scale[..., None, None, None].to(raw.dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# WMMSE
+# --------------------------------------------------------------------------------------------
+
+
+def _bisect_multiplier(eigenvalues: Tensor, energy: Tensor, budget: Tensor) -> Tensor:
+    """Smallest ``μ ≥ 0`` with ``p(μ) = Σ_r energy_r / (eigenvalues_r + μ)² ≤ budget``.
+
+    :param eigenvalues: ``(..., G, R)`` ≥ 0 (floored > 0 by the caller).
+    :param energy: ``(..., G, R)`` ≥ 0, squared projections of the right-hand sides.
+    :param budget: ``(..., G)`` > 0 power of each group [W].
+    :return: ``(..., G)`` μ; 0 when ``p(0)`` meets the budget, else the upper end of a
+        fixed-step bisection on ``[0, sqrt(Σ energy / budget)]`` (always feasible, because
+        ``p(μ) ≤ Σ energy / μ²``).
+    """
+
+    def power(mu: Tensor) -> Tensor:
+        return (energy / (eigenvalues + mu.unsqueeze(-1)).square()).sum(dim=-1)
+
+    zero = torch.zeros_like(budget)
+    feasible = power(zero) <= budget
+    low = zero
+    high = torch.sqrt(energy.sum(dim=-1) / budget)
+    for _ in range(BISECTION_STEPS):
+        mid = 0.5 * (low + high)
+        too_much = power(mid) > budget
+        low = torch.where(too_much, mid, low)
+        high = torch.where(too_much, high, mid)
+    return torch.where(feasible, zero, high)
+
+
+def _floor_eigenvalues(eigenvalues: Tensor) -> Tensor:
+    # A_m can be singular (fewer weighted UEs than antennas); the right-hand side then lies in its
+    # range, but round-off in the null directions would be amplified by 1/λ² at μ = 0.
+    real = eigenvalues.dtype
+    top = eigenvalues.amax(dim=-1, keepdim=True).clamp_min(0.0)
+    floor = torch.clamp_min(1e-12 * top, torch.finfo(real).tiny)
+    return torch.maximum(eigenvalues, floor)
+
+
+def _mmse_statistics(
+    channels_n: Tensor, beams: Tensor, served: Tensor, weights: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Steps 1–2 in the noise-normalised frame (σ = 1).
+
+    :return: ``u`` ``(..., K)`` complex receive coefficients, ``ω`` ``(..., K)`` = 1 + SINR,
+        weighted sum rate ``(...)`` [bit/s/Hz].
+    """
+    gains = effective_gains(channels_n, beams, served)  # (..., K, K)
+    power = gains.real.square() + gains.imag.square()
+    signal = torch.diagonal(power, dim1=-2, dim2=-1)
+    off = 1.0 - torch.eye(power.shape[-1], dtype=power.dtype, device=power.device)
+    interference = (power * off).sum(dim=-1)
+    total = signal + interference + 1.0
+    u = torch.diagonal(gains, dim1=-2, dim2=-1) / total
+    # ω = 1 / (1 - conj(u) G_kk) = 1 + SINR, computed without the cancelling subtraction.
+    omega = 1.0 + signal / (interference + 1.0)
+    wsr = (weights * torch.log2(omega)).sum(dim=-1)
+    return u, omega, wsr
+
+
+def _wmmse_update_unique(
+    channels_n: Tensor, served: Tensor, tx_power: Tensor, b_coef: Tensor, c_coef: Tensor
+) -> Tensor:
+    """Steps 3–5 with per-BS power: ``v_{m,k} = (A_m + μ_m I)^{-1} b_k h_{m,k}``, k ∈ U_m."""
+    # A_m = Σ_j c_j h_{m,j} h_{m,j}^H over ALL UEs j (other cells' UEs included).
+    weighted = channels_n * c_coef[..., None, :, None].to(channels_n.dtype)
+    a_matrix = torch.einsum("...mjn,...mjp->...mnp", weighted, channels_n.conj())
+    eigenvalues, vectors = torch.linalg.eigh(a_matrix)  # (..., M, N), (..., M, N, N)
+    eigenvalues = _floor_eigenvalues(eigenvalues)
+    rhs = channels_n * (served * 1.0).unsqueeze(-1).to(channels_n.dtype)
+    rhs = rhs * b_coef[..., None, :, None]
+    coeffs = torch.einsum("...mni,...mkn->...mki", vectors.conj(), rhs)  # E^H b
+    energy = (coeffs.real.square() + coeffs.imag.square()).sum(dim=-2)  # (..., M, N)
+    active = tx_power > 0
+    mu = _bisect_multiplier(eigenvalues, energy, _safe_positive(tx_power))
+    inverse = 1.0 / (eigenvalues + mu.unsqueeze(-1))  # (..., M, N)
+    beams = torch.einsum("...mni,...mki->...mkn", vectors, coeffs * inverse.unsqueeze(-2))
+    return beams * active[..., None, None]
+
+
+def _wmmse_update_joint(
+    channels_n: Tensor, served: Tensor, tx_power: Tensor, b_coef: Tensor, c_coef: Tensor
+) -> Tensor:
+    """Steps 3–5 on stacked channels restricted to each UE's serving APs, total power."""
+    num_tx, num_ues, num_antennas = channels_n.shape[-3:]
+    size = num_tx * num_antennas
+    stacked = channels_n.movedim(-3, -2).reshape(*channels_n.shape[:-3], num_ues, size)
+    a_matrix = torch.einsum(
+        "...j,...jp,...jq->...pq", c_coef.to(stacked.dtype), stacked, stacked.conj()
+    )
+    # Antenna mask d_l of the APs serving stream l, (..., K, MN).
+    mask = (
+        served.transpose(-2, -1)
+        .unsqueeze(-1)
+        .expand(*served.shape[:-2], num_ues, num_tx, num_antennas)
+    )
+    mask = mask.reshape(*served.shape[:-2], num_ues, size)
+    # D_l A D_l + (I - D_l): block diagonal, so the solve is zero outside the serving APs.
+    restricted = a_matrix.unsqueeze(-3) * (mask.unsqueeze(-1) * mask.unsqueeze(-2)).to(
+        a_matrix.dtype
+    )
+    restricted = _add_diagonal(restricted, 1.0 - mask)
+    eigenvalues, vectors = torch.linalg.eigh(restricted)  # (..., K, MN), (..., K, MN, MN)
+    eigenvalues = _floor_eigenvalues(eigenvalues)
+    rhs = stacked * mask.to(stacked.dtype) * b_coef.unsqueeze(-1)
+    coeffs = torch.einsum("...kpi,...kp->...ki", vectors.conj(), rhs)  # (..., K, MN)
+    energy = coeffs.real.square() + coeffs.imag.square()
+    # Total budget of the APs that serve someone.
+    budget = (tx_power * (served > 0).any(dim=-1)).sum(dim=-1)  # (...)
+    mu = _bisect_multiplier(
+        eigenvalues.flatten(-2).unsqueeze(-2),
+        energy.flatten(-2).unsqueeze(-2),
+        _safe_positive(budget).unsqueeze(-1),
+    ).squeeze(-1)
+    inverse = 1.0 / (eigenvalues + mu[..., None, None])
+    solved = torch.einsum("...kpi,...ki->...kp", vectors, coeffs * inverse) * mask.to(stacked.dtype)
+    beams = solved.reshape(*solved.shape[:-1], num_tx, num_antennas).movedim(-2, -3)
+    return beams * (budget > 0)[..., None, None, None]
+
+
+def _wmmse(
+    channels: Tensor,
+    association: Tensor,
+    tx_power: Tensor,
+    noise_power: Tensor,
+    weights: Tensor | None,
+    iterations: int,
+    tol: float,
+    transmission: str,
+    validate: bool,
+) -> tuple[Tensor, Tensor]:
+    _check_transmission(transmission)
+    iterations = check_int_range("iterations", iterations, 0)
+    tol = check_float_range("tol", tol, 0.0)
+    channels, association, tx_power, noise, weight = _prepare(
+        channels, association, tx_power, noise_power, weights, validate=validate
+    )
+    assert noise is not None
+    out_dtype = channels.dtype
+    work = channels.dtype if channels.device.type == "mps" else torch.complex128
+    real = _real_dtype(torch.empty(0, dtype=work))
+    h = channels.detach().to(work)
+    served = (association.detach() > 0).to(real)
+    power = tx_power.detach().to(real)
+    sigma = torch.sqrt(noise.detach().to(real))
+    w = torch.ones_like(sigma) if weight is None else weight.detach().to(real)
+    h_n = h / sigma[..., None, :, None].to(work)  # noise-normalised frame, σ = 1
+
+    update = _wmmse_update_unique if transmission == "unique" else _wmmse_update_joint
+    beams = project_power(h, served, power, validate=False)  # MRT initialisation
+    running = torch.ones(h.shape[:-3], dtype=torch.bool, device=h.device)
+    history: list[Tensor] = []
+    previous_log: Tensor | None = None
+    for _ in range(iterations):
+        u, omega, wsr = _mmse_statistics(h_n, beams, served, w)
+        history.append(wsr)
+        log_omega = torch.log(omega).sum(dim=-1)
+        if previous_log is not None:
+            running = running & ((log_omega - previous_log).abs() >= tol)
+            if not bool(running.any()):
+                break
+        previous_log = log_omega
+        b_coef = w * omega * u  # w_k ω_k u_k, complex (..., K)
+        c_coef = w * omega * (u.real.square() + u.imag.square())  # w_j ω_j |u_j|²
+        new_beams = update(h_n, served, power, b_coef, c_coef)
+        beams = torch.where(running[..., None, None, None], new_beams, beams)
+    else:
+        history.append(_mmse_statistics(h_n, beams, served, w)[2])
+    if transmission == "joint":
+        # Per-AP normalisation of the total-power solution (an approximation of per-AP WMMSE).
+        beams = project_power(beams, served, power, validate=False)
+    return beams.to(out_dtype), torch.stack(history, dim=-1).to(_real_dtype(channels))
+
+
+def wmmse(
+    channels: Tensor,
+    association: Tensor,
+    tx_power: Tensor,
+    noise_power: Tensor,
+    weights: Tensor | None = None,
+    iterations: int = 100,
+    tol: float = 1e-4,
+    transmission: str = "unique",
+    *,
+    validate: bool = True,
+) -> Tensor:
+    """Weighted-MMSE beamforming (Shi, Razaviyayn, Luo, He 2011), SPEC §2.
+
+    Initialised from :func:`mrt`; each iteration, in the noise-normalised frame:
+
+    1. ``u_k = G[k,k] / (Σ_l |G[k,l]|² + σ_k²)``
+    2. ``ω_k = 1 / (1 - conj(u_k) G[k,k]) = 1 + SINR_k``
+    3. ``A_m = Σ_{all j} w_j ω_j |u_j|² h_{m,j} h_{m,j}^H`` (all UEs, other cells included)
+    4. ``v_{m,k} = w_k ω_k u_k (A_m + μ_m I)^{-1} h_{m,k}`` for ``k ∈ U_m``
+    5. ``μ_m = 0`` if that meets ``P_m``, else a fixed-step bisection (``BISECTION_STEPS`` = 60
+       halvings of ``[0, μ_max]``, ``μ_max = sqrt(Σ ||E^H b||² / P_m)`` from the data, keeping the
+       feasible end) so that ``Σ_{k∈U_m} ||v_{m,k}||² = P_m``. Solves use the eigendecomposition
+       of ``A_m`` (floored at 1e-12 of its largest eigenvalue), so the bisection costs no solves.
+
+    Stops per batch element when ``|Δ Σ_k log ω_k| < tol`` or after ``iterations`` updates;
+    finished elements are frozen, so a batch gives the same beams as single calls. The weighted
+    sum rate is non-decreasing across iterations (block-coordinate descent on the weighted MSE).
+    With ``μ_m = 0`` (step 5) transmitter m uses *at most* ``P_m``: the per-BS constraint is an
+    inequality in the WMMSE problem, and full power is not always optimal with inter-cell
+    interference; in every other case it uses ``P_m`` exactly.
+
+    ``"joint"``: the same iteration on stacked channels restricted to the serving APs
+    (``(D_l A D_l + μ I)^{-1} D_l h_l`` per stream), with one total-power bisection over the
+    budgets of the APs that serve someone, followed by per-AP normalisation to exactly ``P_m``
+    (:func:`~ua_envs.core.signal.project_power`). This is an approximation of per-AP WMMSE: the
+    final normalisation can lower the rate below the last iterate's.
+
+    Computed in complex128 (cast back to the dtype of ``channels``), not differentiable; the
+    association is treated as the binary served set ``{a[m,k] > 0}``.
+
+    :param channels: ``(..., M, K, N)`` complex channels [sqrt(W)].
+    :param association: ``(..., M, K)`` bool or float in [0, 1].
+    :param tx_power: ``(..., M)`` per-transmitter power [W], ≥ 0.
+    :param noise_power: ``(..., K)`` noise power [W], > 0.
+    :param weights: ``(..., K)`` UE weights ≥ 0, ``None`` for all ones.
+    :param iterations: maximum number of beam updates, ≥ 0 (0 returns MRT).
+    :param tol: stopping threshold on the change of ``Σ_k ln ω_k``, ≥ 0.
+    :param transmission: ``"unique"`` or ``"joint"`` (never inferred).
+    :param validate: check shapes and values.
+    :return: ``(..., M, K, N)`` beams, dtype of ``channels``.
+    :raises ValueError: unknown ``transmission``, bad shapes or values, bad iterations/tol.
+    """
+    beams, _ = _wmmse(
+        channels,
+        association,
+        tx_power,
+        noise_power,
+        weights,
+        iterations,
+        tol,
+        transmission,
+        validate,
+    )
+    return beams
+
+
+def wmmse_history(
+    channels: Tensor,
+    association: Tensor,
+    tx_power: Tensor,
+    noise_power: Tensor,
+    weights: Tensor | None = None,
+    iterations: int = 100,
+    tol: float = 1e-4,
+    transmission: str = "unique",
+    *,
+    validate: bool = True,
+) -> tuple[Tensor, Tensor]:
+    """:func:`wmmse` plus its weighted-sum-rate trace.
+
+    :return: ``(beams, trace)``; ``trace`` is ``(..., L)`` [bit/s/Hz], real dtype of ``channels``:
+        ``trace[..., 0]`` is the WSR of the MRT initialisation, ``trace[..., t]`` that of the
+        t-th iterate (repeated once an element has stopped). For ``"joint"`` the trace is that
+        of the total-power iterates, before the final per-AP normalisation.
+    """
+    return _wmmse(
+        channels,
+        association,
+        tx_power,
+        noise_power,
+        weights,
+        iterations,
+        tol,
+        transmission,
+        validate,
+    )

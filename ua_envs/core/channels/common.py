@@ -121,7 +121,7 @@ def check_complex_dtype(dtype: Any) -> torch.dtype:
     """Return ``dtype`` if it is ``torch.complex64`` or ``torch.complex128``."""
     if dtype not in (torch.complex64, torch.complex128):
         raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype!r}")
-    return dtype  # type: ignore[no-any-return]
+    return dtype
 
 
 def check_bool(name: str, value: Any) -> bool:
