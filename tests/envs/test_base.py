@@ -1,0 +1,139 @@
+"""The shared adapter pieces: seeding rule, row merging, BatchedVectorEnv autoreset/truncation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+from gymnasium.utils import seeding
+
+from ua_envs.envs.base import (
+    BatchedVectorEnv,
+    merge_rows,
+    select_rows,
+    sub_env_generator,
+    to_numpy,
+    torch_generator,
+)
+
+
+@dataclass
+class ToyState:
+    value: torch.Tensor  # (B,) float: drawn at reset
+    steps: torch.Tensor  # (B,) long: steps taken
+    goal: torch.Tensor  # (B,) long: terminate after this many steps
+    label: str = "toy"
+
+
+class ToySim:
+    """Reward = value each step; terminates after ``goal`` steps (1..3, drawn at reset)."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+
+    def reset(self, generator, options=None, batch_size=None) -> ToyState:
+        n = batch_size or self.batch_size
+        value = torch.rand(n, generator=generator, device=generator.device)
+        goal = torch.randint(1, 4, (n,), generator=generator, device=generator.device)
+        return ToyState(value, torch.zeros(n, dtype=torch.long), goal)
+
+    def step(self, state: ToyState, action: torch.Tensor):
+        steps = state.steps + 1
+        new = ToyState(state.value, steps, state.goal)
+        return new, state.value * (1 + action.float()), steps >= state.goal
+
+    def observe(self, state: ToyState) -> dict[str, torch.Tensor]:
+        return {"value": state.value[:, None].clone(), "steps": state.steps[:, None].float()}
+
+    def info(self, state: ToyState) -> dict[str, torch.Tensor]:
+        return {"steps": state.steps.clone()}
+
+
+class ToyVectorEnv(BatchedVectorEnv[ToyState]):
+    def __init__(self, num_envs: int = 1, *, device: Any = "cpu", max_episode_steps=None) -> None:
+        self.sim = ToySim(num_envs)
+        self.single_observation_space = spaces.Dict(
+            {
+                "value": spaces.Box(0, 1, (1,), np.float32),
+                "steps": spaces.Box(0, 10, (1,), np.float32),
+            }
+        )
+        self.single_action_space = spaces.Discrete(2)
+        self._init_vector(num_envs, device, max_episode_steps)
+
+
+def test_seeded_vector_reset_equals_single_env_draws() -> None:
+    env = ToyVectorEnv(5)
+    obs, _ = env.reset(seed=10)
+    for i in range(5):
+        np_random, _ = seeding.np_random(10 + i)
+        single = ToySim(1).reset(torch_generator(np_random, "cpu"))
+        assert obs["value"][i, 0] == single.value[0]
+        assert env.state.goal[i] == single.goal[0]
+    again, _ = ToyVectorEnv(5).reset(seed=10)
+    assert torch.equal(again["value"], obs["value"])
+    other, _ = ToyVectorEnv(5).reset(seed=11)
+    assert not torch.equal(other["value"], obs["value"])
+
+
+def test_sub_env_generator_matches_single_env_rule() -> None:
+    g = sub_env_generator(7, 3, "cpu")
+    np_random, _ = seeding.np_random(10)
+    h = torch_generator(np_random, "cpu")
+    assert torch.equal(torch.rand(4, generator=g), torch.rand(4, generator=h))
+
+
+def test_same_step_autoreset_reports_final_observation() -> None:
+    env = ToyVectorEnv(64)
+    env.reset(seed=0)
+    goals = env.state.goal.clone()
+    values = env.state.value.clone()
+    obs, reward, terminated, truncated, infos = env.step(torch.zeros(64, dtype=torch.long))
+    torch.testing.assert_close(reward, values)
+    ended = goals == 1
+    assert torch.equal(terminated, ended)
+    assert not truncated.any()
+    assert torch.equal(infos["_final"], ended)
+    # Rows that ended show the ending observation in final_obs and a fresh episode in obs.
+    assert torch.equal(infos["final_obs"]["steps"][ended, 0], torch.ones(int(ended.sum())))
+    assert torch.equal(obs["steps"][ended, 0], torch.zeros(int(ended.sum())))
+    assert torch.equal(obs["steps"][~ended, 0], torch.ones(int((~ended).sum())))
+
+
+def test_truncation_by_max_episode_steps() -> None:
+    env = ToyVectorEnv(8, max_episode_steps=2)
+    env.reset(seed=1)
+    env.state.goal.fill_(100)  # never terminates by itself
+    _, _, term, trunc, _ = env.step(torch.zeros(8, dtype=torch.long))
+    assert not term.any() and not trunc.any()
+    obs, _, term, trunc, infos = env.step(torch.zeros(8, dtype=torch.long))
+    assert infos["_final"].all()
+    assert trunc.all() and not term.any()
+    assert torch.equal(obs["steps"], torch.zeros(8, 1))
+    with pytest.raises(ValueError, match="max_episode_steps"):
+        ToyVectorEnv(2, max_episode_steps=0)
+    with pytest.raises(ValueError, match="num_envs"):
+        ToyVectorEnv(0)
+
+
+def test_merge_and_select_rows() -> None:
+    state = ToyState(torch.arange(4.0), torch.zeros(4, dtype=torch.long), torch.ones(4).long())
+    fresh = ToyState(torch.tensor([10.0, 11.0]), torch.full((2,), 5), torch.full((2,), 7))
+    rows = torch.tensor([False, True, False, True])
+    merged = merge_rows(state, fresh, rows)
+    assert merged.value.tolist() == [0.0, 10.0, 2.0, 11.0]
+    assert merged.goal.tolist() == [1, 7, 1, 7]
+    assert state.value.tolist() == [0.0, 1.0, 2.0, 3.0]  # input untouched
+    assert select_rows(merged, rows).value.tolist() == [10.0, 11.0]
+    assert merged.label == "toy"
+
+
+def test_to_numpy_returns_fresh_copies() -> None:
+    tensors = {"x": torch.zeros(2, 3)}
+    out = to_numpy(tensors, 1)
+    out["x"][0] = 5.0
+    assert tensors["x"].sum() == 0
