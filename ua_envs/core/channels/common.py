@@ -40,7 +40,7 @@ __all__ = [
 CHOLESKY_JITTER = 1e-6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ChannelSample:
     """One batch of drawn instances (batch first, transmitter-major; SPEC §0).
 
@@ -59,7 +59,8 @@ class ChannelSample:
 
     ``area_m`` is the side of the square deployment [m], ``bandwidth_hz`` the system bandwidth
     [Hz] (rates in bit/s are ``bandwidth_hz · log2(1 + SINR)``). The real dtype is float32 for
-    complex64 channels and float64 for complex128.
+    complex64 channels and float64 for complex128. Equality is identity (``eq=False``):
+    compare tensor fields with ``torch.equal``.
     """
 
     channels: Tensor

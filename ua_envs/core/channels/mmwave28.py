@@ -71,6 +71,7 @@ __all__ = [
     "LOS_DECAY_M",
     "OUTAGE_GAIN_DB",
     "MmWaveLargeScale",
+    "laplacian_offsets_rad",
     "mmwave28",
     "mmwave28_from_positions",
     "mmwave28_large_scale",
@@ -148,6 +149,28 @@ def ula_steering(theta_rad: Tensor, num_antennas: int) -> Tensor:
     return torch.polar(torch.ones_like(phase), phase)
 
 
+def laplacian_offsets_rad(
+    generator: torch.Generator,
+    shape: tuple[int, ...],
+    rms_deg: float,
+    *,
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    """Zero-mean Laplacian angle offsets [rad] with rms ``rms_deg`` degrees.
+
+    ``Laplace(0, b)`` has rms ``b √2``, so ``b = rms/√2``; drawn as ``±b·E``, ``E ~ Exp(1)``
+    (magnitudes first, then signs from uniforms).
+
+    :return: ``shape`` real tensor on ``generator.device``.
+    """
+    rms_deg = check_nonnegative_float("angular_spread_deg", rms_deg)
+    dev = generator.device
+    scale_rad = math.radians(rms_deg) / math.sqrt(2.0)
+    magnitude = torch.empty(shape, device=dev, dtype=dtype).exponential_(1.0, generator=generator)
+    sign = torch.rand(shape, generator=generator, device=dev, dtype=dtype) < 0.5
+    return scale_rad * torch.where(sign, magnitude, -magnitude)
+
+
 class MmWaveLargeScale(NamedTuple):
     """Large-scale draw of :func:`mmwave28_large_scale` (all ``(B, M, K[, I])``)."""
 
@@ -191,7 +214,9 @@ def mmwave28_large_scale(
     else:
         in_outage = torch.zeros(shape, dtype=torch.bool, device=dev)
     los = (u_los < torch.exp(-d / LOS_DECAY_M)) & ~in_outage
-    sigma = torch.where(los, LOS_PARAMS[2], NLOS_PARAMS[2]).to(real)
+    sigma_los = torch.tensor(LOS_PARAMS[2], device=dev, dtype=real)
+    sigma_nlos = torch.tensor(NLOS_PARAMS[2], device=dev, dtype=real)
+    sigma = torch.where(los, sigma_los, sigma_nlos)
     loss = mmwave28_path_loss_db(d, los, carrier_ghz=carrier_ghz).unsqueeze(-1)
     path_gain_db = -(loss + sigma.unsqueeze(-1) * xi)
     path_gain_db = torch.where(in_outage.unsqueeze(-1), OUTAGE_GAIN_DB, path_gain_db)
@@ -263,12 +288,9 @@ def mmwave28_from_positions(
     delta = ue.unsqueeze(-3) - bs.unsqueeze(-2)  # (B, M, K, 2)
     theta0 = torch.atan2(delta[..., 0], delta[..., 1])
     link_shape = (batch, num_bs, num_ues)
-    scale_rad = math.radians(angular_spread_deg) / math.sqrt(2.0)  # Laplace(0, b): rms = b√2
-    magnitude = torch.empty((*link_shape, num_paths - 1), device=dev, dtype=real).exponential_(
-        1.0, generator=generator
+    offsets = laplacian_offsets_rad(
+        generator, (*link_shape, num_paths - 1), angular_spread_deg, dtype=real
     )
-    sign = torch.rand(magnitude.shape, generator=generator, device=dev, dtype=real) < 0.5
-    offsets = scale_rad * torch.where(sign, magnitude, -magnitude)
     offsets = torch.cat([torch.zeros((*link_shape, 1), device=dev, dtype=real), offsets], -1)
     theta = theta0.unsqueeze(-1) + offsets  # (B, M, K, I)
     phi = (2.0 * math.pi) * torch.rand(theta.shape, generator=generator, device=dev, dtype=real)
