@@ -32,20 +32,31 @@ the same association, e.g. ``sum_rate(channels, beams, association, noise_power)
 
 Numerics (choices where the spec is silent):
 
-* ZF and RZF run in the input precision. Each Gram matrix is first divided by a detached scalar
-  (the mean squared norm of the served channels); the precoder only changes by a common factor
-  per power group, which the power scaling removes, so the result is mathematically unchanged and
-  the matrices are well scaled for float32.
+* ZF and RZF run in the input precision. Each transmitter's (unique) or the whole stacked
+  (joint) channel matrix is divided by its largest modulus (a detached scalar, so ``|h|²`` can
+  neither underflow nor overflow) and the Gram matrix by ``s²``, the mean squared norm of the
+  non-zero served channels. With a binary association the precoder only changes by a common
+  factor per power group, which the power scaling removes: the result is the textbook one, with
+  matrices well scaled for float32. With a fractional association the unserved block of the
+  unique-transmission Gram is ``s_m² diag(1 - a_m)`` (relative to the channel scale, so the
+  relaxation is scale-invariant and interpolates between the served and unserved cases).
 * ZF is a solve on the Gram matrix with a tiny relative diagonal loading ``ε = max(10·eps,
   1e-12)`` (``eps`` of the real dtype: 1.2e-6 in float32, 1e-12 in float64) instead of an exact
-  inverse: a zero channel or two identical channels give finite beams, and on generic channels the
-  residual intra-cell interference is ``O(ε / λ_min)`` relative to the signal (≈1e-10 in float64).
-* WMMSE runs internally in float64/complex128 (float32 otherwise loses monotonicity around
-  convergence) and in the noise-normalised frame ``h / σ``; the result is cast back to the dtype
-  of ``channels``. On Apple ``mps`` devices, which have no float64, it stays in the input dtype.
-* Only MRT, ZF, RZF and FC-ZF are differentiable (autograd through ``torch.linalg.solve``);
-  WMMSE is an iterative optimiser with discrete stopping decisions and treats the association as
-  the binary served set ``{a > 0}``.
+  inverse, and RZF's loading is floored at the same ``ε``: a zero channel or two identical
+  channels give finite beams, and on generic channels the residual intra-cell interference of ZF
+  is ``O(ε / λ_min)`` relative to the signal (below 1e-9 in float64 in the tests). Should a
+  float32 solve still meet an exactly zero pivot, that batch element is re-solved with a loading
+  of 1e-3 of the mean diagonal (never an exception, never NaN).
+* Every power scaling goes through :func:`~ua_envs.core.signal.project_power` after the same
+  peak normalisation; a transmitter whose beams are all below the smallest normal float sends
+  nothing.
+* WMMSE runs internally in float64/complex128 (headroom for the small eigenvalues of ``A_m``
+  and for beams that WMMSE drives towards zero) and in the noise-normalised frame ``h / σ``;
+  the result is cast back to the dtype of ``channels``. On Apple ``mps`` devices, which have no
+  float64, it stays in the input dtype.
+* Only MRT, ZF, RZF and FC-ZF are differentiable (autograd through the solve); WMMSE is an
+  iterative optimiser with discrete stopping decisions, returns detached beams and treats the
+  association as the binary served set ``{a > 0}``.
 """
 
 from __future__ import annotations
@@ -74,6 +85,8 @@ TRANSMISSIONS = ("unique", "joint")
 #: Fixed number of bisection steps on the WMMSE multiplier μ (never a tolerance-only loop):
 #: 60 halvings of [0, μ_max] reach float64 resolution.
 BISECTION_STEPS = 60
+#: Cap on sqrt(loading) relative to the channel peak (RZF at SNR below -200 dB is MRT anyway).
+_MAX_LOADING = 1e10
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,8 +202,38 @@ def _safe_positive(x: Tensor) -> Tensor:
     return torch.where(x > 0, x, torch.ones_like(x))
 
 
+def _project(beams: Tensor, association: Tensor, tx_power: Tensor) -> Tensor:
+    """:func:`~ua_envs.core.signal.project_power` made safe against under/overflow.
+
+    Each transmitter's beams are first divided by their largest modulus (a detached positive
+    scalar: the projection is invariant to it, so values and gradients are unchanged), so that
+    beams of 1e-100 (WMMSE can drive a stream there) or 1e-20 in float32 neither underflow to a
+    zero power nor overflow the scale ``sqrt(P / used)``. A transmitter whose largest beam
+    entry is below the smallest normal float (e.g. 1e-308 in float64) sends nothing.
+    """
+    beams, _ = _peak_normalise(beams, (-2, -1))
+    return project_power(beams, association, tx_power, validate=False)
+
+
 def _add_diagonal(matrix: Tensor, diagonal: Tensor) -> Tensor:
     return matrix + torch.diag_embed(diagonal).to(matrix.dtype)
+
+
+def _regular_solve(gram: Tensor, rhs: Tensor) -> Tensor:
+    """``gram^{-1} rhs`` for a loaded Hermitian PSD ``gram`` that must never fail or give NaN.
+
+    The loading keeps ``gram`` regular in exact arithmetic, but in float32 a loading of a few
+    ulps can still meet an exactly zero pivot. Those batch elements (rare; the check costs one
+    device sync) are re-solved with a loading of 1e-3 of the mean diagonal.
+    """
+    solution, info = torch.linalg.solve_ex(gram, rhs)
+    bad = (info != 0) | ~torch.isfinite(solution).all(dim=-1).all(dim=-1)
+    if bool(bad.any()):
+        diagonal = torch.diagonal(gram, dim1=-2, dim2=-1).real
+        loading = 1e-3 * _safe_positive(diagonal.abs().mean(dim=-1, keepdim=True))
+        retry, _ = torch.linalg.solve_ex(_add_diagonal(gram, loading.expand_as(diagonal)), rhs)
+        solution = torch.where(bad[..., None, None], torch.nan_to_num(retry), solution)
+    return solution
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,14 +260,14 @@ def mrt(
         outside [0, 1], negative power.
 
     >>> import torch
-    >>> h = torch.tensor([[[3.0 + 0j, 4.0 + 0j]]])  # M=1, K=1, N=2, ||h|| = 5
-    >>> mrt(h, torch.ones(1, 1), torch.tensor([25.0]))
-    tensor([[[15.+0.j, 20.+0.j]]])
+    >>> h = torch.tensor([[[3.0 + 0j, 4.0 + 0j]]])  # M=1, K=1, N=2, ||h||² = 25
+    >>> mrt(h, torch.ones(1, 1), torch.tensor([100.0]))  # scale sqrt(100 / 25) = 2
+    tensor([[[6.+0.j, 8.+0.j]]])
     """
     channels, association, tx_power, _, _ = _prepare(
         channels, association, tx_power, validate=validate
     )
-    return project_power(channels, association, tx_power, validate=False)
+    return _project(channels, association, tx_power)
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,27 +275,64 @@ def mrt(
 # --------------------------------------------------------------------------------------------
 
 
+def _peak_normalise(tensor: Tensor, dims: tuple[int, ...]) -> tuple[Tensor, Tensor]:
+    """Divide ``tensor`` by its largest entry over ``dims`` (a detached scalar per slice).
+
+    :return: ``(scaled, inverse)``; ``inverse`` (``dims`` kept as size 1) is ``1 / peak``, or 0
+        where the peak is below the smallest normal float (the slice is treated as zero, since
+        its reciprocal would overflow).
+    """
+    # max(|Re|, |Im|) is within √2 of the modulus and avoids a complex abs (a sqrt per entry).
+    axes = sorted(d % tensor.dim() for d in dims)
+    if tensor.is_complex():
+        peak = torch.view_as_real(tensor.detach()).abs().amax(dim=(*axes, -1))
+    else:
+        peak = tensor.detach().abs().amax(dim=axes)
+    for axis in axes:
+        peak = peak.unsqueeze(axis)
+    usable = peak >= torch.finfo(peak.dtype).tiny
+    inverse = torch.where(usable, 1.0 / torch.where(usable, peak, torch.ones_like(peak)), 0.0)
+    return tensor * inverse.to(tensor.dtype), inverse
+
+
+def _scaled_loading(absolute: Tensor, inverse: Tensor, scale2: Tensor) -> Tensor:
+    """``absolute / (peak² · scale2)`` without overflow, capped at ``_MAX_LOADING² / scale2``.
+
+    A loading that large means an SNR below -200 dB: the solve is then MRT to working
+    precision, and the cap keeps the Gram matrix finite.
+    """
+    loading = torch.clamp(torch.sqrt(absolute) * inverse, max=_MAX_LOADING).square() / scale2
+    # All-zero channels (inverse = 0): any positive loading keeps the solve regular; H̃ = 0.
+    return torch.where(inverse > 0, loading, torch.ones_like(loading))
+
+
 def _unique_regularised(
     channels: Tensor, association: Tensor, absolute: Tensor, relative: Tensor
 ) -> Tensor:
-    """Per-transmitter ``H̃ (H̃^H H̃ + ρ_m diag(a) + diag(1-a))^{-1}``, unscaled, ``(..., M, K, N)``.
+    """Per-transmitter ``H̃ (H̃^H H̃ + ρ_m diag(a) + s_m² diag(1-a))^{-1}``, ``(..., M, K, N)``.
+
+    Unscaled (the caller projects the power). Computed on ``H̃ / s_m``.
 
     ``ρ_m = absolute_m + relative_m · s_m²`` (both ``(..., M)``), where ``s_m²`` is the mean
     squared norm of the non-zero served channels: ``absolute`` is a loading in W/W (RZF's
     ``Σσ²/P``), ``relative`` one relative to the Gram's diagonal (ZF's safety loading).
     """
     weighted = channels * association.unsqueeze(-1)  # H̃ rows, (..., M, K, N)
-    col_power = weighted.real.square().add(weighted.imag.square()).sum(dim=-1)  # (..., M, K)
+    # Peak first (detached, exact by homogeneity), so |h|² can neither underflow nor overflow.
+    scaled, inverse = _peak_normalise(weighted, (-2, -1))
+    col_power = scaled.real.square().add(scaled.imag.square()).sum(dim=-1)  # (..., M, K)
     served = (col_power > 0).to(col_power.dtype).sum(dim=-1)
-    scale2 = (col_power.sum(dim=-1) / _safe_positive(served)).detach()
-    scale2 = _safe_positive(scale2)  # (..., M)
-    normalised = weighted / torch.sqrt(scale2)[..., None, None].to(weighted.dtype)
+    # Not detached: with a fractional association the identity block diag(1 - a) is taken
+    # relative to s_m², so s_m is part of the (scale-invariant) relaxation, not just conditioning.
+    scale2 = _safe_positive(col_power.sum(dim=-1) / _safe_positive(served))  # (..., M), ≥ 1/K
+    normalised = scaled / torch.sqrt(scale2)[..., None, None].to(scaled.dtype)
     gram = torch.einsum("...mkn,...mln->...mkl", normalised.conj(), normalised)
-    rho = absolute / scale2 + relative  # (..., M), normalised frame
+    rho = _scaled_loading(absolute, inverse[..., 0, 0], scale2) + relative  # normalised frame
+    rho = torch.clamp(rho, min=_zf_loading(rho.dtype))  # RZF below the ZF safety loading is ZF
     diagonal = rho.unsqueeze(-1) * association + (1.0 - association)
     gram = _add_diagonal(gram, diagonal)
     # Row k of the result is Σ_j Gram^{-1}[j, k] H̃_j, i.e. (Gram^T)^{-1} H̃.
-    return torch.linalg.solve(gram.transpose(-2, -1), normalised)
+    return _regular_solve(gram.transpose(-2, -1), normalised)
 
 
 def _joint_regularised(
@@ -261,21 +341,24 @@ def _joint_regularised(
     """Stacked ``Ĥ (Ĥ^H Ĥ + λ I_K)^{-1}`` with ``ĥ_k = D_k h_k``, unscaled, ``(..., M, K, N)``.
 
     ``λ = absolute + relative · s²`` where ``s²`` is the mean squared norm of the non-zero ĥ_k
-    (``absolute``, ``relative``: ``(...)``).
+    (``absolute``, ``relative``: ``(...)``). The result only changes by a common factor with
+    ``s``, so the normalisation is detached.
     """
     num_tx, num_ues, num_antennas = channels.shape[-3:]
     weighted = channels * association.unsqueeze(-1)
-    col_power = weighted.real.square().add(weighted.imag.square()).sum(dim=(-3, -1))  # (..., K)
+    scaled, inverse = _peak_normalise(weighted, (-3, -2, -1))
+    col_power = scaled.real.square().add(scaled.imag.square()).sum(dim=(-3, -1))  # (..., K)
     served = (col_power > 0).to(col_power.dtype).sum(dim=-1)
     scale2 = _safe_positive((col_power.sum(dim=-1) / _safe_positive(served)).detach())
-    normalised = weighted / torch.sqrt(scale2)[..., None, None, None].to(weighted.dtype)
+    normalised = scaled / torch.sqrt(scale2)[..., None, None, None].to(scaled.dtype)
     gram = torch.einsum("...mkn,...mln->...kl", normalised.conj(), normalised)
-    lam = absolute / scale2 + relative  # (...), normalised frame
+    lam = _scaled_loading(absolute, inverse[..., 0, 0, 0], scale2) + relative
+    lam = torch.clamp(lam, min=_zf_loading(lam.dtype))
     gram = _add_diagonal(gram, lam.unsqueeze(-1).expand(*lam.shape, num_ues))
     stacked = normalised.movedim(-3, -2).reshape(
         *normalised.shape[:-3], num_ues, num_tx * num_antennas
     )
-    solved = torch.linalg.solve(gram.transpose(-2, -1), stacked)
+    solved = _regular_solve(gram.transpose(-2, -1), stacked)
     return solved.reshape(*solved.shape[:-1], num_tx, num_antennas).movedim(-2, -3)
 
 
@@ -309,16 +392,24 @@ def _linear_precoder(
         # λ = K · mean_k σ_k² / Σ_m P_m.
         lam = noise_power.sum(dim=-1) / _safe_positive(tx_power.sum(dim=-1))
         if zero_forcing:
-            served_ues = (association > 0).any(dim=-2).sum(dim=-1)
-            active_antennas = num_antennas * (association > 0).any(dim=-1).sum(dim=-1)
-            fallback = served_ues > active_antennas
+            # Ĥ must have full column rank. Two structural rank deficiencies are detected: more
+            # served UEs than antennas of the serving APs, or more than N UEs served by one AP
+            # alone (e.g. a unique association used with joint transmission). Others are left to
+            # the loading, which then gives the finite minimum-norm (pinv) solution.
+            links = association > 0
+            served_ues = links.any(dim=-2).sum(dim=-1)
+            active_antennas = num_antennas * links.any(dim=-1).sum(dim=-1)
+            alone = links & (links.sum(dim=-2, keepdim=True) == 1)  # (..., M, K)
+            fallback = (served_ues > active_antennas) | (
+                alone.sum(dim=-1).amax(dim=-1) > num_antennas
+            )
             absolute = torch.where(fallback, lam, torch.zeros_like(lam))
             relative = torch.where(fallback, torch.zeros_like(lam), torch.full_like(lam, eps))
         else:
             absolute, relative = lam, torch.zeros_like(lam)
         raw = _joint_regularised(channels, association, absolute, relative)
     # Per-transmitter scaling to exactly P_m; also applies v_k ← D_k w_k for joint transmission.
-    return project_power(raw, association, tx_power, validate=False)
+    return _project(raw, association, tx_power)
 
 
 def zf(
@@ -336,9 +427,11 @@ def zf(
       ZF needs ``|U_m| ≤ N``; a transmitter with more served UEs (counted as ``a[m,k] > 0``)
       falls back to RZF (see :func:`rzf`) — documented behaviour, not an error.
     * ``"joint"``: ``W = Ĥ (Ĥ^H Ĥ)^{-1}`` on the stacked channels restricted to the serving APs
-      (``ĥ_k = D_k h_k``), ``v_k ← D_k w_k``, then per-AP normalisation to ``P_m`` (which, like
-      the restriction ``D_k``, leaves some interference: this is the [SupportSet] partial-ZF).
-      When more UEs are served than the serving APs have antennas, it falls back to joint RZF.
+      (``ĥ_k = D_k h_k``), ``v_k ← D_k w_k``, then per-AP normalisation to ``P_m`` (joint RZF
+      with ``λ → 0``; the per-AP normalisation re-introduces some interference, unlike
+      :func:`fc_zf`'s common scale).
+      Where ``Ĥ`` is structurally rank-deficient — more served UEs than antennas of the
+      serving APs, or more than N UEs served by one AP alone — it falls back to joint RZF.
 
     The inverse is a solve with a tiny relative diagonal loading (module docstring), so zero or
     identical channels give finite beams; on generic channels with ``|U_m| ≤ N`` the intra-cell
@@ -599,7 +692,7 @@ def _wmmse(
     h_n = h / sigma[..., None, :, None].to(work)  # noise-normalised frame, σ = 1
 
     update = _wmmse_update_unique if transmission == "unique" else _wmmse_update_joint
-    beams = project_power(h, served, power, validate=False)  # MRT initialisation
+    beams = _project(h, served, power)  # MRT initialisation
     running = torch.ones(h.shape[:-3], dtype=torch.bool, device=h.device)
     history: list[Tensor] = []
     previous_log: Tensor | None = None
@@ -620,7 +713,7 @@ def _wmmse(
         history.append(_mmse_statistics(h_n, beams, served, w)[2])
     if transmission == "joint":
         # Per-AP normalisation of the total-power solution (an approximation of per-AP WMMSE).
-        beams = project_power(beams, served, power, validate=False)
+        beams = _project(beams, served, power)
     return beams.to(out_dtype), torch.stack(history, dim=-1).to(_real_dtype(channels))
 
 

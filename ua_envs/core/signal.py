@@ -191,8 +191,9 @@ def project_power(
         check_nonnegative("tx_power", tx_power)
     beam_power = beams.real.square() + beams.imag.square()
     used = (association * beam_power.sum(dim=-1)).sum(dim=-1)  # (..., M)
-    active = used > 0
-    # where() on both sides keeps gradients finite for silent transmitters.
+    # A used power below the smallest normal float (e.g. denormal beams) would give an infinite
+    # scale; treat it as silent. where() on both sides keeps gradients finite.
+    active = used >= torch.finfo(used.dtype).tiny
     safe_used = torch.where(active, used, torch.ones_like(used))
     scale = torch.where(active, torch.sqrt(tx_power / safe_used), torch.zeros_like(used))
     return beams * (association * scale.unsqueeze(-1)).unsqueeze(-1)
