@@ -1,0 +1,114 @@
+"""PettingZoo multicell_assoc_v0: API tests, determinism, shared and individual rewards."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from pettingzoo.test import api_test, parallel_api_test
+from pettingzoo.utils.conversions import parallel_to_aec
+
+import ua_envs  # noqa: F401  (registers the ids)
+from ua_envs.multiagent import multicell_assoc_v0
+
+#: PettingZoo's generic remarks on the SPEC §4.5 {"observation", "action_mask"} dict layout.
+EXPECTED_REMARKS = ("should be gymnasium.spaces.box", "Observation is not a NumPy array")
+
+
+def _assert_only_layout_remarks(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        assert any(text in str(w.message) for text in EXPECTED_REMARKS), str(w.message)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"reward": "individual", "load_limit": 2, "overload": "penalty", "num_ues": 5}],
+)
+def test_parallel_api_test(kwargs: dict[str, object]) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parallel_api_test(multicell_assoc_v0.parallel_env(**kwargs), num_cycles=20)
+    _assert_only_layout_remarks(caught)
+
+
+@pytest.mark.parametrize("make", ["env", "parallel_to_aec"])
+def test_aec_api_test(make: str) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if make == "env":
+            env = multicell_assoc_v0.env(num_ues=4)
+        else:
+            env = parallel_to_aec(multicell_assoc_v0.parallel_env(num_ues=4))
+        api_test(env, num_cycles=20)
+    _assert_only_layout_remarks(caught)
+    assert multicell_assoc_v0.raw_env().possible_agents[0] == "ue_0"
+
+
+def _play(seed: int, episodes: int, reward: str = "shared") -> list[object]:
+    env = multicell_assoc_v0.parallel_env(reward=reward, load_limit=3, overload="drop")
+    rng = np.random.default_rng(seed)
+    record: list[object] = []
+    observations, _ = env.reset(seed=seed)
+    for _ in range(episodes):
+        actions = {agent: int(rng.integers(0, 2)) for agent in env.agents}
+        record.append((observations, env.state()))
+        record.append(env.step(actions))
+        observations, _ = env.reset()
+    return record
+
+
+def test_seeded_multi_episode_determinism() -> None:
+    from gymnasium.utils.env_checker import data_equivalence
+
+    assert data_equivalence(_play(3, 5), _play(3, 5), exact=True)
+    assert not data_equivalence(_play(3, 2), _play(4, 2), exact=True)
+
+
+def test_same_instance_and_reward_as_the_gymnasium_env() -> None:
+    par = multicell_assoc_v0.parallel_env()
+    single = gym.make("MultiCellAssoc-v0")
+    observations, _ = par.reset(seed=11)
+    obs, _ = single.reset(seed=11)
+    np.testing.assert_array_equal(
+        observations["ue_3"]["observation"],
+        np.concatenate([obs["channel"][:, 3].ravel(), obs["gain_db"][:, 3], obs["tx_power_dbm"]]),
+    )
+    assert par.state().shape == par.state_space.shape
+    action = np.arange(8) % 2
+    _, rewards, terminations, truncations, infos = par.step(
+        {f"ue_{k}": int(action[k]) for k in range(8)}
+    )
+    _, reward, *_ = single.step(action)
+    assert all(value == pytest.approx(reward) for value in rewards.values())
+    assert all(terminations.values()) and not any(truncations.values())
+    assert infos["ue_0"]["sum_rate"] == pytest.approx(reward)
+    assert par.agents == []
+
+
+def test_individual_rewards_sum_to_shared_reward_with_penalty() -> None:
+    """Rates plus equal penalty shares: Σ_k r_k = sum rate − w · Σ_m max(0, load_m − L)."""
+    kwargs = {"load_limit": 3, "overload": "penalty", "penalty_weight": 0.7}
+    shared = multicell_assoc_v0.parallel_env(**kwargs)
+    individual = multicell_assoc_v0.parallel_env(reward="individual", **kwargs)
+    shared.reset(seed=5)
+    individual.reset(seed=5)
+    actions = {f"ue_{k}": 0 if k < 6 else 1 for k in range(8)}  # loads 6 and 2: excess 3
+    _, shared_rewards, _, _, infos = shared.step(actions)
+    _, own_rewards, _, _, _ = individual.step(actions)
+    assert sum(own_rewards.values()) == pytest.approx(shared_rewards["ue_0"], rel=1e-5)
+    assert shared_rewards["ue_0"] == pytest.approx(infos["ue_0"]["sum_rate"] - 0.7 * 3, rel=1e-5)
+    # UE 7 (at the non-overloaded BS) keeps its own rate.
+    assert own_rewards["ue_7"] == pytest.approx(infos["ue_7"]["rate"])
+
+
+def test_bad_input() -> None:
+    with pytest.raises(ValueError, match="reward"):
+        multicell_assoc_v0.parallel_env(reward="team")
+    env = multicell_assoc_v0.parallel_env()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="missing"):
+        env.step({"ue_0": 0})
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        env.step({f"ue_{k}": 3 for k in range(8)})

@@ -1,0 +1,496 @@
+"""Batch-first simulator of the static multi-cell association family (SPEC §4.1).
+
+One episode is one instance: ``M`` BSs with ``N`` antennas and ``K`` single-antenna UEs drawn by
+a channel generator of :mod:`ua_envs.core.channels` (``mmwave28`` by default). The decision is a
+BS index per UE; the reward is the network sum rate with the configured beamformer, after the
+configured overload handling. Everything is batched over a leading dim ``B`` and runs on any
+torch device; :class:`MultiCellSimulator.evaluate` is the differentiable reward for
+learning-to-optimize agents (fractional associations allowed).
+
+The Gymnasium env (``env.py``), the vector env (``vector.py``) and the PettingZoo env
+(``parallel.py``) are thin adapters over this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ua_envs.core import assignment, beamforming, signal
+from ua_envs.core.channels import make_channels
+from ua_envs.core.units import linear_to_db
+from ua_envs.core.validation import (
+    as_tensor,
+    check_choice,
+    check_finite,
+    check_float_range,
+    check_int_range,
+)
+
+__all__ = [
+    "BEAMFORMERS",
+    "CHANNEL_OBS_BOUND",
+    "GAIN_DB_RANGE",
+    "OVERLOAD_MODES",
+    "SCENARIOS",
+    "TX_POWER_DBM_RANGE",
+    "MultiCellConfig",
+    "MultiCellSimulator",
+    "MultiCellState",
+    "make_config",
+]
+
+#: Channel generators this family accepts (SPEC §3; their kwargs are the Config's fields).
+SCENARIOS = ("mmwave28",)
+#: Beamformers of :mod:`ua_envs.core.beamforming` the reward can use.
+BEAMFORMERS = ("mrt", "zf", "rzf", "wmmse")
+#: What happens when a BS is assigned more UEs than ``load_limit`` (SPEC §4.1).
+OVERLOAD_MODES = ("drop", "penalty", "none")
+#: Accepted per-BS transmit power [dBm] (1e-13 W .. 1e7 W): anything outside is a unit mistake.
+TX_POWER_DBM_RANGE = (-100.0, 100.0)
+#: ``gain_db`` observation range [dB]: a zero channel (outage) reads -300 dB, not -inf.
+GAIN_DB_RANGE = (-300.0, 300.0)
+#: Bound of the ``channel`` observation entries, ``10^(300/20)``, consistent with GAIN_DB_RANGE.
+CHANNEL_OBS_BOUND = 1e15
+
+
+@dataclass(frozen=True)
+class MultiCellConfig:
+    """Keyword arguments of ``MultiCellAssoc-v0`` (1:1 with the registered kwargs).
+
+    Channel-generator fields (``num_bs`` … ``outage``) are passed to the ``scenario`` generator
+    unchanged (SPEC §3.1 defaults). ``load_limit`` is ``None`` (no limit), a positive integer,
+    or the string ``"num_antennas"`` (the limit is ``N``, as in [AttSKGS];
+    ``MultiCellAssocBalanced-v0`` registers that with ``overload="drop"``).
+    """
+
+    num_bs: int = 2  #: M, base stations
+    num_antennas: int = 4  #: N, ULA antennas per BS
+    num_ues: int = 8  #: K, single-antenna UEs
+    scenario: str = "mmwave28"  #: channel generator (SPEC §3)
+    area_m: float = 200.0  #: side of the square deployment [m]
+    carrier_ghz: float = 28.0  #: carrier frequency [GHz]
+    bandwidth_hz: float = 1e9  #: bandwidth [Hz] (sets the noise power)
+    tx_power_dbm: float = 30.0  #: per-BS transmit power [dBm]
+    noise_figure_db: float = 0.0  #: UE noise figure [dB]
+    num_paths: int = 3  #: I, propagation paths per link
+    angular_spread_deg: float = 10.2  #: rms angular spread of paths 2..I [deg]
+    outage: bool = False  #: Akdeniz outage state (links with h = 0)
+    beamforming: str = "mrt"  #: "mrt", "zf", "rzf" or "wmmse"
+    load_limit: int | str | None = None  #: max UEs per BS: None, int >= 1 or "num_antennas"
+    overload: str = "drop"  #: "drop", "penalty" or "none" (only with a load limit)
+    penalty_weight: float = 1.0  #: [bit/s/Hz per excess UE] for overload="penalty"
+
+    def __post_init__(self) -> None:
+        check_int_range("num_bs", self.num_bs, 1)
+        check_int_range("num_antennas", self.num_antennas, 1)
+        check_int_range("num_ues", self.num_ues, 1)
+        check_choice("scenario", self.scenario, SCENARIOS)
+        check_float_range("area_m", self.area_m, 0.0, low_inclusive=False)
+        check_float_range("carrier_ghz", self.carrier_ghz, 0.0, low_inclusive=False)
+        check_float_range("bandwidth_hz", self.bandwidth_hz, 0.0, low_inclusive=False)
+        check_float_range("tx_power_dbm", self.tx_power_dbm, *TX_POWER_DBM_RANGE)
+        check_float_range("noise_figure_db", self.noise_figure_db, 0.0)
+        check_int_range("num_paths", self.num_paths, 1)
+        check_float_range("angular_spread_deg", self.angular_spread_deg, 0.0)
+        if not isinstance(self.outage, bool):
+            raise ValueError(f"outage must be a bool, got {self.outage!r}")
+        check_choice("beamforming", self.beamforming, BEAMFORMERS)
+        if self.load_limit is not None and self.load_limit != "num_antennas":
+            if isinstance(self.load_limit, str) or isinstance(self.load_limit, bool):
+                raise ValueError(
+                    f"load_limit must be None, an integer >= 1 or 'num_antennas', "
+                    f"got {self.load_limit!r}"
+                )
+            check_int_range("load_limit", self.load_limit, 1)
+        check_choice("overload", self.overload, OVERLOAD_MODES)
+        check_float_range("penalty_weight", self.penalty_weight, 0.0)
+
+    @property
+    def resolved_load_limit(self) -> int | None:
+        """The per-BS UE limit as an integer (``"num_antennas"`` resolved to N), or ``None``."""
+        if self.load_limit is None:
+            return None
+        if self.load_limit == "num_antennas":
+            return int(self.num_antennas)
+        return int(self.load_limit)
+
+    def generator_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the channel generator ``scenario``."""
+        return {
+            "num_bs": self.num_bs,
+            "num_antennas": self.num_antennas,
+            "num_ues": self.num_ues,
+            "area_m": self.area_m,
+            "carrier_ghz": self.carrier_ghz,
+            "bandwidth_hz": self.bandwidth_hz,
+            "tx_power_dbm": self.tx_power_dbm,
+            "noise_figure_db": self.noise_figure_db,
+            "num_paths": self.num_paths,
+            "angular_spread_deg": self.angular_spread_deg,
+            "outage": self.outage,
+        }
+
+
+@dataclass
+class MultiCellState:
+    """A batch of instances and, once decided, their outcome. Every tensor is batch first.
+
+    Before the decision ``action`` is -1 and the outcome fields are zero; ``done`` is False.
+    """
+
+    channels: Tensor  #: (B, M, K, N) complex64 [sqrt(W)]
+    tx_power: Tensor  #: (B, M) float32 [W]
+    noise_power: Tensor  #: (B, K) float32 [W]
+    bs_positions: Tensor  #: (B, M, 2) float32 [m]
+    ue_positions: Tensor  #: (B, K, 2) float32 [m]
+    snr_gain: Tensor  #: (B, M, K) float32, ‖h_{m,k}‖² / σ_k² [1/W]
+    channel_obs: Tensor  #: (B, M, K, 2N) float32, [Re(h/σ_k), Im(h/σ_k)], clipped
+    gain_db: Tensor  #: (B, M, K) float32 [dB], 10 log10(‖h‖²/σ²), clipped to GAIN_DB_RANGE
+    tx_power_dbm: Tensor  #: (B, M) float32 [dBm]
+    action: Tensor  #: (B, K) int64, chosen BS per UE (-1 before the decision)
+    association: Tensor  #: (B, M, K) float32 0/1, association as served (after drops)
+    load: Tensor  #: (B, M) float32, UEs assigned to each BS by the action (before drops)
+    dropped: Tensor  #: (B, K) bool, UE dropped by overload="drop"
+    excess: Tensor  #: (B,) float32, Σ_m max(0, load_m - limit) (0 without a limit)
+    rates: Tensor  #: (B, K) float32 [bit/s/Hz]
+    sum_rate: Tensor  #: (B,) float32 [bit/s/Hz], Σ_k rates
+    reward: Tensor  #: (B,) float32, sum_rate - penalty
+    done: Tensor  #: (B,) bool, decision taken
+
+
+class MultiCellSimulator:
+    """Batched simulator: draw instances, apply associations, compute sum rates.
+
+    :param config: the family's :class:`MultiCellConfig`.
+    :param batch_size: default number of instances ``B`` drawn by :meth:`reset`.
+    :param device: torch device of every tensor (the generator passed to :meth:`reset` must be
+        on the same device).
+    """
+
+    def __init__(
+        self,
+        config: MultiCellConfig,
+        batch_size: int = 1,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.config = config
+        self.batch_size = check_int_range("batch_size", batch_size, 1)
+        self.device = torch.device(device)
+        self.num_bs = int(config.num_bs)
+        self.num_ues = int(config.num_ues)
+        self.num_antennas = int(config.num_antennas)
+        self.load_limit = config.resolved_load_limit
+        self._generator_kwargs = config.generator_kwargs()
+
+    # ---- instances ---------------------------------------------------------------------------
+
+    def reset(
+        self,
+        generator: torch.Generator,
+        options: dict[str, Any] | None = None,
+        batch_size: int | None = None,
+    ) -> MultiCellState:
+        """Draw ``batch_size`` (default: the simulator's) fresh instances from ``generator``.
+
+        :param options: accepted for API compatibility; this family has no reset options.
+        """
+        del options
+        batch = (
+            self.batch_size if batch_size is None else check_int_range("batch_size", batch_size, 1)
+        )
+        sample = make_channels(self.config.scenario, generator, batch, **self._generator_kwargs)
+        return self.state_from_instances(
+            sample.channels,
+            sample.tx_power,
+            sample.noise_power,
+            bs_positions=sample.bs_positions,
+            ue_positions=sample.ue_positions,
+        )
+
+    def state_from_instances(
+        self,
+        channels: Tensor,
+        tx_power: Tensor,
+        noise_power: Tensor,
+        *,
+        bs_positions: Tensor | None = None,
+        ue_positions: Tensor | None = None,
+    ) -> MultiCellState:
+        """A fresh (undecided) state for given instances, e.g. hand-built test cases.
+
+        :param channels: ``(B, M, K, N)`` complex [sqrt(W)].
+        :param tx_power: ``(B, M)`` [W], > 0.
+        :param noise_power: ``(B, K)`` [W], > 0.
+        :param bs_positions: ``(B, M, 2)`` [m] (zeros when omitted; only the viewer uses them).
+        :param ue_positions: ``(B, K, 2)`` [m].
+        """
+        m, k, n = self.num_bs, self.num_ues, self.num_antennas
+        channels = as_tensor("channels", channels, device=self.device)
+        if (
+            not channels.is_complex()
+            or channels.dim() != 4
+            or tuple(channels.shape[1:]) != (m, k, n)
+        ):
+            raise ValueError(
+                f"channels must be a complex (B, {m}, {k}, {n}) tensor, "
+                f"got {channels.dtype} {tuple(channels.shape)}"
+            )
+        check_finite("channels", channels)
+        channels = channels.to(torch.complex64)
+        batch = channels.shape[0]
+        real = torch.float32
+        tx_power = as_tensor("tx_power", tx_power, device=self.device).to(real)
+        noise_power = as_tensor("noise_power", noise_power, device=self.device).to(real)
+        if tuple(tx_power.shape) != (batch, m) or not bool((tx_power > 0).all()):
+            raise ValueError(f"tx_power must be a positive ({batch}, {m}) tensor [W]")
+        if tuple(noise_power.shape) != (batch, k) or not bool((noise_power > 0).all()):
+            raise ValueError(f"noise_power must be a positive ({batch}, {k}) tensor [W]")
+        check_finite("tx_power", tx_power)
+        check_finite("noise_power", noise_power)
+        if bs_positions is None:
+            bs_positions = torch.zeros(batch, m, 2, device=self.device)
+        if ue_positions is None:
+            ue_positions = torch.zeros(batch, k, 2, device=self.device)
+
+        # Noise-normalised channels h/σ_k: the observation and the per-W SNR of every link.
+        # (complex x real is cheaper than complex / real)
+        scaled = channels * noise_power.rsqrt().unsqueeze(-2).unsqueeze(-1)
+        snr_gain = torch.view_as_real(scaled).square().sum(dim=(-2, -1))
+        gain_db = linear_to_db(snr_gain.clamp_min(10.0 ** (GAIN_DB_RANGE[0] / 10.0)))
+        gain_db = gain_db.clamp(*GAIN_DB_RANGE)
+        channel_obs = torch.cat([scaled.real, scaled.imag], dim=-1)
+        channel_obs = channel_obs.clamp(-CHANNEL_OBS_BOUND, CHANNEL_OBS_BOUND)
+        tx_power_dbm = linear_to_db(tx_power) + 30.0
+        dev = self.device
+        return MultiCellState(
+            channels=channels,
+            tx_power=tx_power,
+            noise_power=noise_power,
+            bs_positions=bs_positions.to(device=dev, dtype=real),
+            ue_positions=ue_positions.to(device=dev, dtype=real),
+            snr_gain=snr_gain,
+            channel_obs=channel_obs,
+            gain_db=gain_db,
+            tx_power_dbm=tx_power_dbm,
+            action=torch.full((batch, k), -1, dtype=torch.long, device=dev),
+            association=torch.zeros(batch, m, k, device=dev),
+            load=torch.zeros(batch, m, device=dev),
+            dropped=torch.zeros(batch, k, dtype=torch.bool, device=dev),
+            excess=torch.zeros(batch, device=dev),
+            rates=torch.zeros(batch, k, device=dev),
+            sum_rate=torch.zeros(batch, device=dev),
+            reward=torch.zeros(batch, device=dev),
+            done=torch.zeros(batch, dtype=torch.bool, device=dev),
+        )
+
+    # ---- decisions ---------------------------------------------------------------------------
+
+    def check_action(self, action: Any, batch_size: int) -> Tensor:
+        """Validate a batched action and return it as a ``(B, K)`` int64 tensor on the device.
+
+        :raises ValueError: wrong shape, a non-integer dtype, or an index outside ``[0, M)``.
+        """
+        k, m = self.num_ues, self.num_bs
+        action = as_tensor("action", action, device=self.device)
+        if action.dtype.is_floating_point or action.is_complex() or action.dtype == torch.bool:
+            raise ValueError(f"action must hold integer BS indices, got dtype {action.dtype}")
+        if tuple(action.shape) != (batch_size, k):
+            raise ValueError(
+                f"action must have shape ({batch_size}, {k}) (one BS index per UE), "
+                f"got {tuple(action.shape)}"
+            )
+        action = action.to(torch.long)
+        bad = (action < 0) | (action >= m)
+        if bool(bad.any()):
+            first = int(action[bad][0])
+            raise ValueError(f"action entries must be BS indices in [0, {m - 1}], got {first}")
+        return action
+
+    def outcome(
+        self, state: MultiCellState, action: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """Served association, loads, drops, excess, rates and reward of a (validated) action.
+
+        The physics path of :meth:`step`, exposed so that baselines (exhaustive search) score
+        many candidate actions of one instance in a single batched call.
+
+        :param state: ``B`` instances (or one instance expanded to ``B`` rows).
+        :param action: ``(B, K)`` int64 BS indices in ``[0, M)`` (not re-validated).
+        :return: ``association (B, M, K)`` served 0/1, ``load (B, M)`` requested,
+            ``dropped (B, K)`` bool, ``excess (B,)``, ``rates (B, K)``, ``reward (B,)``.
+        """
+        cfg = self.config
+        real = state.tx_power.dtype
+        requested = assignment.one_hot(action, self.num_bs).to(real)  # (B, M, K)
+        load = assignment.loads(requested).to(real)
+        limit = self.load_limit
+        excess = (
+            torch.zeros_like(load[..., 0])
+            if limit is None
+            else (load - limit).clamp_min(0.0).sum(dim=-1)
+        )
+        if limit is not None and cfg.overload == "drop":
+            served, dropped = assignment.drop_overload(requested, state.snr_gain, limit)
+            served = served.to(real)
+        else:
+            served = requested
+            dropped = torch.zeros_like(action, dtype=torch.bool)
+        beams = self._beams(state, served, validate=False)
+        rates = signal.rates(state.channels, beams, served, state.noise_power, validate=False).to(
+            real
+        )
+        reward = rates.sum(dim=-1)
+        if limit is not None and cfg.overload == "penalty":
+            reward = reward - cfg.penalty_weight * excess
+        return served, load, dropped, excess, rates, reward
+
+    def step(self, state: MultiCellState, action: Any) -> tuple[MultiCellState, Tensor, Tensor]:
+        """Associate every UE with the BS of ``action`` and score the result (one-shot).
+
+        :param action: ``(B, K)`` integer BS indices in ``[0, M)`` (tensor or array).
+        :return: ``(state, reward (B,), terminated (B,) all True)``.
+        :raises ValueError: malformed action (see :meth:`check_action`).
+        """
+        return self.apply(state, self.check_action(action, state.channels.shape[0]))
+
+    def apply(self, state: MultiCellState, action: Tensor) -> tuple[MultiCellState, Tensor, Tensor]:
+        """:meth:`step` for an action already validated by the caller (``(B, K)`` int64)."""
+        served, load, dropped, excess, rates, reward = self.outcome(state, action)
+        done = torch.ones(action.shape[0], dtype=torch.bool, device=self.device)
+        new_state = dataclasses.replace(
+            state,
+            action=action,
+            association=served,
+            load=load,
+            dropped=dropped,
+            excess=excess,
+            rates=rates,
+            sum_rate=rates.sum(dim=-1),
+            reward=reward,
+            done=done,
+        )
+        return new_state, reward, done.clone()
+
+    # ---- views -------------------------------------------------------------------------------
+
+    def observe(self, state: MultiCellState) -> dict[str, Tensor]:
+        """Batched observation (fresh tensors): ``channel (B, M, K, 2N)``, ``gain_db (B, M, K)``,
+        ``tx_power_dbm (B, M)``, all float32."""
+        return {
+            "channel": state.channel_obs.clone(),
+            "gain_db": state.gain_db.clone(),
+            "tx_power_dbm": state.tx_power_dbm.clone(),
+        }
+
+    def action_mask(self, state: MultiCellState) -> Tensor:
+        """``(B, K·M)`` bool, all True: every UE may pick every BS (the load limit is a joint
+        constraint that per-UE masks cannot express; it is enforced by ``overload``)."""
+        batch = state.channels.shape[0]
+        return torch.ones(batch, self.num_ues * self.num_bs, dtype=torch.bool, device=self.device)
+
+    def info(self, state: MultiCellState, *, copy: bool = True) -> dict[str, Tensor]:
+        """Batched info: ``sum_rate (B,)``, ``rates (B, K)``, ``association (B, M, K)`` as
+        served, ``load (B, M)`` as requested, ``violation (B,)`` bool (some BS got more UEs
+        than the limit), ``excess (B,)`` (Σ_m max(0, load_m - limit)), ``dropped (B, K)`` bool,
+        ``penalty (B,)`` (sum_rate - reward). Zeros before a decision.
+
+        :param copy: return fresh tensors (False: views of the state, for callers that copy).
+        """
+
+        def fresh(tensor: Tensor) -> Tensor:
+            return tensor.clone() if copy else tensor
+
+        return {
+            "sum_rate": fresh(state.sum_rate),
+            "rates": fresh(state.rates),
+            "association": fresh(state.association),
+            "load": fresh(state.load),
+            "violation": state.excess > 0,
+            "excess": fresh(state.excess),
+            "dropped": fresh(state.dropped),
+            "penalty": state.sum_rate - state.reward,
+        }
+
+    # ---- differentiable reward (learning to optimize) ----------------------------------------
+
+    def _beams(self, state: MultiCellState, association: Tensor, *, validate: bool) -> Tensor:
+        name = self.config.beamforming
+        if name == "mrt":
+            return beamforming.mrt(state.channels, association, state.tx_power, validate=validate)
+        if name == "zf":
+            return beamforming.zf(
+                state.channels, association, state.tx_power, state.noise_power, validate=validate
+            )
+        if name == "rzf":
+            return beamforming.rzf(
+                state.channels, association, state.tx_power, state.noise_power, validate=validate
+            )
+        return beamforming.wmmse(
+            state.channels, association, state.tx_power, state.noise_power, validate=validate
+        )
+
+    def evaluate(
+        self,
+        association: Tensor,
+        beams: Tensor | None = None,
+        *,
+        state: MultiCellState,
+        project: bool = True,
+    ) -> Tensor:
+        """Differentiable sum rate [bit/s/Hz] of ``association`` on the instances of ``state``.
+
+        The hook for learning-to-optimize agents ([GS-GNN], [AttSKGS]): gradients flow to
+        ``association`` (and ``beams``) through MRT, ZF and RZF; WMMSE is an iterative optimiser
+        that treats the association as the served set ``{a > 0}`` and is not differentiable in it
+        (see :mod:`ua_envs.core.beamforming`). No overload handling is applied (drops are
+        discrete); add a load regulariser to the loss instead (SPEC §6).
+
+        :param association: ``(B, M, K)`` (or ``(M, K)``, broadcast) real in ``[0, 1]``;
+            fractional (relaxed) associations are allowed.
+        :param beams: ``None``: the configured beamformer on ``association``; else ``(B, M, K,
+            N)`` complex beams ṽ (e.g. from a learned beamforming head).
+        :param state: the instances (from :meth:`reset`, or an env's ``state``).
+        :param project: with ``beams`` given, rescale them to each BS's power budget with
+            :func:`ua_envs.core.project_power` ([GS-GNN] eq. 9) before scoring.
+        :return: ``(B,)`` sum rate.
+        :raises ValueError: wrong shapes, NaN/inf, an association outside ``[0, 1]``.
+        """
+        m, k = self.num_bs, self.num_ues
+        association = as_tensor("association", association, device=self.device)
+        if association.dtype == torch.bool:
+            association = association.to(state.tx_power.dtype)
+        if association.shape[-2:] != (m, k) or association.dim() not in (2, 3):
+            raise ValueError(
+                f"association must have shape (B, {m}, {k}) or ({m}, {k}), "
+                f"got {tuple(association.shape)}"
+            )
+        check_finite("association", association)
+        if bool(((association < 0) | (association > 1)).any()):
+            raise ValueError("association entries must lie in [0, 1]")
+        batch = state.channels.shape[0]
+        if association.dim() == 3 and association.shape[0] not in (1, batch):
+            raise ValueError(
+                f"association has batch {association.shape[0]}, the state has {batch} instances"
+            )
+        association = association.expand(batch, m, k)
+        if beams is None:
+            beams = self._beams(state, association, validate=True)
+        elif project:
+            beams = signal.project_power(beams, association, state.tx_power)
+        return signal.sum_rate(state.channels, beams, association, state.noise_power)
+
+
+def make_config(kwargs: dict[str, Any]) -> MultiCellConfig:
+    """Build a :class:`MultiCellConfig` from env kwargs; an unknown name is a ``ValueError``."""
+    valid = {f.name for f in dataclasses.fields(MultiCellConfig)}
+    unknown = sorted(set(kwargs) - valid)
+    if unknown:
+        raise ValueError(
+            f"unknown keyword argument(s) {unknown} for MultiCellAssoc; valid: {sorted(valid)}"
+        )
+    return MultiCellConfig(**kwargs)
