@@ -162,3 +162,15 @@ def test_bad_input_raises_value_error_naming_argument(kwargs: dict, match: str) 
 def test_project_power_rejects_negative_power() -> None:
     with pytest.raises(ValueError, match="tx_power"):
         project_power(torch.ones(2, 3, 2, dtype=torch.complex64), torch.ones(2, 3), -torch.ones(2))
+
+
+def test_sum_rate_differentiable_after_inference_mode_call() -> None:
+    """A first call under inference_mode must not poison later differentiable calls (caches)."""
+    h = torch.randn(3, 2, 5, 2, dtype=torch.complex64)
+    a = torch.full((3, 2, 5), 0.5)
+    noise = torch.full((3, 5), 0.1)
+    with torch.inference_mode():
+        sum_rate(h, project_power(h, a, torch.ones(3, 2)), a, noise)
+    frac = a.clone().requires_grad_(True)
+    sum_rate(h, project_power(h, frac, torch.ones(3, 2)), frac, noise).sum().backward()
+    assert frac.grad is not None and bool(torch.isfinite(frac.grad).all())

@@ -16,11 +16,14 @@ from torch import Tensor
 from ua_envs.core.validation import as_tensor, check_finite, check_int_range
 
 
-def one_hot(indices: Tensor, num_bs: int, *, dtype: torch.dtype = torch.float32) -> Tensor:
+def one_hot(
+    indices: Tensor, num_bs: int, *, dtype: torch.dtype = torch.float32, validate: bool = True
+) -> Tensor:
     """Association matrix from per-UE transmitter indices.
 
     :param indices: ``(..., K)`` integer tensor with entries in ``[0, num_bs)``.
     :param num_bs: number of transmitters M.
+    :param validate: check dtype and range (callers that validated the action pass False).
     :return: ``(..., M, K)`` tensor of ``dtype`` with ``a[m, k] = 1`` iff ``indices[k] == m``.
     :raises ValueError: non-integer indices or an index outside ``[0, num_bs)``.
 
@@ -28,6 +31,8 @@ def one_hot(indices: Tensor, num_bs: int, *, dtype: torch.dtype = torch.float32)
     tensor([[0., 1., 0.],
             [1., 0., 1.]])
     """
+    if not validate:
+        return torch.nn.functional.one_hot(indices, num_bs).movedim(-1, -2).to(dtype)
     num_bs = check_int_range("num_bs", num_bs, 1)
     indices = as_tensor("indices", indices)
     if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype == torch.bool:

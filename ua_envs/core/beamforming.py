@@ -94,8 +94,18 @@ _MAX_LOADING = 1e10
 # --------------------------------------------------------------------------------------------
 
 
+_REAL_OF_COMPLEX = {torch.complex64: torch.float32, torch.complex128: torch.float64}
+
+
 def _real_dtype(tensor: Tensor) -> torch.dtype:
-    return tensor.real.dtype if tensor.is_complex() else tensor.dtype
+    return _REAL_OF_COMPLEX.get(tensor.dtype, tensor.dtype)
+
+
+def _as_real(name: str, value: Any, real: torch.dtype, device: torch.device) -> Tensor:
+    """``value`` as a ``real`` tensor on ``device``; no conversion when it already is one."""
+    if isinstance(value, Tensor) and value.dtype == real and value.device == device:
+        return value
+    return as_tensor(name, value, device=device).to(real)
 
 
 def _zf_loading(real_dtype: torch.dtype) -> float:
@@ -135,18 +145,18 @@ def _prepare(
     num_tx, num_ues, _ = channels.shape[-3:]
     real = _real_dtype(channels)
     device = channels.device
-    association = as_tensor("association", association, device=device).to(real)
-    tx_power = as_tensor("tx_power", tx_power, device=device).to(real)
+    association = _as_real("association", association, real, device)
+    tx_power = _as_real("tx_power", tx_power, real, device)
     if tx_power.dim() == 0:
         tx_power = tx_power.expand(num_tx)
     noise = None
     if noise_power is not None:
-        noise = as_tensor("noise_power", noise_power, device=device).to(real)
+        noise = _as_real("noise_power", noise_power, real, device)
         if noise.dim() == 0:
             noise = noise.expand(num_ues)
     weight = None
     if weights is not None:
-        weight = as_tensor("weights", weights, device=device).to(real)
+        weight = _as_real("weights", weights, real, device)
 
     names = ["channels", "association", "tx_power"]
     tensors = [channels, association, tx_power]
@@ -180,9 +190,12 @@ def _prepare(
         if weight is not None:
             check_nonnegative("weights", weight)
 
-    batch = torch.broadcast_shapes(
-        *[t.shape[: t.dim() - d] for t, d in zip(tensors, tails, strict=True)]
-    )
+    batch_shapes = [t.shape[: t.dim() - d] for t, d in zip(tensors, tails, strict=True)]
+    if all(shape == batch_shapes[0] for shape in batch_shapes):
+        # Already one batch shape (the simulators' case): skip the broadcasting bookkeeping,
+        # whose Python overhead dominates at batch size 1.
+        return channels, association, tx_power, noise, weight
+    batch = torch.broadcast_shapes(*batch_shapes)
     channels = channels.expand(*batch, *channels.shape[-3:])
     association = association.expand(*batch, *association.shape[-2:])
     tx_power = tx_power.expand(*batch, tx_power.shape[-1])

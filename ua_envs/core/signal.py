@@ -22,6 +22,7 @@ unique association (one 1 per column of ``a``), joint transmission (several) and
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -36,9 +37,34 @@ from ua_envs.core.validation import (
     check_shape,
 )
 
+_REAL_OF_COMPLEX = {torch.complex64: torch.float32, torch.complex128: torch.float64}
+
 
 def _real_dtype(channels: Tensor) -> torch.dtype:
-    return channels.real.dtype if channels.is_complex() else channels.dtype
+    return _REAL_OF_COMPLEX.get(channels.dtype, channels.dtype)
+
+
+def _as_real(name: str, value: Any, reference: Tensor) -> Tensor:
+    """``value`` as a tensor in ``reference``'s real dtype and device (no-op when it already is).
+
+    The fast path matters: single envs call the signal model at batch size 1, where per-call
+    Python overhead, not arithmetic, sets the speed.
+    """
+    real = _real_dtype(reference)
+    if isinstance(value, Tensor) and value.dtype == real and value.device == reference.device:
+        return value
+    return as_tensor(name, value, device=reference.device).to(real)
+
+
+@functools.lru_cache(maxsize=64)
+def _off_diagonal(size: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """``1 - I`` of shape ``(size, size)``, cached (read-only use).
+
+    Built outside inference mode: a cached inference tensor could not be saved for backward by
+    a later differentiable call.
+    """
+    with torch.inference_mode(False), torch.no_grad():
+        return 1.0 - torch.eye(size, dtype=dtype, device=device)
 
 
 def _check_signal_inputs(
@@ -64,13 +90,11 @@ def _check_signal_inputs(
 
 
 def _as_association(association: Any, channels: Tensor) -> Tensor:
-    association = as_tensor("association", association, device=channels.device)
-    return association.to(_real_dtype(channels))
+    return _as_real("association", association, channels)
 
 
 def _as_noise(noise_power: Any, channels: Tensor) -> Tensor:
-    noise = as_tensor("noise_power", noise_power, device=channels.device)
-    noise = noise.to(_real_dtype(channels))
+    noise = _as_real("noise_power", noise_power, channels)
     if noise.dim() == 0:
         noise = noise.expand(channels.shape[-2])
     return noise
@@ -93,7 +117,7 @@ def _sinr_from_gains(gains: Tensor, noise_power: Tensor) -> Tensor:
     power = gains.real.square() + gains.imag.square()
     signal = torch.diagonal(power, dim1=-2, dim2=-1)
     # Sum of the off-diagonal terms directly, not total - signal, which can cancel to < 0.
-    off_diagonal = 1.0 - torch.eye(power.shape[-1], dtype=power.dtype, device=power.device)
+    off_diagonal = _off_diagonal(power.shape[-1], power.dtype, power.device)
     interference = (power * off_diagonal).sum(dim=-1)
     return signal / (interference + noise_power)
 
@@ -157,7 +181,7 @@ def sum_rate(
     per_ue = rates(channels, beams, association, noise_power, validate=validate)
     if weights is None:
         return per_ue.sum(dim=-1)
-    weights = as_tensor("weights", weights, device=channels.device).to(per_ue.dtype)
+    weights = _as_real("weights", weights, channels)
     if validate:
         check_shape("weights", weights, (channels.shape[-2],))
         check_nonnegative("weights", weights)
@@ -178,9 +202,8 @@ def project_power(
     :return: ``(..., M, K, N)`` beams; with a binary association
         ``Σ_k a[m,k] ||v_{m,k}||² = P_m`` for every transmitter that serves someone.
     """
-    real = _real_dtype(beams)
-    association = as_tensor("association", association, device=beams.device).to(real)
-    tx_power = as_tensor("tx_power", tx_power, device=beams.device).to(real)
+    association = _as_real("association", association, beams)
+    tx_power = _as_real("tx_power", tx_power, beams)
     if validate:
         if beams.dim() < 3:
             raise ValueError(f"beams must have shape (..., M, K, N), got {tuple(beams.shape)}")

@@ -326,7 +326,7 @@ class MultiCellSimulator:
         """
         cfg = self.config
         real = state.tx_power.dtype
-        requested = assignment.one_hot(action, self.num_bs).to(real)  # (B, M, K)
+        requested = assignment.one_hot(action, self.num_bs, dtype=real, validate=False)  # (B, M, K)
         load = assignment.loads(requested).to(real)
         limit = self.load_limit
         excess = (
