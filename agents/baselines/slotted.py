@@ -1,1 +1,119 @@
-"""Baselines of the slotted family (SPEC §5). Registered on import."""
+"""Baselines of the slotted family (SPEC §5), registered on import.
+
+* ``argmax`` — the arriving user goes to the candidate BS with the best SNR (the GROWS paper's
+  baseline "B", max-RSSI association); the no-op when there is no arrival or no candidate. It
+  never declines a user voluntarily.
+* ``q_learning`` — the masked greedy policy of a tabular Q-learning checkpoint
+  (``q_learning:PATH``, see :mod:`agents.q_learning`); trained by
+  ``ua-envs train q_learning --env SlottedArrivalAssoc-v0 --episodes N --seed S --out PATH``.
+* ``random`` (generic, :mod:`agents.baselines.generic`) — uniform over the legal actions.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from agents.registry import register_policy, register_trainer
+
+SLOTTED_IDS = ("SlottedArrivalAssoc-v0",)
+
+
+def argmax_action(observation: Any) -> np.int64:
+    """The best-SNR candidate BS of one slotted observation, or the no-op.
+
+    Reads ``nodes[:, 2]`` (the new user's SNR feature, monotone in SNR, bias included) over the
+    legal BS actions of ``action_mask``; ties go to the lower BS index.
+    """
+    mask = np.asarray(observation["action_mask"]).astype(bool)
+    num_bs = mask.shape[0] - 1
+    legal = mask[:num_bs]
+    if not legal.any():
+        return np.int64(num_bs)
+    snr = np.asarray(observation["nodes"])[:, 2]
+    return np.int64(int(np.argmax(np.where(legal, snr, -np.inf))))
+
+
+class ArgmaxPolicy:
+    """Each arriving user to the candidate BS with the strongest SNR (no-op otherwise)."""
+
+    name = "argmax"
+
+    def act(
+        self, observation: Any, info: dict[str, Any] | None = None, *, env: gym.Env | None = None
+    ) -> np.int64:
+        """See :func:`argmax_action`."""
+        return argmax_action(observation)
+
+
+def make_argmax(env: gym.Env, checkpoint: str | None = None, seed: int | None = None) -> Any:
+    """``argmax`` for the slotted env (deterministic: ``checkpoint`` and ``seed`` unused)."""
+    del env, checkpoint, seed
+    return ArgmaxPolicy()
+
+
+def make_q_learning(env: gym.Env, checkpoint: str | None = None, seed: int | None = None) -> Any:
+    """Load a Q-learning table (``.npz`` from ``ua-envs train q_learning``) for ``env``."""
+    from agents.q_learning import QLearningPolicy, QTable
+
+    if checkpoint is None:
+        raise ValueError("policy 'q_learning' needs a checkpoint: use q_learning:PATH")
+    return QLearningPolicy(QTable.load(checkpoint), env, seed=seed)
+
+
+def train_q_learning(
+    env_id: str,
+    *,
+    episodes: int,
+    seed: int,
+    out: str,
+    env_kwargs: dict[str, Any] | None = None,
+    quiet: bool = False,
+) -> str:
+    """Train tabular Q-learning on ``env_id`` for ``episodes`` episodes and save it to ``out``.
+
+    Uses the native vector env (256 episodes in parallel) with the paper's hyper-parameters
+    (:class:`agents.q_learning.QLearningArgs`); the episode length is the id's
+    ``max_episode_steps``. Returns the path written (``.npz``).
+    """
+    from agents.q_learning import QLearningArgs, train
+
+    if env_id not in SLOTTED_IDS:
+        raise ValueError(f"q_learning trains on {', '.join(SLOTTED_IDS)}, got {env_id!r}")
+    steps = gym.spec(env_id).max_episode_steps or 40
+    args = QLearningArgs(episodes=episodes, seed=seed, num_envs=min(256, episodes))
+    table = train(env_kwargs, args, max_episode_steps=steps, progress=not quiet)
+    path = table.save(out)
+    if not quiet:
+        visited = int((table.visits.sum(1) > 0).sum())
+        print(
+            f"q_learning: {episodes:,} episodes in {table.seconds:.1f} s, "
+            f"{visited:,} of {table.q.shape[0]:,} states visited",
+            file=sys.stderr,
+        )
+    return str(Path(path))
+
+
+register_policy(
+    "argmax",
+    make_argmax,
+    env_ids=SLOTTED_IDS,
+    description="arriving user to the candidate BS with the best SNR (GROWS baseline B)",
+)
+register_policy(
+    "q_learning",
+    make_q_learning,
+    env_ids=SLOTTED_IDS,
+    description="tabular Q-learning (GROWS baseline Q); q_learning:PATH from 'ua-envs train'",
+    needs_checkpoint=True,
+)
+register_trainer(
+    "q_learning",
+    train_q_learning,
+    env_ids=SLOTTED_IDS,
+    description="tabular epsilon-greedy Q-learning, lr 0.5, gamma 0.5 (saves .npz)",
+)

@@ -1,0 +1,106 @@
+"""PettingZoo slotted_arrival_v0: API tests, determinism, the joint accept rule."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from pettingzoo.test import api_test, parallel_api_test
+
+import ua_envs  # noqa: F401  (registers the ids)
+from ua_envs.multiagent import slotted_arrival_v0
+
+R2, R3, R4 = 10 * math.log10(3), 10 * math.log10(7), 10 * math.log10(15)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_pettingzoo_api_tests_pass() -> None:
+    parallel_api_test(slotted_arrival_v0.parallel_env(), num_cycles=100)
+    api_test(slotted_arrival_v0.env(), num_cycles=100)
+
+
+def _episode(seed: int, **kwargs: object) -> list:
+    env = slotted_arrival_v0.parallel_env(**kwargs)
+    obs, _ = env.reset(seed=seed)
+    rng = np.random.default_rng(0)
+    out = []
+    while env.agents:
+        actions = {a: int(rng.choice(np.flatnonzero(obs[a]["action_mask"]))) for a in env.agents}
+        obs, rewards, terms, truncs, _ = env.step(actions)
+        out.append((rewards, terms, truncs, {a: o["observation"].tolist() for a, o in obs.items()}))
+    return out
+
+
+def test_seeded_multi_step_determinism_and_truncation() -> None:
+    first, again, other = _episode(4), _episode(4), _episode(5)
+    assert first == again and first != other
+    assert len(first) == 40 and all(first[-1][2].values())
+
+
+def test_same_episode_as_the_single_env_when_all_accept_the_best() -> None:
+    """Everyone accepting = the argmax association; the episode equals the single env's."""
+    penv = slotted_arrival_v0.parallel_env(arrival_prob=1.0)
+    env = gym.make("SlottedArrivalAssoc-v0", arrival_prob=1.0)
+    pobs, _ = penv.reset(seed=9)
+    obs, _ = env.reset(seed=9)
+    for _ in range(40):
+        np.testing.assert_array_equal(penv.state()[:-1], obs["nodes"].reshape(-1))
+        actions = {a: int(pobs[a]["action_mask"][1]) for a in penv.agents}
+        pobs, rewards, *_ = penv.step(actions)
+        legal = obs["action_mask"][:3].astype(bool)
+        best = int(np.argmax(np.where(legal, obs["nodes"][:, 2], -np.inf))) if legal.any() else 3
+        obs, reward, *_ = env.step(best)
+        assert rewards["bs_0"] == reward
+
+
+def test_joint_rule_best_accepting_candidate_and_fallbacks() -> None:
+    scenario = {"arrivals": [1, 1], "snr_db": [[R2, R4, R3], [R2, R4, R3]], "demand": [20, 20]}
+    env = slotted_arrival_v0.parallel_env()
+    env.reset(seed=0, options={"scenario": scenario})
+    # BS 0 and 2 accept; BS 2 has the better SNR (rate 3 > 2) and gets the user.
+    _, rewards, _, _, infos = env.step({"bs_0": 1, "bs_1": 0, "bs_2": 1})
+    assert infos["bs_0"]["users_per_bs"].tolist() == [0, 0, 1]
+    assert rewards["bs_1"] == pytest.approx(math.log(1 + 3))
+    # Nobody accepts and allow_reject=False: the best-SNR candidate (BS 1, rate 4) takes it.
+    _, _, _, _, infos = env.step({"bs_0": 0, "bs_1": 0, "bs_2": 0})
+    assert infos["bs_0"]["users_per_bs"].tolist() == [0, 1, 1]
+    assert infos["bs_0"]["rejections"] == 0
+
+    rejecting = slotted_arrival_v0.parallel_env(allow_reject=True)
+    rejecting.reset(seed=0, options={"scenario": scenario})
+    _, _, _, _, infos = rejecting.step({"bs_0": 0, "bs_1": 0, "bs_2": 0})
+    assert infos["bs_0"]["rejections"] == 1 and infos["bs_0"]["declines"] == 1
+
+
+def test_illegal_accept_and_malformed_actions() -> None:
+    scenario = {"arrivals": [0, 1], "snr_db": [[0, 0, 0], [0, 0, 0]], "demand": [5, 5]}
+    env = slotted_arrival_v0.parallel_env()
+    obs, _ = env.reset(seed=0, options={"scenario": scenario})
+    assert obs["bs_0"]["action_mask"].tolist() == [1, 0]  # no arrival: only decline
+    _, rewards, terms, _, infos = env.step({"bs_0": 1, "bs_1": 0, "bs_2": 0})
+    assert all(terms.values()) and rewards["bs_0"] == 0.0 and infos["bs_0"]["invalid_action"]
+    assert env.agents == []
+
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="bs_1"):
+        env.step({"bs_0": 0, "bs_1": 2, "bs_2": 0})
+    with pytest.raises(ValueError, match="bs_2"):
+        env.step({"bs_0": 0, "bs_1": 0})
+    raising = slotted_arrival_v0.parallel_env(invalid_action="raise")
+    raising.reset(seed=0, options={"scenario": scenario})
+    with pytest.raises(ValueError, match="not legal"):
+        raising.step({"bs_0": 1, "bs_1": 0, "bs_2": 0})
+
+
+def test_spaces_and_render() -> None:
+    env = slotted_arrival_v0.parallel_env(render_mode="rgb_array")
+    assert env.observation_space("bs_0") is env.observation_space("bs_0")
+    assert env.action_space("bs_1").n == 2
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space("bs_0").contains(obs["bs_0"])
+    assert env.state().shape == (16,)
+    frame = env.render()
+    assert frame.dtype == np.uint8 and frame.shape[2] == 3
+    env.close()

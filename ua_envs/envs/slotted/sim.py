@@ -1,0 +1,631 @@
+"""Batch-first simulator of the GROWS slotted arrival process (SPEC §3.4, §4.4).
+
+A system-level model with discrete SNR levels and no array channels. ``num_bs`` base stations
+each hold at most ``max_users_per_bs`` users. Time is slotted; in each slot at most one user
+arrives (Bernoulli(``arrival_prob``)), with an SNR to every BS drawn i.i.d. from
+``snr_levels_db`` (plus the BS's bias ``bs_bias_db``: BS 0 is +3 dB by default) and an integer
+demand uniform in ``[mean_demand - demand_spread, mean_demand + demand_spread]`` data units.
+
+Order of events in one slot ``t`` (one :meth:`SlottedSimulator.step`):
+
+1. **associate** — the action places slot ``t``'s arriving user (the one the observation
+   showed) at a candidate BS, or rejects it (no candidate, or a voluntary decline when
+   ``allow_reject``);
+2. **serve** — every user ``i`` at BS ``n`` (the new one included) gets
+   ``th_i = log2(1 + SNR_{i,n}) / |S_n|`` data units (equal resource share); its remaining
+   demand decreases by ``th_i``; the slot's reward is ``sum_n sum_{i in S_n} log(1 + th_i)``
+   (natural log) over the users served in the slot;
+3. **depart** — users whose remaining demand is ``<= 1e-4`` (0 up to float32 rounding) leave;
+4. **reveal** — the slot index becomes ``t + 1`` and slot ``t + 1``'s arrival (if any) is shown
+   in the observation with the new action mask.
+
+Randomness. The whole episode is drawn at :meth:`SlottedSimulator.reset` from the env's one
+``torch.Generator``: ``horizon`` arrival bits, each slot's SNR levels to every BS and demand
+(drawn for every slot, arrival or not, so the SNR/demand draws do not depend on
+``arrival_prob``: common random numbers across arrival rates). ``reset(seed)`` therefore fixes
+the episode and :meth:`~SlottedSimulator.step` draws nothing, which keeps the native vector env's
+autoreset the only draw. Slots after ``horizon`` have no arrivals (the network drains); the
+registered time limit equals ``horizon`` (40), so the default episode never gets there.
+
+Candidates (the action mask) for an arrival: the ``top_k`` BSs with the best SNR to the user
+among those with a free seat (ties broken towards the lower BS index). The no-op (action
+``num_bs``) is legal when no user arrives, when no BS is a candidate, or always when
+``allow_reject``. A user that arrives and is not associated is a rejection: both the forced
+ones (no candidate) and the voluntary declines count in ``rejections`` (the user is unserved
+either way); ``declines`` counts the voluntary ones separately.
+
+A test-only generator: ``reset(options={"scenario": SlottedScenario(...)})`` replaces the draws by
+fixed arrivals, SNRs and demands (the same for every row of the batch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ua_envs.core.validation import (
+    as_tensor,
+    check_choice,
+    check_finite,
+    check_float_range,
+    check_int_range,
+    check_positive,
+)
+
+#: Remaining demand at or below this [data units] counts as served: absorbs the float32
+#: rounding of demands (up to 1e2) minus sums of ``th`` (a few ulp of 1e1, i.e. ~1e-5).
+DEMAND_TOLERANCE = 1e-4
+
+INVALID_ACTION_MODES = ("terminate", "raise", "ignore")
+
+#: A batched array: ``torch.Tensor`` (the batched simulator, vector env) or ``numpy.ndarray``
+#: (the single env's fast path, see :func:`state_to_numpy`).
+Array = Any
+
+
+@dataclass(frozen=True)
+class SlottedConfig:
+    """Parameters of the slotted arrival process; the registered kwargs map 1:1 to these fields.
+
+    :param num_bs: number of base stations ``M`` (>= 1).
+    :param arrival_prob: probability that a user arrives in a slot, in ``[0, 1]``.
+    :param mean_demand: mean demand ``D̄`` [data units] (integer); demands are uniform integers
+        in ``[mean_demand - demand_spread, mean_demand + demand_spread]``.
+    :param demand_spread: half-width of the demand range (integer, ``0 <= spread < mean_demand``).
+    :param max_users_per_bs: seats per BS ``U_max`` (>= 1).
+    :param top_k: candidate BSs per arrival: the ``top_k`` best by SNR among those with a free
+        seat (``1 <= top_k``; values above ``num_bs`` mean every BS with a free seat).
+    :param allow_reject: whether the no-op (voluntary rejection) is legal when candidates exist.
+    :param snr_levels_db: the SNR levels [dB] a new user has to a BS, drawn uniformly (before bias).
+    :param bs_bias_db: per-BS SNR offset [dB] ``(num_bs,)``; ``None``: +3 dB on BS 0, 0 elsewhere.
+    :param horizon: number of slots drawn at reset (episode length; later slots have no arrivals).
+    :param invalid_action: "terminate" (episode ends, reward 0), "raise" or "ignore" (no-op).
+    """
+
+    num_bs: int = 3
+    arrival_prob: float = 0.7
+    mean_demand: int = 10
+    demand_spread: int = 3
+    max_users_per_bs: int = 4
+    top_k: int = 3
+    allow_reject: bool = False
+    snr_levels_db: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0)
+    bs_bias_db: tuple[float, ...] | None = None
+    horizon: int = 40
+    invalid_action: str = "terminate"
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen dataclass: normalise the fields in place
+        set_(self, "num_bs", check_int_range("num_bs", self.num_bs, 1))
+        set_(self, "arrival_prob", check_float_range("arrival_prob", self.arrival_prob, 0.0, 1.0))
+        set_(self, "mean_demand", check_int_range("mean_demand", self.mean_demand, 1))
+        set_(
+            self,
+            "demand_spread",
+            check_int_range("demand_spread", self.demand_spread, 0, self.mean_demand - 1),
+        )
+        set_(
+            self, "max_users_per_bs", check_int_range("max_users_per_bs", self.max_users_per_bs, 1)
+        )
+        set_(self, "top_k", check_int_range("top_k", self.top_k, 1))
+        if not isinstance(self.allow_reject, bool):
+            raise ValueError(f"allow_reject must be a bool, got {self.allow_reject!r}")
+        levels = _float_tuple("snr_levels_db", self.snr_levels_db)
+        if len(levels) == 0:
+            raise ValueError("snr_levels_db must hold at least one level, got ()")
+        set_(self, "snr_levels_db", levels)
+        if self.bs_bias_db is None:
+            bias = (3.0,) + (0.0,) * (self.num_bs - 1)
+        else:
+            bias = _float_tuple("bs_bias_db", self.bs_bias_db)
+            if len(bias) != self.num_bs:
+                raise ValueError(
+                    f"bs_bias_db must have num_bs={self.num_bs} entries, got {len(bias)}"
+                )
+        set_(self, "bs_bias_db", bias)
+        set_(self, "horizon", check_int_range("horizon", self.horizon, 1))
+        check_choice("invalid_action", self.invalid_action, INVALID_ACTION_MODES)
+
+    @property
+    def num_actions(self) -> int:
+        """``num_bs + 1``: one action per BS plus the no-op."""
+        return self.num_bs + 1
+
+    @property
+    def max_rate(self) -> float:
+        """Largest single-user rate ``log2(1 + SNR)`` [data units/slot] any draw can produce."""
+        bias = self.bs_bias_db if self.bs_bias_db is not None else (0.0,)
+        return math.log2(1.0 + 10.0 ** ((max(self.snr_levels_db) + max(bias)) / 10.0))
+
+    @property
+    def max_demand(self) -> int:
+        """Largest demand a draw can produce [data units]."""
+        return self.mean_demand + self.demand_spread
+
+
+def make_config(kwargs: Mapping[str, Any]) -> SlottedConfig:
+    """``SlottedConfig(**kwargs)`` with a ``ValueError`` naming unknown keywords and valid ones."""
+    valid = [f.name for f in dataclasses.fields(SlottedConfig)]
+    unknown = sorted(set(kwargs) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"unknown keyword argument(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
+        )
+    return SlottedConfig(**kwargs)
+
+
+def _float_tuple(name: str, value: Any) -> tuple[float, ...]:
+    try:
+        items = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a sequence of real numbers, got {value!r}") from None
+    if not all(math.isfinite(v) for v in items):
+        raise ValueError(f"{name} must be finite, got {items!r}")
+    return items
+
+
+@dataclass(frozen=True)
+class SlottedScenario:
+    """Fixed arrivals for tests and demos (replaces the random draws of one reset).
+
+    :param arrivals: ``(T0,)`` whether a user arrives in slot ``t`` (``T0 <= horizon``; slots
+        after ``T0`` have no arrivals).
+    :param snr_db: ``(T0, num_bs)`` SNR [dB] of slot ``t``'s user to each BS, bias INCLUDED
+        (the scenario states final SNRs; ``bs_bias_db`` is not added again).
+    :param demand: ``(T0,)`` demand [data units] of slot ``t``'s user (> 0; unused without an
+        arrival).
+    """
+
+    arrivals: Sequence[bool] | Tensor
+    snr_db: Sequence[Sequence[float]] | Tensor
+    demand: Sequence[float] | Tensor
+
+
+@dataclass
+class SlottedState:
+    """Batched state; every array has the batch ``B`` first (``M`` BSs, ``U`` seats per BS,
+    ``T`` = horizon). Torch tensors as drawn by :meth:`SlottedSimulator.reset`; the single env
+    keeps a numpy copy (:func:`state_to_numpy`) that the same step code runs on."""
+
+    slot: Array  # (B,) int64, index t of the slot whose arrival the observation shows
+    arrivals: Array  # (B, T + 1) bool, user arrives in slot t (last column: padding, False)
+    new_snr_db: Array  # (B, T + 1, M) float32, slot t's user SNR to each BS incl. bias [dB]
+    new_rate: Array  # (B, T + 1, M) float32, log2(1 + SNR) of that user [data units/slot]
+    new_demand: Array  # (B, T + 1) float32, demand of slot t's user [data units]
+    cur_arrival: Array  # (B,) bool, arrivals[:, slot] (cached for observe/step)
+    cur_snr_db: Array  # (B, M) float32, new_snr_db[:, slot]
+    cur_rate: Array  # (B, M) float32, new_rate[:, slot]
+    cur_demand: Array  # (B,) float32, new_demand[:, slot]
+    mask: Array  # (B, M + 1) bool, legal actions for the current slot
+    occupied: Array  # (B, M, U) bool, seat s of BS n holds a user
+    users: Array  # (B, M) int64, users at each BS (= occupied.sum(-1), cached)
+    user_rate: Array  # (B, M, U) float32, log2(1 + SNR) of the seated user (0 if empty)
+    remaining: Array  # (B, M, U) float32, remaining demand [data units] (0 if empty)
+    throughput: Array  # (B, M, U) float32, th of each seat in the last served slot
+    utility: Array  # (B,) float32, reward of the last slot
+    episode_utility: Array  # (B,) float32, sum of rewards this episode
+    arrived: Array  # (B,) bool, a user arrived in the last played slot
+    arrivals_count: Array  # (B,) int64, arrivals so far this episode (played slots)
+    rejections: Array  # (B,) int64, arriving users not associated (forced + voluntary)
+    declines: Array  # (B,) int64, voluntary rejections (no-op while a candidate existed)
+    departures: Array  # (B,) int64, users that left after the last slot
+    invalid_action: Array  # (B,) bool, the last action was outside the mask
+
+
+class SlottedSimulator:
+    """Batch-first simulator of the slotted arrival process (see the module docstring).
+
+    :param config: the process parameters.
+    :param batch_size: default number of parallel episodes ``B`` drawn by :meth:`reset`.
+    :param device: torch device of every state tensor.
+    """
+
+    def __init__(
+        self, config: SlottedConfig, batch_size: int = 1, device: torch.device | str = "cpu"
+    ) -> None:
+        self.config = config
+        self.batch_size = check_int_range("batch_size", batch_size, 1)
+        self.device = torch.device(device)
+        m = config.num_bs
+        self._levels_db = torch.tensor(config.snr_levels_db, dtype=torch.float32, device=device)
+        self._bias_db = torch.tensor(config.bs_bias_db, dtype=torch.float32, device=device)
+        self._bs_index = torch.arange(m, device=self.device)
+        self._rate_scale = config.max_rate
+        self._demand_scale = float(config.max_demand)
+        self._node_high = torch.tensor(
+            [1.0, math.log1p(config.max_rate), 1.0, 1.0, 1.0], dtype=torch.float32
+        )
+        self._use_topk = config.top_k < m
+        # Lookup tables (numpy copies for the single env's fast path, torch per device):
+        # row a of ``onehot`` is action a as a (M,) BS indicator (the no-op row is all False);
+        # entry k of ``share`` is max(k, 1) as float32 (a BS with k users divides its rate by k).
+        onehot = np.zeros((m + 1, m), dtype=bool)
+        onehot[np.arange(m), np.arange(m)] = True
+        share = np.maximum(np.arange(config.max_users_per_bs + 2), 1).astype(np.float32)
+        self._np_tables = {"onehot": onehot, "share": share}
+        self._torch_tables: dict[torch.device, dict[str, Tensor]] = {}
+
+    def _tables(self, like: Array) -> dict[str, Array]:
+        """The lookup tables on the backend (and device) of ``like``."""
+        if isinstance(like, np.ndarray):
+            return self._np_tables
+        device = like.device
+        if device not in self._torch_tables:
+            self._torch_tables[device] = {
+                k: torch.as_tensor(v, device=device) for k, v in self._np_tables.items()
+            }
+        return self._torch_tables[device]
+
+    # ------------------------------------------------------------------ reset
+    def reset(
+        self,
+        generator: torch.Generator,
+        options: Mapping[str, Any] | None = None,
+        batch_size: int | None = None,
+    ) -> SlottedState:
+        """Draw ``batch_size`` (default: the simulator's) fresh episodes.
+
+        Draw order (fixed, part of the reproducibility contract): arrival uniforms ``(B, T)``,
+        SNR level indices ``(B, T, M)``, demands ``(B, T)``.
+
+        :param options: ``{"scenario": SlottedScenario | dict}`` replaces the draws (test-only).
+        """
+        cfg = self.config
+        b = self.batch_size if batch_size is None else check_int_range("batch_size", batch_size, 1)
+        t, m, dev = cfg.horizon, cfg.num_bs, self.device
+        scenario = None if options is None else options.get("scenario")
+        if scenario is not None:
+            arrivals, snr_db, demand = self._scenario_tensors(scenario)
+            arrivals = arrivals.expand(b, t).clone()
+            snr_db = snr_db.expand(b, t, m).clone()
+            demand = demand.expand(b, t).clone()
+        else:
+            u = torch.rand((b, t), generator=generator, device=dev)
+            arrivals = u < cfg.arrival_prob
+            idx = torch.randint(
+                0, len(cfg.snr_levels_db), (b, t, m), generator=generator, device=dev
+            )
+            snr_db = self._levels_db[idx] + self._bias_db
+            lo, hi = cfg.mean_demand - cfg.demand_spread, cfg.mean_demand + cfg.demand_spread
+            demand = torch.randint(lo, hi + 1, (b, t), generator=generator, device=dev).float()
+        # One padding slot after the horizon: no arrival, so slot indices >= T read "nothing".
+        arrivals = torch.cat([arrivals, arrivals.new_zeros(b, 1)], dim=1)
+        snr_db = torch.cat([snr_db, snr_db.new_zeros(b, 1, m)], dim=1)
+        demand = torch.cat([demand, demand.new_zeros(b, 1)], dim=1)
+        # float64 for the rate so that e.g. SNR = 3 gives exactly 2 data units after rounding.
+        rate = torch.log2(1.0 + torch.pow(10.0, snr_db.double() / 10.0)).float()
+        u_max = cfg.max_users_per_bs
+        zeros_seats = torch.zeros((b, m, u_max), dtype=torch.float32, device=dev)
+        zeros_f = torch.zeros(b, dtype=torch.float32, device=dev)
+        zeros_i = torch.zeros(b, dtype=torch.long, device=dev)
+        occupied = torch.zeros((b, m, u_max), dtype=torch.bool, device=dev)
+        cur_arrival = arrivals[:, 0].clone()
+        cur_snr = snr_db[:, 0].clone()
+        state = SlottedState(
+            slot=zeros_i.clone(),
+            arrivals=arrivals,
+            new_snr_db=snr_db,
+            new_rate=rate,
+            new_demand=demand,
+            cur_arrival=cur_arrival,
+            cur_snr_db=cur_snr,
+            cur_rate=rate[:, 0].clone(),
+            cur_demand=demand[:, 0].clone(),
+            mask=self._mask(occupied.sum(-1), cur_arrival, cur_snr),
+            occupied=occupied,
+            users=occupied.sum(-1),
+            user_rate=zeros_seats.clone(),
+            remaining=zeros_seats.clone(),
+            throughput=zeros_seats,
+            utility=zeros_f.clone(),
+            episode_utility=zeros_f,
+            arrived=torch.zeros(b, dtype=torch.bool, device=dev),
+            arrivals_count=zeros_i.clone(),
+            rejections=zeros_i.clone(),
+            declines=zeros_i.clone(),
+            departures=zeros_i,
+            invalid_action=torch.zeros(b, dtype=torch.bool, device=dev),
+        )
+        return state
+
+    def _scenario_tensors(self, scenario: Any) -> tuple[Tensor, Tensor, Tensor]:
+        if isinstance(scenario, Mapping):
+            try:
+                scenario = SlottedScenario(**scenario)
+            except TypeError as err:
+                raise ValueError(
+                    f"scenario must have keys arrivals, snr_db, demand: {err}"
+                ) from None
+        if not isinstance(scenario, SlottedScenario):
+            raise ValueError(
+                f"options['scenario'] must be a SlottedScenario or dict, got {type(scenario)}"
+            )
+        cfg, dev = self.config, self.device
+        arrivals = as_tensor("scenario.arrivals", scenario.arrivals, device=dev)
+        snr_db = as_tensor("scenario.snr_db", scenario.snr_db, dtype=torch.float32, device=dev)
+        demand = as_tensor("scenario.demand", scenario.demand, dtype=torch.float32, device=dev)
+        t0 = arrivals.shape[0] if arrivals.dim() == 1 else -1
+        if arrivals.dim() != 1 or not 1 <= t0 <= cfg.horizon:
+            raise ValueError(
+                f"scenario.arrivals must have shape (T0,) with 1 <= T0 <= horizon={cfg.horizon}, "
+                f"got {tuple(arrivals.shape)}"
+            )
+        if tuple(snr_db.shape) != (t0, cfg.num_bs):
+            raise ValueError(
+                f"scenario.snr_db must have shape ({t0}, {cfg.num_bs}), got {tuple(snr_db.shape)}"
+            )
+        if tuple(demand.shape) != (t0,):
+            raise ValueError(f"scenario.demand must have shape ({t0},), got {tuple(demand.shape)}")
+        check_finite("scenario.snr_db", snr_db)
+        arrivals = arrivals.bool()
+        check_positive("scenario.demand", demand[arrivals])
+        pad = cfg.horizon - t0
+        arrivals = torch.cat([arrivals, arrivals.new_zeros(pad)])
+        snr_db = torch.cat([snr_db, snr_db.new_zeros(pad, cfg.num_bs)])
+        demand = torch.cat([demand, demand.new_zeros(pad)])
+        return arrivals, snr_db, demand
+
+    # ------------------------------------------------------------------ step
+    def _mask(self, count: Array, arrival: Array, snr_db: Array) -> Array:
+        """Legal actions ``(B, M + 1)`` bool from seat counts ``(B, M)``, arrival ``(B,)``, SNR."""
+        xp = _xp(count)
+        free = count < self.config.max_users_per_bs
+        cand = free & arrival[:, None]
+        if self._use_topk:
+            score = xp.where(free, snr_db, -math.inf)
+            # stable descending order: equal SNRs rank the lower BS index first.
+            order: Array
+            if xp is np:
+                order = np.argsort(-score, axis=1, kind="stable")
+            else:
+                order = torch.sort(score, dim=1, descending=True, stable=True).indices
+            rank = xp.argsort(order, axis=1)  # inverse permutation: rank of each BS
+            cand = cand & (rank < self.config.top_k)
+        noop = ~cand.any(axis=1)
+        if self.config.allow_reject:
+            noop = noop | True
+        return xp.concatenate([cand, noop[:, None]], axis=1)
+
+    def step(
+        self, state: SlottedState, action: Array, *, validate: bool = True
+    ) -> tuple[SlottedState, Array, Array]:
+        """Play the current slot with ``action`` ``(B,)`` int (see the module's order of events).
+
+        Works on torch states (from :meth:`reset`) and on numpy states (:func:`state_to_numpy`,
+        the single env's fast path); ``action`` must be of the same kind.
+
+        :param validate: check the action's shape, dtype and range (the single env checks its
+            scalar action itself and passes False).
+        :returns: ``(state, reward (B,) float32, terminated (B,) bool)``; ``terminated`` is True
+            only for an illegal action under ``invalid_action="terminate"`` (the slot is then not
+            played: the state is kept and the reward is 0).
+        :raises ValueError: malformed action; an illegal action under ``"raise"``.
+        """
+        cfg = self.config
+        m = cfg.num_bs
+        xp = _xp(state.slot)
+        b = state.slot.shape[0]
+        if validate:
+            action = self._check_action(action, b, xp)
+        rows = _arange(xp, b, state.slot)
+        legal = state.mask[rows, action]
+        invalid = ~legal
+        any_invalid = bool(invalid.any())
+        if any_invalid:
+            if cfg.invalid_action == "raise":
+                row = int(xp.nonzero(invalid)[0][0]) if xp is np else int(invalid.nonzero()[0, 0])
+                legal_actions = [int(i) for i in xp.nonzero(state.mask[row])[0]]
+                raise ValueError(
+                    f"action {int(action[row])} is not legal in row {row}: legal actions are "
+                    f"{legal_actions} (candidate BSs; {m} = no-op)"
+                )
+            action = xp.where(invalid, m, action)
+        arrival = state.cur_arrival
+        tables = self._tables(state.slot)
+        # 1. associate: the arriving user takes the first free seat of the chosen BS. A legal
+        # BS action implies an arrival (without one only the no-op is legal).
+        join = action < m
+        onehot = tables["onehot"][action]  # (B, M)
+        free = ~state.occupied
+        seat = free & (xp.cumsum(free, axis=-1) == 1) & onehot[:, :, None]  # (B, M, U)
+        occupied = state.occupied | seat
+        user_rate = xp.where(seat, state.cur_rate[:, :, None], state.user_rate)
+        remaining = xp.where(seat, state.cur_demand[:, None, None], state.remaining)
+        rejected = arrival & ~join
+        declines = state.declines
+        if cfg.allow_reject or any_invalid:
+            # (otherwise a legal no-op with an arrival means no candidate: not a decline)
+            declines = declines + (rejected & state.mask[:, :m].any(axis=1))
+        # 2. serve: equal share of the BS's resources (empty seats have rate 0).
+        count = state.users + onehot
+        throughput = user_rate / tables["share"][count][:, :, None]
+        reward = xp.log1p(throughput).sum(axis=(1, 2))
+        remaining = remaining - throughput
+        # 3. depart: served users leave after the slot.
+        stay = occupied & (remaining > DEMAND_TOLERANCE)
+        users = stay.sum(axis=-1)
+        departures = (count - users).sum(axis=1)
+        user_rate = user_rate * stay
+        remaining = remaining * stay
+        # 4. reveal the next slot (slots past the horizon read the padding column: no arrival).
+        slot = state.slot + 1
+        nxt = _clip_max(slot, cfg.horizon)
+        cur_arrival = state.arrivals[rows, nxt]
+        cur_snr = state.new_snr_db[rows, nxt]
+        new_state = SlottedState(
+            slot=slot,
+            arrivals=state.arrivals,
+            new_snr_db=state.new_snr_db,
+            new_rate=state.new_rate,
+            new_demand=state.new_demand,
+            cur_arrival=cur_arrival,
+            cur_snr_db=cur_snr,
+            cur_rate=state.new_rate[rows, nxt],
+            cur_demand=state.new_demand[rows, nxt],
+            mask=self._mask(users, cur_arrival, cur_snr),
+            occupied=stay,
+            users=users,
+            user_rate=user_rate,
+            remaining=remaining,
+            throughput=throughput,
+            utility=reward,
+            episode_utility=state.episode_utility + reward,
+            arrived=arrival,
+            arrivals_count=state.arrivals_count + arrival,
+            rejections=state.rejections + rejected,
+            declines=declines,
+            departures=departures,
+            invalid_action=invalid,
+        )
+        terminated = invalid & False
+        if any_invalid and cfg.invalid_action == "terminate":
+            # the illegal slot is not played: keep the old state of those rows, reward 0.
+            kept = dataclasses.replace(state, invalid_action=invalid)
+            new_state = _where_rows(invalid, kept, new_state)
+            reward = xp.where(invalid, 0.0, reward)
+            terminated = invalid
+        return new_state, reward, terminated
+
+    def _check_action(self, action: Any, b: int, xp: Any) -> Array:
+        m = self.config.num_bs
+        kind = Tensor if xp is torch else np.ndarray
+        if not isinstance(action, kind):
+            raise ValueError(
+                f"action must be a {kind.__name__} for this state, got {type(action).__name__}"
+            )
+        if tuple(action.shape) != (b,):
+            raise ValueError(f"action must have shape ({b},), got {tuple(action.shape)}")
+        dtype = str(action.dtype)
+        if "int" not in dtype:
+            raise ValueError(f"action must hold integers, got dtype {action.dtype}")
+        action = action.astype(np.int64) if isinstance(action, np.ndarray) else action.long()
+        out_of_range = (action < 0) | (action > m)
+        if bool(out_of_range.any()):
+            bad = int(action[out_of_range][0])
+            raise ValueError(f"action must be in [0, {m}] (BS index or {m} = no-op), got {bad}")
+        return action
+
+    # ------------------------------------------------------------------ views
+    def observe(self, state: SlottedState) -> dict[str, Array]:
+        """Batched observation (SPEC §4.4), fresh arrays (torch or numpy, like the state).
+
+        - ``nodes`` ``(B, M, 5)`` float32, per BS: users/U_max; mean over its users of
+          ``log(1 + log2(1 + SNR_i)/|S_n|)`` (what each would get next slot if nobody joins; 0
+          when empty); new user's ``log2(1 + SNR)/max_rate`` (0 without arrival); new user's
+          ``demand/max_demand`` (0 without arrival); candidate 0/1.
+        - ``arrival`` ``(B, 1)`` float32 0/1.
+        - ``action_mask`` ``(B, M + 1)`` int8.
+        """
+        cfg = self.config
+        xp = _xp(state.slot)
+        b, m = state.mask.shape[0], cfg.num_bs
+        share = self._tables(state.slot)["share"][state.users]  # (B, M) max(users, 1)
+        arr = _f32(state.cur_arrival)
+        nodes: Array
+        if xp is np:
+            nodes = np.empty((b, m, 5), dtype=np.float32)
+            mask = state.mask.astype(np.int8)
+        else:
+            nodes = torch.empty((b, m, 5), dtype=torch.float32, device=state.mask.device)
+            mask = state.mask.to(torch.int8)
+        nodes[:, :, 0] = state.users * (1.0 / cfg.max_users_per_bs)
+        nodes[:, :, 1] = xp.log1p(state.user_rate / share[:, :, None]).sum(axis=-1) / share
+        nodes[:, :, 2] = state.cur_rate * (arr[:, None] * (1.0 / self._rate_scale))
+        nodes[:, :, 3] = (state.cur_demand * arr * (1.0 / self._demand_scale))[:, None]
+        nodes[:, :, 4] = mask[:, :m]
+        return {"action_mask": mask, "arrival": arr[:, None], "nodes": nodes}
+
+    def action_mask(self, state: SlottedState) -> Array:
+        """Legal actions ``(B, M + 1)`` bool of the current slot (a copy)."""
+        return state.mask.copy() if isinstance(state.mask, np.ndarray) else state.mask.clone()
+
+    def info(self, state: SlottedState) -> dict[str, Array]:
+        """Batched info after the last step (zeros/False right after reset).
+
+        ``utility`` (B,) float32 last slot's reward; ``episode_utility`` (B,); ``rejections``,
+        ``declines``, ``arrivals`` (B,) int64 episode counts; ``arrived`` (B,) bool (a user
+        arrived in the last played slot); ``active_users`` (B,) int64 after departures;
+        ``departures`` (B,) int64; ``users_per_bs`` (B, M) int64; ``sum_rate`` (B,) float32 sum of
+        ``th`` over users served in the last slot [data units/slot]; ``throughput`` (B, M, U)
+        float32 per seat; ``invalid_action`` (B,) bool. Entries may share memory with the state:
+        adapters copy what they hand out.
+        """
+        users = state.users
+        return {
+            "utility": state.utility,
+            "episode_utility": state.episode_utility,
+            "rejections": state.rejections,
+            "declines": state.declines,
+            "arrivals": state.arrivals_count,
+            "arrived": state.arrived,
+            "active_users": users.sum(axis=-1),
+            "departures": state.departures,
+            "users_per_bs": users,
+            "sum_rate": state.throughput.sum(axis=(1, 2)),
+            "throughput": state.throughput,
+            "invalid_action": state.invalid_action,
+        }
+
+    # ------------------------------------------------------------------ helpers for agents
+    def snr_feature(self, snr_db: Tensor) -> Tensor:
+        """The observation's SNR feature ``log2(1 + 10^(snr_db/10)) / max_rate`` of ``snr_db``."""
+        return torch.log2(1.0 + torch.pow(10.0, snr_db.double() / 10.0)).float() / self._rate_scale
+
+    @property
+    def node_high(self) -> Tensor:
+        """Upper bounds ``(5,)`` of the ``nodes`` features (lower bounds are 0)."""
+        return self._node_high.clone()
+
+
+def state_to_numpy(state: SlottedState) -> SlottedState:
+    """A copy of a (CPU or GPU) torch state with numpy arrays (the single env's fast path).
+
+    :meth:`SlottedSimulator.step`, ``observe`` and ``info`` run the same code on it; numpy's
+    per-call overhead at batch size 1 is a fraction of torch's, which keeps the single env above
+    10,000 steps/s.
+    """
+    updates = {
+        f.name: getattr(state, f.name).detach().cpu().numpy().copy()
+        for f in dataclasses.fields(state)
+        if isinstance(getattr(state, f.name), Tensor)
+    }
+    return dataclasses.replace(state, **updates)
+
+
+def _xp(x: Any) -> Any:
+    """The array module of ``x``: numpy for numpy arrays, else torch."""
+    return np if isinstance(x, np.ndarray) else torch
+
+
+def _arange(xp: Any, n: int, like: Array) -> Array:
+    return np.arange(n) if xp is np else torch.arange(n, device=like.device)
+
+
+def _clip_min(x: Array, low: float) -> Array:
+    return np.maximum(x, low) if isinstance(x, np.ndarray) else x.clamp(min=low)
+
+
+def _clip_max(x: Array, high: float) -> Array:
+    return np.minimum(x, high) if isinstance(x, np.ndarray) else x.clamp(max=high)
+
+
+def _f32(x: Array) -> Array:
+    return x.astype(np.float32) if isinstance(x, np.ndarray) else x.float()
+
+
+def _where_rows(rows: Array, a: SlottedState, b: SlottedState) -> SlottedState:
+    """Per row: ``a`` where ``rows`` (bool ``(B,)``) else ``b``."""
+    xp = _xp(rows)
+    updates: dict[str, Any] = {}
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, (Tensor, np.ndarray)):
+            updates[f.name] = xp.where(rows.reshape(-1, *([1] * (x.ndim - 1))), x, y)
+    return dataclasses.replace(b, **updates)

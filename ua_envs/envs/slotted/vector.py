@@ -1,0 +1,79 @@
+"""Native vector env of ``SlottedArrivalAssoc-v0``: ``num_envs`` episodes in one batched simulator.
+
+``gym.make_vec("SlottedArrivalAssoc-v0", n, vectorization_mode="vector_entry_point", **kwargs)``
+builds it (``max_episode_steps=40`` from the registration). Observations, rewards and infos are
+torch tensors on ``device``, batch first; actions ``(num_envs,)`` integers (tensor or numpy).
+Seeding and ``SAME_STEP`` autoreset follow :class:`ua_envs.envs.base.BatchedVectorEnv`: reset
+with seed ``s`` draws sub-env ``i``'s first episode as a single env reset with ``s + i``. Since an
+episode is drawn whole at reset, steps draw nothing; only autoresets draw (from the vector
+env's own generator). The env never ends an episode itself (except on an illegal action with
+``invalid_action="terminate"``): episodes are truncated after ``max_episode_steps`` slots.
+
+>>> import gymnasium as gym
+>>> import torch
+>>> import ua_envs
+>>> envs = gym.make_vec("SlottedArrivalAssoc-v0", 4, vectorization_mode="vector_entry_point")
+>>> obs, info = envs.reset(seed=0)
+>>> obs["nodes"].shape
+torch.Size([4, 3, 5])
+>>> mask = obs["action_mask"].bool()
+>>> action = torch.where(mask[:, :3].any(1), mask[:, :3].float().argmax(1), 3)
+>>> obs, reward, terminated, truncated, info = envs.step(action)
+>>> reward.shape, info["rejections"].shape
+(torch.Size([4]), torch.Size([4]))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ua_envs.envs.base import BatchedVectorEnv
+from ua_envs.envs.slotted.env import slotted_spaces
+from ua_envs.envs.slotted.sim import SlottedSimulator, SlottedState, make_config
+
+
+class SlottedArrivalAssocVectorEnv(BatchedVectorEnv[SlottedState]):
+    """``num_envs`` slotted-arrival episodes stepped as one batch on ``device``.
+
+    :param num_envs: number of sub-envs.
+    :param device: torch device of the simulator and of every returned tensor.
+    :param max_episode_steps: truncation length (``None``: never truncated).
+    :param env_kwargs: fields of :class:`~ua_envs.envs.slotted.sim.SlottedConfig`
+        (``render_mode`` must be None: the vector env does not render).
+    """
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        *,
+        device: torch.device | str = "cpu",
+        max_episode_steps: int | None = None,
+        **env_kwargs: Any,
+    ) -> None:
+        render_mode = env_kwargs.pop("render_mode", None)
+        if render_mode is not None:
+            raise ValueError(f"render_mode must be None for the vector env, got {render_mode!r}")
+        self.config = make_config(env_kwargs)
+        self.single_observation_space, self.single_action_space = slotted_spaces(self.config)
+        self._init_vector(num_envs, device, max_episode_steps)
+        self.simulator = SlottedSimulator(self.config, batch_size=self.num_envs, device=self.device)
+        self.sim = self.simulator
+
+    def _action_to_tensor(self, actions: Any) -> Tensor:
+        """Actions as a tensor on ``device``; the simulator's ``step`` validates shape
+        ``(num_envs,)``, integer dtype and range ``[0, num_bs]`` (``ValueError``)."""
+        if isinstance(actions, Tensor):
+            return actions.to(self.device)
+        array = np.asarray(actions)
+        if array.dtype.kind not in "iu":
+            raise ValueError(f"actions must hold integers, got dtype {array.dtype}")
+        return torch.as_tensor(array, device=self.device)
+
+    def action_masks(self) -> Tensor:
+        """Legal actions ``(num_envs, num_bs + 1)`` bool of the current slot of every sub-env."""
+        mask: Tensor = self.simulator.action_mask(self.state)
+        return mask
