@@ -1,0 +1,124 @@
+"""PettingZoo fronthaul_assoc_v0: API tests, seeded determinism, shared and local rewards."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from pettingzoo.test import api_test, parallel_api_test
+from pettingzoo.utils.conversions import parallel_to_aec
+
+import ua_envs  # noqa: F401  (registers the ids)
+from ua_envs.multiagent import fronthaul_assoc_v0
+
+#: PettingZoo's generic remark on MultiBinary actions in its AEC test.
+EXPECTED_REMARKS = ("should be gymnasium.spaces.box",)
+
+
+def _assert_only_expected_remarks(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        assert any(text in str(w.message) for text in EXPECTED_REMARKS), str(w.message)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"reward": "local", "horizon": 3, "num_ues": 5, "reward_mode": "penalty"}]
+)
+def test_parallel_api_test(kwargs: dict[str, Any]) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parallel_api_test(fronthaul_assoc_v0.parallel_env(**kwargs), num_cycles=20)
+    _assert_only_expected_remarks(caught)
+
+
+@pytest.mark.parametrize("make", ["env", "parallel_to_aec"])
+def test_aec_api_test(make: str) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if make == "env":
+            env = fronthaul_assoc_v0.env(horizon=2)
+        else:
+            env = parallel_to_aec(fronthaul_assoc_v0.parallel_env(horizon=2))
+        api_test(env, num_cycles=20)
+    _assert_only_expected_remarks(caught)
+    assert fronthaul_assoc_v0.raw_env().possible_agents[-1] == "ap_7"
+
+
+def _play(seed: int, episodes: int, reward: str = "shared") -> list[object]:
+    env = fronthaul_assoc_v0.parallel_env(reward=reward, horizon=2, capacity_mbps=40.0)
+    rng = np.random.default_rng(seed)
+    record: list[object] = []
+    observations, _ = env.reset(seed=seed)
+    for _ in range(episodes):
+        while env.agents:
+            actions = {agent: rng.integers(0, 2, 4).astype(np.int8) for agent in env.agents}
+            record.append((observations, env.state()))
+            observations, *rest = env.step(actions)
+            record.append(rest)
+        observations, _ = env.reset()
+    return record
+
+
+def _equal(a: object, b: object) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
+    return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+
+
+@pytest.mark.parametrize("reward", ["shared", "local"])
+def test_seeded_multi_step_determinism(reward: str) -> None:
+    first = _play(3, 3, reward)
+    assert _equal(first, _play(3, 3, reward))
+    assert not _equal(first, _play(4, 3, reward))
+
+
+def test_same_instance_as_the_gymnasium_env_and_shared_reward() -> None:
+    env = fronthaul_assoc_v0.parallel_env(multipliers=0.2)
+    single = gym.make("FronthaulAssoc-v0", multipliers=0.2)
+    obs, _ = env.reset(seed=9)
+    single_obs, _ = single.reset(seed=9)
+    np.testing.assert_array_equal(obs["ap_2"][:16], single_obs["channel"][2].reshape(-1))
+    np.testing.assert_array_equal(obs["ap_2"][16:20], single_obs["gain_db"][2])
+    assert obs["ap_2"][20] == 60.0 and np.all(obs["ap_2"][21:] == 1.0)
+    matrix = np.random.default_rng(0).integers(0, 2, (8, 4)).astype(np.int8)
+    _, rewards, terminations, truncations, infos = env.step(
+        {f"ap_{m}": matrix[m] for m in range(8)}
+    )
+    _, reward, _, _, info = single.step(matrix)
+    assert all(r == pytest.approx(reward) for r in rewards.values())
+    assert all(terminations.values()) and not any(truncations.values())
+    assert infos["ap_5"]["fronthaul_load_mbps"] == pytest.approx(info["fronthaul_load_mbps"][5])
+    np.testing.assert_array_equal(infos["ap_5"]["served"], info["association"][5])
+
+
+def test_local_reward_is_own_served_rate_minus_own_violation() -> None:
+    """r_m = Σ_k x_mk w_k rate_k − μ_m max(0, load_m − C_m)/bandwidth, from the env's info."""
+    mu = np.linspace(0.0, 1.4, 8)
+    env = fronthaul_assoc_v0.parallel_env(reward="local", multipliers=mu, capacity_mbps=40.0)
+    env.reset(seed=2)
+    matrix = np.random.default_rng(1).integers(0, 2, (8, 4)).astype(np.int8)
+    _, rewards, _, _, _ = env.step({f"ap_{m}": matrix[m] for m in range(8)})
+    single = gym.make("FronthaulAssoc-v0", multipliers=mu, capacity_mbps=40.0)
+    single.reset(seed=2)
+    _, _, _, _, info = single.step(matrix)
+    for m in range(8):
+        served = float((matrix[m] * info["rates"]).sum())
+        violation = max(0.0, info["fronthaul_load_mbps"][m] - 40.0) / 10.0
+        assert rewards[f"ap_{m}"] == pytest.approx(served - mu[m] * violation, abs=1e-4)
+
+
+def test_bad_actions_and_kwargs() -> None:
+    env = fronthaul_assoc_v0.parallel_env()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="missing"):
+        env.step({"ap_0": np.ones(4, dtype=np.int8)})
+    with pytest.raises(ValueError, match="shape"):
+        env.step({f"ap_{m}": np.ones(3, dtype=np.int8) for m in range(8)})
+    with pytest.raises(ValueError, match="reward"):
+        fronthaul_assoc_v0.parallel_env(reward="individual")
+    with pytest.raises(ValueError, match="capacity_mbps"):
+        fronthaul_assoc_v0.parallel_env(capacity_mbps=-1.0)

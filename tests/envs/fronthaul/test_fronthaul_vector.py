@@ -1,0 +1,101 @@
+"""Native vector env of FronthaulAssoc-v0: equal to single envs under the seeding rule,
+autoreset, multipliers for every sub-env, horizon > 1, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import ua_envs  # noqa: F401  (registers the ids)
+from ua_envs.envs.fronthaul.vector import FronthaulAssocVectorEnv
+
+ENV_ID = "FronthaulAssoc-v0"
+
+
+def _actions(num_envs: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 2, size=(num_envs, 32)).astype(np.int8)
+
+
+@pytest.mark.parametrize(
+    ("num_envs", "kwargs"),
+    [(256, {}), (16, {"enforce_fronthaul": "scale", "capacity_mbps": 40.0, "beamforming": "rzf"})],
+)
+def test_vector_rewards_equal_single_envs(num_envs: int, kwargs: dict[str, Any]) -> None:
+    """make_vec(id, n) reset with seed s == n single envs reset with seeds s, …, s + n − 1."""
+    seed = 100
+    envs = gym.make_vec(ENV_ID, num_envs, vectorization_mode="vector_entry_point", **kwargs)
+    obs, _ = envs.reset(seed=seed)
+    actions = _actions(num_envs, 0)
+    _, rewards, terminated, truncated, infos = envs.step(actions)
+    assert bool(terminated.all()) and not bool(truncated.any())
+    single = gym.make(ENV_ID, **kwargs)
+    expected = np.empty(num_envs)
+    for i in range(num_envs):
+        single_obs, _ = single.reset(seed=seed + i)
+        if i < 4:
+            for key, value in single_obs.items():
+                np.testing.assert_allclose(obs[key][i].numpy(), value, rtol=1e-6)
+        _, expected[i], _, _, single_info = single.step(actions[i])
+        if i < 4:
+            for key in ("association", "fronthaul_load_mbps", "beam_scale", "aps_per_ue"):
+                np.testing.assert_allclose(
+                    infos["final_info"][key][i].numpy(), single_info[key], rtol=1e-4, atol=1e-4
+                )
+    np.testing.assert_allclose(rewards.numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_autoreset_draws_new_instances_and_keeps_final_ones() -> None:
+    envs = gym.make_vec(ENV_ID, 8, vectorization_mode="vector_entry_point")
+    obs, _ = envs.reset(seed=0)
+    next_obs, _, _, _, infos = envs.step(_actions(8, 1))
+    assert bool(infos["_final"].all())
+    torch.testing.assert_close(infos["final_obs"]["channel"], obs["channel"])
+    assert not torch.equal(next_obs["channel"], obs["channel"])
+    again = gym.make_vec(ENV_ID, 8, vectorization_mode="vector_entry_point")
+    again.reset(seed=0)
+    next_again, *_ = again.step(_actions(8, 1))
+    torch.testing.assert_close(next_again["channel"], next_obs["channel"])
+
+
+def test_multipliers_apply_to_every_sub_env_and_persist_over_autoreset() -> None:
+    envs = FronthaulAssocVectorEnv(4, multipliers=0.0)
+    envs.reset(seed=0, options={"multipliers": 0.5})
+    np.testing.assert_allclose(envs.multipliers, 0.5)
+    for step in range(2):
+        _, rewards, _, _, infos = envs.step(_actions(4, step))
+        info = infos["final_info"]
+        excess = (info["fronthaul_load_mbps"] - 60.0) * 1e6 / envs.bandwidth_hz
+        expected = info["wsr"] - 0.5 * excess.sum(-1)
+        torch.testing.assert_close(rewards, expected, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(info["multipliers"], torch.full((4, 8), 0.5))
+    envs.multipliers = np.arange(8.0)
+    _, _, _, _, infos = envs.step(_actions(4, 5))
+    torch.testing.assert_close(infos["final_info"]["multipliers"][0], torch.arange(8.0))
+
+
+def test_vector_horizon_terminates_together() -> None:
+    envs = FronthaulAssocVectorEnv(3, horizon=2)
+    envs.reset(seed=1)
+    _, _, terminated, _, infos = envs.step(_actions(3, 0))
+    assert not bool(terminated.any()) and "final_obs" not in infos
+    _, _, terminated, _, infos = envs.step(_actions(3, 1))
+    assert bool(terminated.all()) and bool(infos["_final"].all())
+
+
+def test_vector_evaluate_and_bad_input() -> None:
+    envs = FronthaulAssocVectorEnv(4)
+    envs.reset(seed=0)
+    result = envs.evaluate(torch.ones(4, 8, 4))
+    assert result.rates.shape == (4, 4) and result.load_bps.shape == (4, 8)
+    with pytest.raises(ValueError, match="shape"):
+        envs.step(np.zeros((4, 31), dtype=np.int8))
+    with pytest.raises(ValueError, match="0 or 1"):
+        envs.step(np.full((4, 32), 3))
+    with pytest.raises(ValueError, match="multipliers"):
+        envs.multipliers = [-1.0] * 8
+    with pytest.raises(ValueError, match="capacity_mbps"):
+        FronthaulAssocVectorEnv(4, capacity_mbps=0.0)

@@ -1,0 +1,29 @@
+"""PettingZoo entry module ``fronthaul_assoc_v0`` (SPEC §4.5): AP agents choose their UEs.
+
+``parallel_env(**kwargs)`` is the parallel env (see
+:mod:`ua_envs.envs.fronthaul.parallel`), ``env(**kwargs)`` its AEC version
+(``parallel_to_aec``), ``raw_env`` the parallel env class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pettingzoo import AECEnv
+from pettingzoo.utils.conversions import parallel_to_aec
+
+from ua_envs.envs.fronthaul.parallel import FronthaulAssocParallelEnv
+
+__all__ = ["env", "parallel_env", "raw_env"]
+
+raw_env = FronthaulAssocParallelEnv
+
+
+def parallel_env(**kwargs: Any) -> FronthaulAssocParallelEnv:
+    """The parallel env; kwargs: ``reward``, ``render_mode`` and the FronthaulAssoc-v0 kwargs."""
+    return FronthaulAssocParallelEnv(**kwargs)
+
+
+def env(**kwargs: Any) -> AECEnv[str, Any, Any]:
+    """The AEC version of :func:`parallel_env` (agents act in turn; same kwargs)."""
+    return parallel_to_aec(parallel_env(**kwargs))
