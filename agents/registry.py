@@ -87,7 +87,8 @@ def register_trainer(
 def _load_builtin() -> None:
     # Baselines register themselves on import; importing here keeps the registry complete
     # whichever module the user imported first.
-    import agents.baselines  # noqa: F401
+    import agents.baselines
+    import agents.sb3  # noqa: F401  (ppo:PATH, maskable_ppo:PATH, ... and their trainers)
 
 
 def _lookup(table: dict[str, list[Any]], name: str, env_id: str | None, kind: str) -> Any:
@@ -112,6 +113,18 @@ def trainer_names(env_id: str | None = None) -> list[str]:
     """Sorted names of the trainers usable on ``env_id`` (all names when ``None``)."""
     _load_builtin()
     return sorted(n for n, es in _TRAINERS.items() if any(_matches(e.env_ids, env_id) for e in es))
+
+
+def policy_entries(env_id: str | None = None) -> list[PolicyEntry]:
+    """Every registered policy entry usable on ``env_id`` (all when ``None``), sorted by name."""
+    _load_builtin()
+    return [e for name in sorted(_POLICIES) for e in _POLICIES[name] if _matches(e.env_ids, env_id)]
+
+
+def trainer_entries(env_id: str | None = None) -> list[TrainerEntry]:
+    """Every registered trainer entry usable on ``env_id`` (all when ``None``), sorted by name."""
+    _load_builtin()
+    return [e for name in sorted(_TRAINERS) for e in _TRAINERS[name] if _matches(e.env_ids, env_id)]
 
 
 def policy_entry(name: str, env_id: str | None = None) -> PolicyEntry:

@@ -1,0 +1,528 @@
+"""The ``ua-envs`` command line: list, bench, compare, train, evaluate.
+
+::
+
+    ua-envs list                                   # ids, descriptions, spaces; policies; trainers
+    ua-envs bench core                             # sum_rate(mrt) evaluations/s (CPU, and CUDA)
+    ua-envs bench MultiCellAssoc-v0 --num-envs 1024
+    ua-envs compare MultiCellAssoc-v0 --policies random,argmax --episodes 100 --seed 0 \\
+        --out results/mc --plot --reference exhaustive
+    ua-envs train q_learning --env SlottedArrivalAssoc-v0 --episodes 500 --seed 0 --out q.npz
+    ua-envs evaluate q_learning:q.npz --env SlottedArrivalAssoc-v0 --episodes 100 --seed 0
+
+User errors (unknown env, policy or trainer, bad kwarg, bad number) print one line naming the
+valid choices on stderr and exit with status 2, without a traceback (``--debug`` shows it).
+An env whose module cannot be imported exits with status 1. The CPU path runs one torch
+thread unless ``--threads`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from gymnasium import spaces
+
+EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 1
+
+
+class UsageError(ValueError):
+    """A mistake in the command line, reported in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line (no usage block) with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_one_line(message)}\n")
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+# --------------------------------------------------------------------------------------------
+# Argument types
+# --------------------------------------------------------------------------------------------
+
+
+def _int_at_least(low: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated integers >= 1, got {text!r}"
+        ) from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers >= 1, got {text!r}")
+    return values
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
+
+
+def _parse_value(text: str) -> Any:
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return parse(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+    return text
+
+
+def parse_env_kwargs(items: Sequence[str] | None) -> dict[str, Any]:
+    """``['{"num_ues": 6}']`` or ``['num_ues=6', 'beamforming=zf']`` → a kwargs dict.
+
+    Values are read as JSON, else as Python literals (``None``, ``(1, 2)``), else as strings.
+
+    >>> parse_env_kwargs(["num_ues=6", "beamforming=zf", "load_limit=None"])
+    {'num_ues': 6, 'beamforming': 'zf', 'load_limit': None}
+    """
+    kwargs: dict[str, Any] = {}
+    for item in items or []:
+        text = item.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise UsageError(f"--env-kwargs: invalid JSON {text!r}: {error}") from None
+            if not isinstance(value, dict):
+                raise UsageError(f"--env-kwargs: JSON must be an object, got {text!r}")
+            kwargs.update(value)
+            continue
+        key, sep, raw = text.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise UsageError(
+                f"--env-kwargs entries must be KEY=VALUE or a JSON object, got {item!r}"
+            )
+        kwargs[key.strip()] = _parse_value(raw.strip())
+    return kwargs
+
+
+def _split_policies(text: str) -> list[str]:
+    specs = [part.strip() for part in text.split(",") if part.strip()]
+    if not specs:
+        raise argparse.ArgumentTypeError(f"must name at least one policy, got {text!r}")
+    return specs
+
+
+# --------------------------------------------------------------------------------------------
+# Parser
+# --------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``ua-envs`` (every sub-command accepts the common options)."""
+    common = _Parser(add_help=False)
+    group = common.add_argument_group("common options")
+    group.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
+    group.add_argument(
+        "--threads",
+        type=_int_at_least(1),
+        default=1,
+        help="torch intra-op CPU threads (default 1: faster for small ops)",
+    )
+    group.add_argument(
+        "--env-module",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE (dotted name or path/to/file.py) that registers extra env ids "
+        "or policies; repeatable",
+    )
+    group.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+    parser = _Parser(
+        prog="ua-envs",
+        description="User-association environments: list, benchmark, compare, train, evaluate.",
+        epilog="Run 'ua-envs COMMAND --help' for the options of a command.",
+    )
+    from ua_envs import __version__
+
+    parser.add_argument("--version", action="version", version=f"ua-envs {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p_list = commands.add_parser(
+        "list", parents=[common], help="registered env ids, policies and trainers"
+    )
+    p_list.add_argument(
+        "what",
+        nargs="?",
+        default="all",
+        choices=("all", "envs", "policies", "trainers"),
+        help="what to list (default: all)",
+    )
+    p_list.add_argument("--env", help="only the policies/trainers usable on this env id")
+    p_list.set_defaults(func=cmd_list)
+
+    p_bench = commands.add_parser(
+        "bench", parents=[common], help="throughput of the core, an env and its vector env"
+    )
+    p_bench.add_argument("target", metavar="core|ENV", help="'core' or a registered env id")
+    p_bench.add_argument(
+        "--num-envs",
+        type=_int_list,
+        default=[1024],
+        metavar="N[,N...]",
+        help="vector-env sizes (default 1024)",
+    )
+    p_bench.add_argument(
+        "--steps", type=_int_at_least(1), default=100, help="timed vector-env steps (100)"
+    )
+    p_bench.add_argument(
+        "--single-steps", type=_int_at_least(1), default=2000, help="timed single-env steps"
+    )
+    p_bench.add_argument(
+        "--batch-size", type=_int_at_least(1), default=4096, help="core batch size (4096)"
+    )
+    p_bench.add_argument(
+        "--min-time", type=_positive_float, default=1.0, help="core: seconds per size (1)"
+    )
+    p_bench.add_argument(
+        "--device", default=None, help="torch device (core default: cpu, and cuda if present)"
+    )
+    p_bench.add_argument("--env-kwargs", nargs="+", metavar="K=V", help="env kwargs")
+    p_bench.set_defaults(func=cmd_bench)
+
+    def add_eval_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--episodes", type=_int_at_least(1), default=100, help="episodes per policy (100)"
+        )
+        p.add_argument(
+            "--seed", type=_int_at_least(0), default=0, help="episode j uses seed + j (0)"
+        )
+        p.add_argument(
+            "--env-kwargs",
+            nargs="+",
+            metavar="K=V",
+            help="env kwargs: KEY=VALUE ... or one JSON object",
+        )
+        p.add_argument("--out", metavar="DIR", help="write summary.csv/json and episodes.csv")
+        p.add_argument("--plot", action="store_true", help="also write DIR/compare.png")
+        p.add_argument(
+            "--aggregate",
+            choices=("final", "mean", "sum"),
+            default="final",
+            help="per-episode aggregation of info metrics (default: final step)",
+        )
+
+    p_compare = commands.add_parser(
+        "compare", parents=[common], help="evaluate several policies on the same seeds"
+    )
+    p_compare.add_argument("env", metavar="ENV", help="registered env id")
+    p_compare.add_argument(
+        "--policies",
+        type=_split_policies,
+        required=True,
+        metavar="A,B,...",
+        help="policy specs NAME or NAME:CHECKPOINT, comma-separated",
+    )
+    p_compare.add_argument(
+        "--reference", metavar="NAME", help="add a '%% of NAME' column (ratio of mean returns)"
+    )
+    add_eval_options(p_compare)
+    p_compare.set_defaults(func=cmd_compare)
+
+    p_train = commands.add_parser("train", parents=[common], help="run a registered trainer")
+    p_train.add_argument("policy", metavar="POLICY", help="trainer name (see 'ua-envs list')")
+    p_train.add_argument("--env", required=True, help="registered env id")
+    p_train.add_argument("--episodes", type=_int_at_least(1), default=1000, help="(1000)")
+    p_train.add_argument("--seed", type=_int_at_least(0), default=0, help="(0)")
+    p_train.add_argument("--out", required=True, metavar="FILE", help="checkpoint path")
+    p_train.add_argument("--env-kwargs", nargs="+", metavar="K=V", help="env kwargs")
+    p_train.set_defaults(func=cmd_train)
+
+    p_eval = commands.add_parser("evaluate", parents=[common], help="evaluate one (trained) policy")
+    p_eval.add_argument("policy", metavar="POLICY[:CKPT]", help="policy spec")
+    p_eval.add_argument("--env", required=True, help="registered env id")
+    p_eval.add_argument("--checkpoint", metavar="CKPT", help="checkpoint (same as POLICY:CKPT)")
+    p_eval.add_argument("--reference", metavar="NAME", help="add a '%% of NAME' column")
+    add_eval_options(p_eval)
+    p_eval.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _note(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr)
+
+
+def import_env_module(name: str) -> None:
+    """Import a dotted module name or a ``.py`` file (it registers ids/policies on import)."""
+    try:
+        if name.endswith(".py") or os.sep in name or "/" in name:
+            path = Path(name)
+            if not path.is_file():
+                raise UsageError(f"--env-module: no such file {name!r}")
+            loaded = sys.modules.get(path.stem)
+            if loaded is not None and Path(getattr(loaded, "__file__", "")) == path.resolve():
+                return  # already imported (registrations are done)
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            if spec is None or spec.loader is None:
+                raise UsageError(f"--env-module: cannot import {name!r}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)
+        else:
+            importlib.import_module(name)
+    except ImportError as error:
+        raise UsageError(f"--env-module: cannot import {name!r}: {error}") from None
+
+
+def _check_env(env_id: str) -> None:
+    from agents.evaluate import check_env_id
+
+    check_env_id(env_id)
+
+
+def _space_str(space: spaces.Space[Any]) -> str:
+    if isinstance(space, spaces.Dict):
+        return "Dict(" + ", ".join(f"{k}: {_space_str(v)}" for k, v in space.spaces.items()) + ")"
+    if isinstance(space, spaces.Box):
+        return f"Box{tuple(space.shape)} {space.dtype}"
+    if isinstance(space, spaces.Discrete):
+        return f"Discrete({int(space.n)})"
+    if isinstance(space, spaces.MultiDiscrete):
+        return f"MultiDiscrete({np_list(space.nvec)})"
+    if isinstance(space, spaces.MultiBinary):
+        return f"MultiBinary({np_list(space.n)})"
+    return str(space)
+
+
+def np_list(value: Any) -> Any:
+    """A numpy value as a plain Python list/int for printing."""
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``ua-envs list``: env ids (description, spaces), policies and trainers."""
+    import ua_envs
+    from agents.evaluate import known_env_ids, make_env
+    from agents.registry import policy_entries, trainer_entries
+
+    if args.env is not None:
+        _check_env(args.env)
+    if args.what in ("all", "envs"):
+        print("Environments:")
+        for env_id in known_env_ids():
+            description = ua_envs.ENV_IDS.get(env_id, "")
+            print(f"  {env_id}" + (f"  {description}" if description else ""))
+            try:
+                env = make_env(env_id)
+            except Exception as error:  # any failure to build is reported, not raised
+                print(f"      (not available: {type(error).__name__}: {_one_line(str(error))})")
+                continue
+            print(f"      observation: {_space_str(env.observation_space)}")
+            print(f"      action:      {_space_str(env.action_space)}")
+            env.close()
+    if args.what in ("all", "policies"):
+        print("Policies (NAME or NAME:CHECKPOINT):")
+        for entry in policy_entries(args.env):
+            where = "all envs" if entry.env_ids is None else ", ".join(entry.env_ids)
+            checkpoint = ", needs checkpoint" if entry.needs_checkpoint else ""
+            print(f"  {entry.name:<24} {entry.description} [{where}{checkpoint}]")
+    if args.what in ("all", "trainers"):
+        print("Trainers (ua-envs train NAME --env ENV ...):")
+        for tentry in trainer_entries(args.env):
+            where = "all envs" if tentry.env_ids is None else ", ".join(tentry.env_ids)
+            print(f"  {tentry.name:<24} {tentry.description} [{where}]")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``ua-envs bench core|ENV``: a markdown table of throughputs."""
+    import torch
+
+    from ua_envs import benchmarks
+
+    _set_threads(args.threads)
+
+    if args.device is not None:
+        try:
+            device = torch.device(args.device)
+        except RuntimeError:
+            raise UsageError(f"--device: unknown torch device {args.device!r}") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise UsageError("--device: CUDA is not available; valid: cpu")
+    if args.target == "core":
+        _note(args, "timing sum_rate(mrt(...)) ...")
+        rows = benchmarks.run_core(
+            [args.device] if args.device else None, args.batch_size, args.min_time
+        )
+    else:
+        _check_env(args.target)
+        kwargs = parse_env_kwargs(args.env_kwargs)
+        _check_kwargs(args.target, kwargs)
+        _note(args, f"timing {args.target} ...")
+        rows = benchmarks.run_env(
+            args.target,
+            args.num_envs,
+            args.steps,
+            args.single_steps,
+            args.device or "cpu",
+            kwargs,
+        )
+    print(benchmarks.format_table(rows))
+    _note(args, f"torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s)")
+    return 0
+
+
+def _check_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
+    from agents.evaluate import make_env
+
+    make_env(env_id, kwargs).close()
+
+
+def _run_table(args: argparse.Namespace, specs: list[str], reference: str | None) -> int:
+    from agents.evaluate import compare
+
+    _check_env(args.env)
+    kwargs = parse_env_kwargs(args.env_kwargs)
+    import torch  # noqa: F401  (so that the thread count is set explicitly)
+
+    _set_threads(args.threads)
+    if args.plot and not args.out:
+        raise UsageError("--plot needs --out DIR (the figure is written to DIR/compare.png)")
+    table = compare(
+        specs,
+        args.env,
+        args.episodes,
+        args.seed,
+        kwargs,
+        out_dir=args.out,
+        plot=args.plot,
+        reference=reference,
+        aggregate=args.aggregate,
+        progress=not args.quiet,
+        print_table=True,
+    )
+    for path in table.files.values():
+        _note(args, f"wrote {path}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``ua-envs compare ENV --policies a,b``: mean ± CI table, optional files and figure."""
+    return _run_table(args, args.policies, args.reference)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``ua-envs evaluate POLICY[:CKPT] --env ENV``: one policy's table."""
+    from agents.registry import parse_policy_spec
+
+    spec = args.policy
+    if args.checkpoint is not None:
+        name, checkpoint = parse_policy_spec(spec)
+        if checkpoint is not None:
+            raise UsageError("give the checkpoint either as POLICY:CKPT or with --checkpoint")
+        spec = f"{name}:{args.checkpoint}"
+    return _run_table(args, [spec], args.reference)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``ua-envs train POLICY --env ENV``: run the registered trainer, print the checkpoint."""
+    from agents.registry import trainer_entry
+
+    _check_env(args.env)
+    entry = trainer_entry(args.policy, args.env)
+    import torch  # noqa: F401  (so that the thread count is set explicitly)
+
+    _set_threads(args.threads)
+    kwargs = parse_env_kwargs(args.env_kwargs)
+    _check_kwargs(args.env, kwargs)
+    path = entry.trainer(
+        args.env,
+        episodes=args.episodes,
+        seed=args.seed,
+        out=args.out,
+        env_kwargs=kwargs,
+        quiet=args.quiet,
+    )
+    print(path)
+    _note(args, f"evaluate with: ua-envs evaluate {args.policy}:{path} --env {args.env}")
+    return 0
+
+
+def _set_threads(threads: int) -> None:
+    """One (or ``threads``) intra-op torch threads, without importing torch just for that.
+
+    Before torch is imported the environment variables decide its thread pool; after, the
+    explicit call does. Commands that only report a usage error never pay torch's import.
+    """
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["MKL_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ua-envs`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug or bool(os.environ.get("UA_ENVS_DEBUG"))
+    prog = "ua-envs"
+    try:
+        _set_threads(args.threads)
+        import ua_envs  # noqa: F401  (registers the ids)
+
+        for module in args.env_module:
+            import_env_module(module)
+        status: int = args.func(args)
+        return status
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except ImportError as error:
+        if debug:
+            raise
+        print(f"{prog}: error: not available: {_one_line(str(error))}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except ValueError as error:
+        if debug:
+            raise
+        print(f"{prog}: error: {_one_line(str(error))}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
