@@ -137,3 +137,12 @@ def test_to_numpy_returns_fresh_copies() -> None:
     out = to_numpy(tensors, 1)
     out["x"][0] = 5.0
     assert tensors["x"].sum() == 0
+
+
+def test_merge_every_row_takes_fresh_state() -> None:
+    state = ToyState(torch.arange(3.0), torch.zeros(3, dtype=torch.long), torch.ones(3).long())
+    fresh = ToyState(torch.tensor([7.0, 8.0, 9.0]), torch.full((3,), 2), torch.full((3,), 3))
+    merged = merge_rows(state, fresh, torch.ones(3, dtype=torch.bool))
+    assert merged.value.tolist() == [7.0, 8.0, 9.0]
+    assert merged.steps.tolist() == [2, 2, 2]
+    assert state.value.tolist() == [0.0, 1.0, 2.0]

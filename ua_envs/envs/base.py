@@ -60,9 +60,12 @@ def merge_rows(state: StateT, fresh: StateT, rows: Tensor) -> StateT:
     ``rows.sum()`` rows. Non-tensor fields are kept from ``state``.
     """
     updates: dict[str, Any] = {}
+    every_row = bool(rows.all())  # one-step envs reset every row at every step
     for field in dataclasses.fields(state):  # type: ignore[arg-type]
         old = getattr(state, field.name)
-        if isinstance(old, Tensor):
+        if isinstance(old, Tensor) and every_row:
+            updates[field.name] = getattr(fresh, field.name)
+        elif isinstance(old, Tensor):
             merged = old.clone()
             merged[rows] = getattr(fresh, field.name)
             updates[field.name] = merged

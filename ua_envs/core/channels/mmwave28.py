@@ -299,7 +299,10 @@ def mmwave28_from_positions(
     phase = phi.unsqueeze(-1) + math.pi * torch.sin(theta).unsqueeze(-1) * n  # (B,M,K,I,N)
     amplitude = torch.pow(10.0, large.path_gain_db / 20.0)
     amplitude = torch.where(large.outage.unsqueeze(-1), 0.0, amplitude)
-    paths = torch.polar(amplitude.unsqueeze(-1).expand_as(phase), phase)
+    # a·cos + j a·sin with a broadcast: torch.polar needs an expanded (materialised) amplitude
+    # and is about twice as slow at batch 4096.
+    amplitude = amplitude.unsqueeze(-1)
+    paths = torch.complex(amplitude * torch.cos(phase), amplitude * torch.sin(phase))
     channels = paths.sum(dim=-2) / math.sqrt(num_paths)
     channels = channels.to(dtype)
 
