@@ -18,6 +18,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
+import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.utils import seeding
@@ -51,6 +52,67 @@ def sub_env_generator(seed: int, index: int, device: torch.device | str) -> torc
 def to_numpy(tensors: Mapping[str, Tensor], index: int = 0) -> dict[str, np.ndarray]:
     """Row ``index`` of each batched tensor, as a fresh numpy array (no aliasing of buffers)."""
     return {key: value[index].detach().cpu().numpy().copy() for key, value in tensors.items()}
+
+
+def row_numpy(tensors: Mapping[str, Tensor]) -> dict[str, Any]:
+    """Row 0 of batched tensors as fresh numpy arrays; 0-d rows become Python scalars."""
+    out: dict[str, Any] = {}
+    for key, value in tensors.items():
+        array = value.detach().cpu().numpy()[0]  # numpy indexing: cheaper than torch's
+        out[key] = array.item() if array.ndim == 0 else array.copy()
+    return out
+
+
+ConfigT = TypeVar("ConfigT")
+
+
+def config_from_kwargs(
+    config_cls: type[ConfigT], kwargs: Mapping[str, Any], env_name: str
+) -> ConfigT:
+    """``config_cls(**kwargs)``; an unknown name raises ``ValueError`` naming it and the valid ones.
+
+    :param config_cls: a family's frozen config dataclass.
+    :param env_name: named in the error (e.g. ``"CellFreeAssoc"``).
+    """
+    valid = [f.name for f in dataclasses.fields(config_cls)]  # type: ignore[arg-type]
+    unknown = sorted(set(kwargs) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"unknown {env_name} kwarg(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
+        )
+    return config_cls(**kwargs)
+
+
+class ViewerOwner:
+    """``render()`` guard and ``close()`` of an env that draws with a lazily made viewer.
+
+    Mix in before the env base class; the env sets ``render_mode`` and ``_viewer`` (``None``
+    until the first frame), implements :meth:`_make_viewer` and draws with :meth:`_active_viewer`.
+    """
+
+    render_mode: str | None
+    _viewer: Any
+    #: How to turn rendering on, appended to the warning of a ``render()`` without a mode.
+    _render_mode_hint: str = "set render_mode in make()"
+
+    def _make_viewer(self, render_mode: str) -> Any:
+        """A new viewer for ``render_mode`` (``"rgb_array"`` or ``"human"``)."""
+        raise NotImplementedError
+
+    def _active_viewer(self) -> Any:
+        """The viewer (made on first use); ``None``, after a warning, without ``render_mode``."""
+        if self.render_mode is None:
+            gym.logger.warn(f"render() called without render_mode; {self._render_mode_hint}")
+            return None
+        if self._viewer is None:
+            self._viewer = self._make_viewer(self.render_mode)
+        return self._viewer
+
+    def close(self) -> None:
+        """Close the viewer window, if any (safe to call twice)."""
+        if self._viewer is not None:
+            self._viewer.close()
+            self._viewer = None
 
 
 def merge_rows(state: StateT, fresh: StateT, rows: Tensor) -> StateT:
@@ -129,8 +191,8 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
     the rows that ended). The other ``infos`` entries are the step's info for every row, the
     reset rows included. Seeding follows the module's rule.
 
-    Subclasses set ``self.sim``, ``self.single_observation_space``, ``self.single_action_space``
-    and call :meth:`_init_vector`; they override :meth:`_action_to_tensor` to validate actions.
+    Subclasses set ``self.sim`` and call :meth:`_init_vector` (with, or after setting, the
+    single spaces); they override :meth:`_action_to_tensor` to validate actions.
     """
 
     metadata: dict[str, Any] = {  # noqa: RUF012 (gymnasium declares an instance attribute)
@@ -140,9 +202,27 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
     sim: BatchSimulator[StateT]
     state: StateT
 
+    @staticmethod
+    def _reject_render_mode(env_kwargs: dict[str, Any]) -> None:
+        """Pop ``render_mode`` from ``env_kwargs``; anything but None is a ``ValueError``."""
+        render_mode = env_kwargs.pop("render_mode", None)
+        if render_mode is not None:
+            raise ValueError(f"render_mode must be None for the vector env, got {render_mode!r}")
+
     def _init_vector(
-        self, num_envs: int, device: torch.device | str, max_episode_steps: int | None
+        self,
+        num_envs: int,
+        device: torch.device | str,
+        max_episode_steps: int | None,
+        single_observation_space: gym.Space[Any] | None = None,
+        single_action_space: gym.Space[Any] | None = None,
     ) -> None:
+        """Set ``num_envs``, ``device``, the batched spaces, the step counters and the autoreset
+        generator. The single spaces are set here when given (else already set)."""
+        if single_observation_space is not None:
+            self.single_observation_space = single_observation_space
+        if single_action_space is not None:
+            self.single_action_space = single_action_space
         self.num_envs = check_int_range("num_envs", num_envs, 1)
         self.device = torch.device(device)
         if max_episode_steps is not None:

@@ -162,7 +162,7 @@ from gymnasium import spaces
 from torch import Tensor
 
 from ua_envs.core.validation import check_choice
-from ua_envs.envs.base import torch_generator
+from ua_envs.envs.base import ViewerOwner, torch_generator
 from ua_envs.envs.cellfree.sim import (
     CHANNEL_OBS_BOUND,
     GAIN_DB_RANGE,
@@ -233,7 +233,7 @@ def _split_rows(state: CellFreeState) -> list[CellFreeState]:
     ]
 
 
-class CellFreeAssocEnv(gym.Env[dict[str, Any], np.int64]):
+class CellFreeAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.int64]):
     """Sequential cell-free support-set construction; see the module docstring for the spec.
 
     :param render_mode: None, ``"rgb_array"`` or ``"human"``.
@@ -329,17 +329,13 @@ class CellFreeAssocEnv(gym.Env[dict[str, Any], np.int64]):
 
     def render(self) -> np.ndarray | None:
         """``rgb_array``: an ``(H, W, 3)`` uint8 frame; ``human``: draw the window."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without render_mode; set render_mode in make()")
+        viewer = self._active_viewer()
+        if viewer is None:
             return None
         state = self._require_state()
-        if self._viewer is None:
-            from ua_envs.envs.cellfree.viewer import CellFreeViewer
-
-            self._viewer = CellFreeViewer(self.render_mode)
         ended = bool(state.done[0])
         evaluated = ended or self.config.reward_mode == "delta"
-        frame: np.ndarray | None = self._viewer.render(
+        frame: np.ndarray | None = viewer.render(
             bs_positions=state.bs_positions[0].cpu().numpy(),
             ue_positions=state.ue_positions[0].cpu().numpy(),
             area_m=float(self.config.area_m),
@@ -350,13 +346,12 @@ class CellFreeAssocEnv(gym.Env[dict[str, Any], np.int64]):
         )
         return frame
 
-    def close(self) -> None:
-        """Close the viewer window, if any (safe to call twice)."""
-        if self._viewer is not None:
-            self._viewer.close()
-            self._viewer = None
-
     # ---- the instance ------------------------------------------------------------------------
+
+    def _make_viewer(self, render_mode: str) -> Any:
+        from ua_envs.envs.cellfree.viewer import CellFreeViewer
+
+        return CellFreeViewer(render_mode)
 
     def _require_state(self) -> CellFreeState:
         if self._state is None:

@@ -13,7 +13,6 @@ link (AP m, UE k), ``a = M·K`` is END.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +32,7 @@ from ua_envs.core.validation import (
     check_int_range,
     check_positive,
 )
+from ua_envs.envs.base import config_from_kwargs
 
 __all__ = [
     "BEAMFORMERS",
@@ -189,14 +189,8 @@ class CellFreeConfig:
 
 
 def make_config(kwargs: dict[str, Any]) -> CellFreeConfig:
-    """A :class:`CellFreeConfig` from env kwargs; an unknown name raises ``ValueError``."""
-    valid = [f.name for f in dataclasses.fields(CellFreeConfig)]
-    unknown = sorted(set(kwargs) - set(valid))
-    if unknown:
-        raise ValueError(
-            f"unknown CellFreeAssoc kwarg(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
-        )
-    return CellFreeConfig(**kwargs)
+    """A :class:`CellFreeConfig` from env kwargs; unknown names raise ``ValueError``."""
+    return config_from_kwargs(CellFreeConfig, kwargs, "CellFreeAssoc")
 
 
 @dataclass(frozen=True)

@@ -55,13 +55,15 @@ class CellFreeAssocVectorEnv(BatchedVectorEnv[CellFreeState]):
         max_episode_steps: int | None = None,
         **env_kwargs: Any,
     ) -> None:
-        render_mode = env_kwargs.pop("render_mode", None)
-        if render_mode is not None:
-            raise ValueError(f"render_mode must be None for the vector env, got {render_mode!r}")
+        self._reject_render_mode(env_kwargs)
         self.config = make_config(env_kwargs)
-        self.single_observation_space = observation_space(self.config)
-        self.single_action_space = spaces.Discrete(self.config.num_actions)
-        self._init_vector(num_envs, device, max_episode_steps)
+        self._init_vector(
+            num_envs,
+            device,
+            max_episode_steps,
+            observation_space(self.config),
+            spaces.Discrete(self.config.num_actions),
+        )
         self.sim = CellFreeSimulator(self.config, batch_size=self.num_envs, device=self.device)
 
     def _action_to_tensor(self, actions: Any) -> Tensor:

@@ -12,27 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from gymnasium.error import DependencyNotInstalled
+
+from ua_envs.envs.viewer_base import MatplotlibViewer, finish_square_axes, nearest_image
 
 #: Colours of UEs 0, 1, 2, … (cycled): a UE's links take its colour.
 _COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
-
-
-def _import_matplotlib() -> Any:
-    try:
-        import matplotlib
-    except ImportError as err:  # pragma: no cover - matplotlib is a dependency
-        raise DependencyNotInstalled(
-            'matplotlib is needed to render CellFreeAssoc: pip install "matplotlib>=3.7"'
-        ) from err
-    return matplotlib
-
-
-def nearest_image(origin: np.ndarray, target: np.ndarray, area_m: float) -> np.ndarray:
-    """The image of ``target`` ``(2,)`` nearest to ``origin`` ``(2,)`` on the ``area_m`` torus."""
-    delta = target - origin
-    delta = delta - area_m * np.round(delta / area_m)
-    return origin + delta
 
 
 def draw_instance(
@@ -75,63 +59,19 @@ def draw_instance(
         ax.scatter([ue[0]], [ue[1]], marker="o", s=40, color=colour if served else "grey", zorder=2)
         label = f"{k}" if rates is None else f"{k}: {float(rates[k]):.2f}"
         ax.annotate(label, (ue[0], ue[1]), textcoords="offset points", xytext=(4, -10), fontsize=7)
-    ax.set_xlim(0.0, area_m)
-    ax.set_ylim(0.0, area_m)
-    ax.set_aspect("equal")
-    ax.set_xlabel("x [m]")
-    ax.set_ylabel("y [m]")
     title = f"CellFreeAssoc  {int(support.sum())} links"
     if sum_rate is not None:
         title += f"  sum rate {sum_rate:.2f} bit/s/Hz"
     if ended:
         title += "  (ended)"
-    ax.set_title(title, fontsize=9)
+    finish_square_axes(ax, area_m, title)
 
 
-class CellFreeViewer:
-    """Renders frames for ``render_mode`` ``"rgb_array"`` (returns ``(H, W, 3)`` uint8) or
-    ``"human"`` (draws into a window; returns ``None``)."""
+class CellFreeViewer(MatplotlibViewer):
+    """Frames of a cell-free instance (see :class:`MatplotlibViewer`)."""
 
-    def __init__(self, render_mode: str, size_px: int = 480) -> None:
-        self.render_mode = render_mode
-        self.size_px = size_px
-        self._figure: Any = None
+    env_name = "CellFreeAssoc"
 
-    def render(self, **instance: Any) -> np.ndarray | None:
-        """Draw ``instance`` (the keyword arguments of :func:`draw_instance` but ``ax``)."""
-        _import_matplotlib()
-        dpi = 100
-        inches = self.size_px / dpi
-        if self.render_mode == "rgb_array":
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
-            from matplotlib.figure import Figure
-
-            figure = Figure(figsize=(inches, inches), dpi=dpi)
-            canvas = FigureCanvasAgg(figure)
-            draw_instance(figure.add_subplot(), **instance)
-            figure.tight_layout()
-            canvas.draw()
-            return np.asarray(canvas.buffer_rgba())[..., :3].copy()
-
-        import matplotlib.pyplot as plt
-
-        if self._figure is None:
-            self._figure = plt.figure(figsize=(inches, inches), dpi=dpi)
-        self._figure.clf()
-        draw_instance(self._figure.add_subplot(), **instance)
-        self._figure.tight_layout()
-        # Only interactive backends can show a window; headless (Agg) just draws.
-        if self._figure.canvas.required_interactive_framework is not None:
-            plt.show(block=False)
-            plt.pause(0.001)
-        else:
-            self._figure.canvas.draw()
-        return None
-
-    def close(self) -> None:
-        """Close the ``human`` window, if one is open."""
-        if self._figure is not None:
-            import matplotlib.pyplot as plt
-
-            plt.close(self._figure)
-            self._figure = None
+    def draw(self, ax: Any, **instance: Any) -> None:
+        """Draw ``instance`` on ``ax`` with :func:`draw_instance`."""
+        draw_instance(ax, **instance)

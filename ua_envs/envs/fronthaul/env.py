@@ -162,7 +162,7 @@ from gymnasium import spaces
 from torch import Tensor
 
 from ua_envs.core.validation import check_choice
-from ua_envs.envs.base import select_rows, torch_generator
+from ua_envs.envs.base import ViewerOwner, row_numpy, select_rows, torch_generator
 from ua_envs.envs.fronthaul.sim import (
     CHANNEL_OBS_BOUND,
     GAIN_DB_RANGE,
@@ -200,16 +200,7 @@ def action_space(config: FronthaulConfig) -> spaces.MultiBinary:
     return spaces.MultiBinary(config.num_bs * config.num_ues)
 
 
-def _row_numpy(tensors: dict[str, Tensor]) -> dict[str, Any]:
-    """Row 0 of batched tensors as fresh numpy arrays; 0-d entries become Python scalars."""
-    out: dict[str, Any] = {}
-    for key, value in tensors.items():
-        array = value[0].detach().cpu().numpy()
-        out[key] = array.item() if array.ndim == 0 else array.copy()
-    return out
-
-
-class FronthaulAssocEnv(gym.Env[dict[str, Any], np.ndarray]):
+class FronthaulAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
     """Fronthaul-limited cell-free association; see the module docstring for the full spec.
 
     :param render_mode: None, ``"rgb_array"`` or ``"human"``.
@@ -272,7 +263,7 @@ class FronthaulAssocEnv(gym.Env[dict[str, Any], np.ndarray]):
     def _observation(self) -> dict[str, np.ndarray]:
         state = self._require_state()
         if self._obs_of is not state.channels:
-            self._obs = _row_numpy(self.sim.observe(state))
+            self._obs = row_numpy(self.sim.observe(state))
             self._obs_of = state.channels
         return {key: value.copy() for key, value in self._obs.items()}
 
@@ -283,21 +274,19 @@ class FronthaulAssocEnv(gym.Env[dict[str, Any], np.ndarray]):
             raise RuntimeError("the episode is over: call reset()")
         association = self.sim.parse_action(np.asarray(action)[None], 1)
         self._state, reward, terminated = self.sim.step(state, association)
-        info = _row_numpy(self.sim.info(self._state))
+        info = row_numpy(self.sim.info(self._state))
         if self.render_mode == "human":
             self.render()
         return self._observation(), float(reward[0]), bool(terminated[0]), False, info
 
     def render(self) -> np.ndarray | None:
         """``rgb_array``: an ``(H, W, 3)`` uint8 frame; ``human``: draw the window."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without render_mode; set render_mode in make()")
+        viewer = self._active_viewer()
+        if viewer is None:
             return None
         state = self._require_state()
-        if self._viewer is None:
-            self._viewer = FronthaulViewer(self.render_mode)
         decided = int(state.step_count[0]) > 0
-        return self._viewer.render(
+        return viewer.render(
             bs_positions=state.bs_positions[0].numpy(),
             ue_positions=state.ue_positions[0].numpy(),
             area_m=self.area_m,
@@ -307,13 +296,10 @@ class FronthaulAssocEnv(gym.Env[dict[str, Any], np.ndarray]):
             wsr=float(state.wsr[0]) if decided else None,
         )
 
-    def close(self) -> None:
-        """Close the viewer window, if any (safe to call twice)."""
-        if self._viewer is not None:
-            self._viewer.close()
-            self._viewer = None
-
     # ---- the instance ------------------------------------------------------------------------
+
+    def _make_viewer(self, render_mode: str) -> FronthaulViewer:
+        return FronthaulViewer(render_mode)
 
     def _require_state(self) -> FronthaulState:
         if self._state is None:

@@ -68,9 +68,13 @@ class FronthaulAssocVectorEnv(BatchedVectorEnv[FronthaulState]):
         env_kwargs.pop("render_mode", None)  # the vector env does not render
         self.config = FronthaulConfig(**env_kwargs)
         self.sim = FronthaulSimulator(self.config, batch_size=num_envs, device=device)
-        self.single_observation_space = observation_space(self.config)
-        self.single_action_space = action_space(self.config)
-        self._init_vector(num_envs, device, max_episode_steps)
+        self._init_vector(
+            num_envs,
+            device,
+            max_episode_steps,
+            observation_space(self.config),
+            action_space(self.config),
+        )
 
     def _action_to_tensor(self, actions: Any) -> Tensor:
         return self.sim.parse_action(actions, self.num_envs)

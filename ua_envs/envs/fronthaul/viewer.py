@@ -15,23 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from gymnasium.error import DependencyNotInstalled
 
-
-def _import_matplotlib() -> Any:
-    try:
-        import matplotlib
-    except ImportError as err:  # pragma: no cover - matplotlib is a dependency
-        raise DependencyNotInstalled(
-            'matplotlib is needed to render FronthaulAssoc: pip install "matplotlib>=3.7"'
-        ) from err
-    return matplotlib
-
-
-def _nearest_image(origin: np.ndarray, target: np.ndarray, area_m: float) -> np.ndarray:
-    """The periodic image of ``target`` closest to ``origin`` on the ``area_m`` torus."""
-    delta = target - origin
-    return origin + delta - area_m * np.round(delta / area_m)
+from ua_envs.envs.viewer_base import MatplotlibViewer, finish_square_axes, nearest_image
 
 
 def draw_instance(
@@ -61,7 +46,7 @@ def draw_instance(
     if association is not None:
         for m, k in zip(*np.nonzero(association), strict=True):
             start = bs_positions[m]
-            end = _nearest_image(start, ue_positions[k], area_m)
+            end = nearest_image(start, ue_positions[k], area_m)
             ax.plot(
                 [start[0], end[0]],
                 [start[1], end[1]],
@@ -90,62 +75,18 @@ def draw_instance(
         unserved = served is not None and served[k] == 0
         ax.scatter([x], [y], marker="o", s=40, color="grey" if unserved else "tab:blue", zorder=2)
         ax.annotate(f"UE {k}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
-    ax.set_xlim(0.0, area_m)
-    ax.set_ylim(0.0, area_m)
-    ax.set_aspect("equal")
-    ax.set_xlabel("x [m]")
-    ax.set_ylabel("y [m]")
     title = "FronthaulAssoc"
     if wsr is not None and load_mbps is not None:
         feasible = bool(np.all(load_mbps <= capacity_mbps))
         title += f"  WSR {wsr:.2f} bit/s/Hz  {'feasible' if feasible else 'OVERLOADED'}"
-    ax.set_title(title, fontsize=9)
+    finish_square_axes(ax, area_m, title)
 
 
-class FronthaulViewer:
-    """Renders frames for ``render_mode`` ``"rgb_array"`` (returns ``(H, W, 3)`` uint8) or
-    ``"human"`` (draws into a window; returns ``None``)."""
+class FronthaulViewer(MatplotlibViewer):
+    """Frames of a fronthaul instance (see :class:`MatplotlibViewer`)."""
 
-    def __init__(self, render_mode: str, size_px: int = 480) -> None:
-        self.render_mode = render_mode
-        self.size_px = size_px
-        self._figure: Any = None
+    env_name = "FronthaulAssoc"
 
-    def render(self, **instance: Any) -> np.ndarray | None:
-        """Draw ``instance`` (the keyword arguments of :func:`draw_instance` but ``ax``)."""
-        _import_matplotlib()
-        dpi = 100
-        inches = self.size_px / dpi
-        if self.render_mode == "rgb_array":
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
-            from matplotlib.figure import Figure
-
-            figure = Figure(figsize=(inches, inches), dpi=dpi)
-            canvas = FigureCanvasAgg(figure)
-            draw_instance(figure.add_subplot(), **instance)
-            figure.tight_layout()
-            canvas.draw()
-            return np.asarray(canvas.buffer_rgba())[..., :3].copy()
-
-        import matplotlib.pyplot as plt
-
-        if self._figure is None:
-            self._figure = plt.figure(figsize=(inches, inches), dpi=dpi)
-        self._figure.clf()
-        draw_instance(self._figure.add_subplot(), **instance)
-        self._figure.tight_layout()
-        # Only interactive backends can show a window; headless (Agg) just draws.
-        if self._figure.canvas.required_interactive_framework is not None:
-            plt.show(block=False)
-            plt.pause(0.001)
-        else:
-            self._figure.canvas.draw()
-        return None
-
-    def close(self) -> None:
-        """Close the ``human`` window, if one is open."""
-        if self._figure is not None:
-            import matplotlib.pyplot as plt
-
-            plt.close(self._figure)
-            self._figure = None
+    def draw(self, ax: Any, **instance: Any) -> None:
+        """Draw ``instance`` on ``ax`` with :func:`draw_instance`."""
+        draw_instance(ax, **instance)

@@ -136,7 +136,7 @@ from gymnasium import spaces
 from torch import Tensor
 
 from ua_envs.core.validation import check_choice
-from ua_envs.envs.base import torch_generator
+from ua_envs.envs.base import ViewerOwner, row_numpy, torch_generator
 from ua_envs.envs.multicell.sim import (
     CHANNEL_OBS_BOUND,
     GAIN_DB_RANGE,
@@ -173,16 +173,7 @@ def action_space(config: MultiCellConfig) -> spaces.MultiDiscrete:
     return spaces.MultiDiscrete(np.full(config.num_ues, config.num_bs, dtype=np.int64))
 
 
-def _row_numpy(tensors: dict[str, Tensor]) -> dict[str, Any]:
-    """Row 0 of batched tensors as fresh numpy arrays; 0-d entries become Python scalars."""
-    out: dict[str, Any] = {}
-    for key, value in tensors.items():
-        array = value.detach().cpu().numpy()[0]  # numpy indexing: cheaper than torch's
-        out[key] = array.item() if array.ndim == 0 else array.copy()
-    return out
-
-
-class MultiCellAssocEnv(gym.Env[dict[str, Any], np.ndarray]):
+class MultiCellAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
     """One-shot multi-cell association; see the module docstring for the full spec.
 
     :param render_mode: None, ``"rgb_array"`` or ``"human"``.
@@ -254,7 +245,7 @@ class MultiCellAssocEnv(gym.Env[dict[str, Any], np.ndarray]):
         # The outcome only leaves as numpy, so the cheaper inference mode is safe here.
         with torch.inference_mode():
             self._state, reward, _ = self.sim.apply(state, action_tensor)
-            info = _row_numpy(self.sim.info(self._state, copy=False))
+            info = row_numpy(self.sim.info(self._state, copy=False))
         if self.render_mode == "human":
             self.render()
         return {k: v.copy() for k, v in self._obs.items()}, float(reward[0]), True, False, info
@@ -276,14 +267,12 @@ class MultiCellAssocEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     def render(self) -> np.ndarray | None:
         """``rgb_array``: an ``(H, W, 3)`` uint8 frame; ``human``: draw the window."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without render_mode; set render_mode in make()")
+        viewer = self._active_viewer()
+        if viewer is None:
             return None
         state = self._require_state()
-        if self._viewer is None:
-            self._viewer = MultiCellViewer(self.render_mode)
         decided = bool(state.done[0])
-        return self._viewer.render(
+        return viewer.render(
             bs_positions=state.bs_positions[0].numpy(),
             ue_positions=state.ue_positions[0].numpy(),
             area_m=float(self.config.area_m),
@@ -293,11 +282,8 @@ class MultiCellAssocEnv(gym.Env[dict[str, Any], np.ndarray]):
             sum_rate=float(state.sum_rate[0]) if decided else None,
         )
 
-    def close(self) -> None:
-        """Close the viewer window, if any (safe to call twice)."""
-        if self._viewer is not None:
-            self._viewer.close()
-            self._viewer = None
+    def _make_viewer(self, render_mode: str) -> MultiCellViewer:
+        return MultiCellViewer(render_mode)
 
     def action_masks(self) -> np.ndarray:
         """``(K·M,)`` bool, all True (sb3-contrib layout: UE k's mask at ``[k·M, (k+1)·M)``)."""

@@ -30,6 +30,7 @@ from ua_envs.core.validation import (
     check_float_range,
     check_int_range,
 )
+from ua_envs.envs.base import config_from_kwargs
 
 __all__ = [
     "BEAMFORMERS",
@@ -486,11 +487,5 @@ class MultiCellSimulator:
 
 
 def make_config(kwargs: dict[str, Any]) -> MultiCellConfig:
-    """Build a :class:`MultiCellConfig` from env kwargs; an unknown name is a ``ValueError``."""
-    valid = {f.name for f in dataclasses.fields(MultiCellConfig)}
-    unknown = sorted(set(kwargs) - valid)
-    if unknown:
-        raise ValueError(
-            f"unknown keyword argument(s) {unknown} for MultiCellAssoc; valid: {sorted(valid)}"
-        )
-    return MultiCellConfig(**kwargs)
+    """A :class:`MultiCellConfig` from env kwargs; unknown names raise ``ValueError``."""
+    return config_from_kwargs(MultiCellConfig, kwargs, "MultiCellAssoc")

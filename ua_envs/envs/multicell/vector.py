@@ -56,9 +56,13 @@ class MultiCellAssocVectorEnv(BatchedVectorEnv[MultiCellState]):
     ) -> None:
         self.config = make_config(env_kwargs)
         self.sim = MultiCellSimulator(self.config, batch_size=num_envs, device=device)
-        self.single_observation_space = observation_space(self.config)
-        self.single_action_space = action_space(self.config)
-        self._init_vector(num_envs, device, max_episode_steps)
+        self._init_vector(
+            num_envs,
+            device,
+            max_episode_steps,
+            observation_space(self.config),
+            action_space(self.config),
+        )
 
     def reset(
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None

@@ -143,6 +143,7 @@ from ua_envs.envs.slotted.sim import (
     SlottedState,
     state_to_numpy,
 )
+from ua_envs.envs.slotted.viewer import SlottedRendering
 
 ObsType = dict[str, np.ndarray]
 
@@ -161,7 +162,7 @@ def slotted_spaces(config: SlottedConfig) -> tuple[spaces.Space[Any], spaces.Dis
     return observation_space, spaces.Discrete(m + 1)
 
 
-class SlottedArrivalAssocEnv(gym.Env[ObsType, np.int64]):
+class SlottedArrivalAssocEnv(SlottedRendering, gym.Env[ObsType, np.int64]):
     """Gymnasium env of the GROWS slotted arrival process; see the module docstring.
 
     Keyword arguments are the fields of :class:`~ua_envs.envs.slotted.sim.SlottedConfig` (same
@@ -250,23 +251,6 @@ class SlottedArrivalAssocEnv(gym.Env[ObsType, np.int64]):
     def action_masks(self) -> np.ndarray:
         """Legal actions ``(num_bs + 1,)`` bool of the current slot (sb3-contrib convention)."""
         return self._require_state().mask[0].copy()
-
-    def render(self) -> np.ndarray | None:
-        """``rgb_array``: an ``(H, W, 3)`` uint8 frame; ``human``: draw in a matplotlib window."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without render_mode; pass render_mode='rgb_array'")
-            return None
-        from ua_envs.envs.slotted.viewer import SlottedViewer
-
-        if self._viewer is None:
-            self._viewer = SlottedViewer(self.config, self.render_mode)
-        return self._viewer.render(self._require_state(), self._history)
-
-    def close(self) -> None:
-        """Close the viewer's figure, if any."""
-        if self._viewer is not None:
-            self._viewer.close()
-            self._viewer = None
 
     # ------------------------------------------------------------------ instance data
     @property

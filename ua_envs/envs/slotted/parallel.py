@@ -33,7 +33,6 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
@@ -47,11 +46,21 @@ from ua_envs.envs.slotted.sim import (
     make_config,
     state_to_numpy,
 )
+from ua_envs.envs.slotted.viewer import SlottedRendering
 
 AgentObs = dict[str, np.ndarray]
 
+#: ``(observations, rewards, terminations, truncations, infos)``, keyed by agent.
+StepResult = tuple[
+    dict[str, AgentObs],
+    dict[str, float],
+    dict[str, bool],
+    dict[str, bool],
+    dict[str, dict[str, Any]],
+]
 
-class SlottedArrivalParallelEnv(ParallelEnv[str, AgentObs, int]):
+
+class SlottedArrivalParallelEnv(SlottedRendering, ParallelEnv[str, AgentObs, int]):
     """Base-station agents accept or decline each arriving user; see the module docstring.
 
     :param max_cycles: slots per episode (truncation), default 40.
@@ -120,15 +129,7 @@ class SlottedArrivalParallelEnv(ParallelEnv[str, AgentObs, int]):
             self.render()
         return self._observations(), self._infos()
 
-    def step(
-        self, actions: dict[str, Any]
-    ) -> tuple[
-        dict[str, AgentObs],
-        dict[str, float],
-        dict[str, bool],
-        dict[str, bool],
-        dict[str, dict[str, Any]],
-    ]:
+    def step(self, actions: dict[str, Any]) -> StepResult:
         """Play one slot from the agents' accept/decline decisions (see the module docstring)."""
         state = self._require_state()
         if not self.agents:
@@ -166,23 +167,6 @@ class SlottedArrivalParallelEnv(ParallelEnv[str, AgentObs, int]):
         """Global state ``(5 M + 1,)`` float32: every BS's node features, then the arrival flag."""
         obs = self.simulator.observe(self._require_state())
         return np.concatenate([obs["nodes"][0].reshape(-1), obs["arrival"][0]])
-
-    def render(self) -> np.ndarray | None:
-        """``rgb_array``: an ``(H, W, 3)`` uint8 frame; ``human``: a matplotlib window."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without render_mode; pass render_mode='rgb_array'")
-            return None
-        from ua_envs.envs.slotted.viewer import SlottedViewer
-
-        if self._viewer is None:
-            self._viewer = SlottedViewer(self.config, self.render_mode)
-        return self._viewer.render(self._require_state(), self._history)
-
-    def close(self) -> None:
-        """Close the viewer, if any."""
-        if self._viewer is not None:
-            self._viewer.close()
-            self._viewer = None
 
     # ------------------------------------------------------------------ helpers
     def _joint_action(self, accept: np.ndarray, cand: np.ndarray, snr_db: np.ndarray) -> int:
@@ -232,13 +216,7 @@ class SlottedArrivalParallelEnv(ParallelEnv[str, AgentObs, int]):
 
     def _finish(
         self, reward: float, terminated: bool, truncated: bool = False, invalid: bool = False
-    ) -> tuple[
-        dict[str, AgentObs],
-        dict[str, float],
-        dict[str, bool],
-        dict[str, bool],
-        dict[str, dict[str, Any]],
-    ]:
+    ) -> StepResult:
         observations = self._observations()
         infos = self._infos(invalid)
         rewards = dict.fromkeys(self.agents, reward)

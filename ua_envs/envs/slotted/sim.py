@@ -58,6 +58,7 @@ from ua_envs.core.validation import (
     check_int_range,
     check_positive,
 )
+from ua_envs.envs.base import config_from_kwargs
 
 #: Remaining demand at or below this [data units] counts as served: absorbs the float32
 #: rounding of demands (up to 1e2) minus sums of ``th`` (a few ulp of 1e1, i.e. ~1e-5).
@@ -151,14 +152,8 @@ class SlottedConfig:
 
 
 def make_config(kwargs: Mapping[str, Any]) -> SlottedConfig:
-    """``SlottedConfig(**kwargs)`` with a ``ValueError`` naming unknown keywords and valid ones."""
-    valid = [f.name for f in dataclasses.fields(SlottedConfig)]
-    unknown = sorted(set(kwargs) - set(valid))
-    if unknown:
-        raise ValueError(
-            f"unknown keyword argument(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
-        )
-    return SlottedConfig(**kwargs)
+    """A :class:`SlottedConfig` from env kwargs; unknown names raise ``ValueError``."""
+    return config_from_kwargs(SlottedConfig, kwargs, "SlottedArrivalAssoc")
 
 
 def _float_tuple(name: str, value: Any) -> tuple[float, ...]:

@@ -54,12 +54,9 @@ class SlottedArrivalAssocVectorEnv(BatchedVectorEnv[SlottedState]):
         max_episode_steps: int | None = None,
         **env_kwargs: Any,
     ) -> None:
-        render_mode = env_kwargs.pop("render_mode", None)
-        if render_mode is not None:
-            raise ValueError(f"render_mode must be None for the vector env, got {render_mode!r}")
+        self._reject_render_mode(env_kwargs)
         self.config = make_config(env_kwargs)
-        self.single_observation_space, self.single_action_space = slotted_spaces(self.config)
-        self._init_vector(num_envs, device, max_episode_steps)
+        self._init_vector(num_envs, device, max_episode_steps, *slotted_spaces(self.config))
         self.simulator = SlottedSimulator(self.config, batch_size=self.num_envs, device=self.device)
         self.sim = self.simulator
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ua_envs.envs.base import ViewerOwner
 from ua_envs.envs.slotted.sim import SlottedConfig, SlottedState
 
 
@@ -121,3 +122,29 @@ class SlottedViewer:
 
                 plt.close(self._fig)
             self._fig = None
+
+
+class SlottedRendering(ViewerOwner):
+    """``render()`` / ``close()`` of the slotted single and parallel envs.
+
+    The env keeps ``config``, ``render_mode``, ``_viewer``, ``_history`` (utility and users per
+    BS of every slot played) and a ``_require_state()`` returning its numpy state.
+    """
+
+    config: SlottedConfig
+    _history: list[tuple[float, np.ndarray]]
+    _render_mode_hint = "pass render_mode='rgb_array'"
+
+    def _require_state(self) -> SlottedState:
+        raise NotImplementedError
+
+    def _make_viewer(self, render_mode: str) -> SlottedViewer:
+        return SlottedViewer(self.config, render_mode)
+
+    def render(self) -> np.ndarray | None:
+        """``rgb_array``: an ``(H, W, 3)`` uint8 frame; ``human``: draw in a matplotlib window."""
+        viewer = self._active_viewer()
+        if viewer is None:
+            return None
+        frame: np.ndarray | None = viewer.render(self._require_state(), self._history)
+        return frame
