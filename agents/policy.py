@@ -18,6 +18,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from ua_envs.spaces import action_mask_of
+
+#: The action mask of one observation (``observation["action_mask"]``, else
+#: ``env.action_masks()``), or ``None``: :func:`ua_envs.spaces.action_mask_of` under its
+#: agents-side name.
+observation_mask = action_mask_of
+
 
 @runtime_checkable
 class Policy(Protocol):
@@ -28,21 +35,6 @@ class Policy(Protocol):
     ) -> Any:
         """Return one action of the env's action space for ``observation``."""
         ...
-
-
-def observation_mask(observation: Any, env: gym.Env | None = None) -> np.ndarray | None:
-    """The boolean action mask of a single observation, or ``None`` when actions are never illegal.
-
-    Read from ``observation["action_mask"]`` (Dict observations), else from
-    ``env.action_masks()`` (the sb3-contrib convention) when the env has it.
-    """
-    if isinstance(observation, dict) and "action_mask" in observation:
-        return np.asarray(observation["action_mask"]).astype(bool)
-    if env is not None:
-        masks = getattr(env.unwrapped, "action_masks", None)
-        if callable(masks):
-            return np.asarray(masks()).astype(bool)
-    return None
 
 
 def sample_action(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import gymnasium as gym
 
@@ -55,6 +55,26 @@ def _matches(env_ids: tuple[str, ...] | None, env_id: str | None) -> bool:
     return env_ids is None or env_id is None or env_id in env_ids
 
 
+_Entry = TypeVar("_Entry", PolicyEntry, TrainerEntry)
+
+
+def _replace(table: dict[str, list[_Entry]], entry: _Entry) -> None:
+    # The same name for the same env ids replaces the older entry (re-imports are harmless).
+    entries = table.setdefault(entry.name, [])
+    entries[:] = [e for e in entries if e.env_ids != entry.env_ids]
+    entries.append(entry)
+
+
+def _names(table: dict[str, list[_Entry]], env_id: str | None) -> list[str]:
+    _load_builtin()
+    return sorted(n for n, es in table.items() if any(_matches(e.env_ids, env_id) for e in es))
+
+
+def _entries(table: dict[str, list[_Entry]], env_id: str | None) -> list[_Entry]:
+    _load_builtin()
+    return [e for name in sorted(table) for e in table[name] if _matches(e.env_ids, env_id)]
+
+
 def register_policy(
     name: str,
     factory: PolicyFactory,
@@ -69,9 +89,7 @@ def register_policy(
     (so re-importing a module is harmless).
     """
     ids = None if env_ids is None else tuple(env_ids)
-    entries = _POLICIES.setdefault(name, [])
-    entries[:] = [e for e in entries if e.env_ids != ids]
-    entries.append(PolicyEntry(name, factory, ids, description, needs_checkpoint))
+    _replace(_POLICIES, PolicyEntry(name, factory, ids, description, needs_checkpoint))
 
 
 def register_trainer(
@@ -79,9 +97,7 @@ def register_trainer(
 ) -> None:
     """Register a trainer for policy ``name`` (``ua-envs train NAME --env ENV ...``)."""
     ids = None if env_ids is None else tuple(env_ids)
-    entries = _TRAINERS.setdefault(name, [])
-    entries[:] = [e for e in entries if e.env_ids != ids]
-    entries.append(TrainerEntry(name, trainer, ids, description))
+    _replace(_TRAINERS, TrainerEntry(name, trainer, ids, description))
 
 
 def _load_builtin() -> None:
@@ -105,26 +121,22 @@ def _lookup(table: dict[str, list[Any]], name: str, env_id: str | None, kind: st
 
 def policy_names(env_id: str | None = None) -> list[str]:
     """Sorted names of the policies usable on ``env_id`` (all names when ``None``)."""
-    _load_builtin()
-    return sorted(n for n, es in _POLICIES.items() if any(_matches(e.env_ids, env_id) for e in es))
+    return _names(_POLICIES, env_id)
 
 
 def trainer_names(env_id: str | None = None) -> list[str]:
     """Sorted names of the trainers usable on ``env_id`` (all names when ``None``)."""
-    _load_builtin()
-    return sorted(n for n, es in _TRAINERS.items() if any(_matches(e.env_ids, env_id) for e in es))
+    return _names(_TRAINERS, env_id)
 
 
 def policy_entries(env_id: str | None = None) -> list[PolicyEntry]:
     """Every registered policy entry usable on ``env_id`` (all when ``None``), sorted by name."""
-    _load_builtin()
-    return [e for name in sorted(_POLICIES) for e in _POLICIES[name] if _matches(e.env_ids, env_id)]
+    return _entries(_POLICIES, env_id)
 
 
 def trainer_entries(env_id: str | None = None) -> list[TrainerEntry]:
     """Every registered trainer entry usable on ``env_id`` (all when ``None``), sorted by name."""
-    _load_builtin()
-    return [e for name in sorted(_TRAINERS) for e in _TRAINERS[name] if _matches(e.env_ids, env_id)]
+    return _entries(_TRAINERS, env_id)
 
 
 def policy_entry(name: str, env_id: str | None = None) -> PolicyEntry:

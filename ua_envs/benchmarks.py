@@ -47,6 +47,7 @@ from torch import Tensor
 
 from ua_envs.core.signal import project_power, sum_rate
 from ua_envs.core.validation import check_float_range, check_int_range
+from ua_envs.spaces import action_mask_of
 
 #: ``(M, N, K)``: transmitters, antennas per transmitter, UEs.
 CORE_SIZES: tuple[tuple[int, int, int], ...] = ((2, 4, 8), (4, 4, 16), (6, 4, 24))
@@ -215,16 +216,6 @@ def benchmark_core(
     return rows
 
 
-def _mask_of(observation: Any, env: gym.Env | None) -> np.ndarray | None:
-    if isinstance(observation, dict) and "action_mask" in observation:
-        return np.asarray(observation["action_mask"]).astype(bool)
-    if env is not None:
-        masks = getattr(env.unwrapped, "action_masks", None)
-        if callable(masks):
-            return np.asarray(masks()).astype(bool)
-    return None
-
-
 def random_legal_action(
     space: spaces.Space[Any], rng: np.random.Generator, mask: np.ndarray | None = None
 ) -> Any:
@@ -288,7 +279,7 @@ def benchmark_env(
     observation, _ = env.reset(seed=seed)
     done = False
     while not done:  # warm-up episode (imports, first allocations)
-        action = random_legal_action(env.action_space, rng, _mask_of(observation, env))
+        action = random_legal_action(env.action_space, rng, action_mask_of(observation, env))
         observation, _, terminated, truncated, _ = env.step(action)
         done = terminated or truncated
     observation, _ = env.reset()
@@ -296,7 +287,7 @@ def benchmark_env(
     # policy, not the env's cost (a masked MultiDiscrete draw costs ~100 µs in Python).
     elapsed = cpu_elapsed = 0.0
     for _ in range(steps):
-        action = random_legal_action(env.action_space, rng, _mask_of(observation, env))
+        action = random_legal_action(env.action_space, rng, action_mask_of(observation, env))
         start, cpu_start = time.perf_counter(), time.process_time()
         observation, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:

@@ -4,17 +4,45 @@ Two sections, one per graph kind: the bipartite AP–UE graph (``HeteroData``) u
 cell-free family, and the fully connected BS graph (``Data``) used by the slotted family.
 """
 
-# ---- bipartite AP–UE graph (cell-free family) -------------------------------------------------
-
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
 from torch_geometric.data import Batch, HeteroData
 
 from ua_envs.core.validation import as_tensor, check_int_range
+
+
+def _required_tensors(
+    observation: Mapping[str, Any], env_name: str, required: tuple[str, ...]
+) -> dict[str, Tensor]:
+    """The ``required`` entries of an ``env_name`` observation as tensors (``ValueError`` if any
+    is missing)."""
+    missing = [key for key in required if key not in observation]
+    if missing:
+        raise ValueError(
+            f"observation must be a {env_name} observation with keys {required}, missing {missing}"
+        )
+    return {key: as_tensor(key, observation[key]) for key in required}
+
+
+def _match_shapes(
+    out: dict[str, Tensor], lead: str, expected: Mapping[str, tuple[int, ...]]
+) -> None:
+    """Check ``out[key].shape == expected[key]`` (shapes implied by ``out[lead]``) and move each
+    such entry to ``out[lead]``'s device, in place."""
+    for key, shape in expected.items():
+        if tuple(out[key].shape) != shape:
+            raise ValueError(
+                f"observation[{key!r}] must have shape {shape} to match {lead} "
+                f"{tuple(out[lead].shape)}, got {tuple(out[key].shape)}"
+            )
+        out[key] = out[key].to(out[lead].device)
+
+
+# ---- bipartite AP–UE graph (cell-free family) -------------------------------------------------
 
 #
 # A cell-free observation (``CellFreeAssoc-v0``) as a complete bipartite graph: node types
@@ -35,6 +63,7 @@ from ua_envs.core.validation import as_tensor, check_int_range
 #
 # The batched builder stacks ``B`` observations into one ``Batch`` (disjoint union) from the
 # cached ``(2, M·K)`` edge index with one broadcast add, without a Python loop over graphs.
+
 
 CELLFREE_EDGE = ("ap", "link", "ue")
 CELLFREE_REVERSE_EDGE = ("ue", "rev_link", "ap")
@@ -67,13 +96,7 @@ def bipartite_edge_index(
 def _cellfree_tensors(observation: Mapping[str, Any]) -> dict[str, Tensor]:
     """The cell-free observation entries as batched tensors ``(B, ...)``, validated."""
     required = ("channel", "gain_db", "support", "ap_load", "ue_degree", "action_mask")
-    missing = [key for key in required if key not in observation]
-    if missing:
-        raise ValueError(
-            f"observation must be a CellFreeAssoc observation with keys {required}, "
-            f"missing {missing}"
-        )
-    out = {key: as_tensor(key, observation[key]) for key in required}
+    out = _required_tensors(observation, "CellFreeAssoc", required)
     channel = out["channel"]
     if channel.dim() not in (3, 4):
         raise ValueError(
@@ -83,7 +106,6 @@ def _cellfree_tensors(observation: Mapping[str, Any]) -> dict[str, Tensor]:
     if channel.dim() == 3:
         out = {key: value.unsqueeze(0) for key, value in out.items()}
     batch, num_aps, num_ues, width = out["channel"].shape
-    device = out["channel"].device
     expected = {
         "gain_db": (batch, num_aps, num_ues),
         "support": (batch, num_aps, num_ues),
@@ -91,13 +113,7 @@ def _cellfree_tensors(observation: Mapping[str, Any]) -> dict[str, Tensor]:
         "ue_degree": (batch, num_ues),
         "action_mask": (batch, num_aps * num_ues + 1),
     }
-    for key, shape in expected.items():
-        if tuple(out[key].shape) != shape:
-            raise ValueError(
-                f"observation[{key!r}] must have shape {shape} to match channel "
-                f"{tuple(out['channel'].shape)}, got {tuple(out[key].shape)}"
-            )
-        out[key] = out[key].to(device)
+    _match_shapes(out, "channel", expected)
     if width % 2:
         raise ValueError(f"observation['channel'] last dim must be 2N (even), got {width}")
     return out
@@ -124,6 +140,23 @@ def _cellfree_parts(obs: dict[str, Tensor]) -> dict[str, Tensor]:
     }
 
 
+_Hetero = TypeVar("_Hetero", HeteroData, Batch)
+
+
+def _fill_cellfree(data: _Hetero, parts: dict[str, Tensor], edge_index: Tensor) -> _Hetero:
+    """Store the node/edge features of :func:`_cellfree_parts` and ``edge_index`` (and its
+    reverse) in ``data``, in place; return it."""
+    data["ap"].x = parts["ap_x"]
+    data["ue"].x = parts["ue_x"]
+    data[CELLFREE_EDGE].edge_index = edge_index
+    data[CELLFREE_EDGE].edge_attr = parts["edge_attr"]
+    data[CELLFREE_EDGE].action_mask = parts["link_mask"]
+    data[CELLFREE_REVERSE_EDGE].edge_index = edge_index.flip(0)
+    data[CELLFREE_REVERSE_EDGE].edge_attr = parts["edge_attr"]
+    data.end_mask = parts["end_mask"]
+    return data
+
+
 def cellfree_graph(observation: Mapping[str, Any]) -> HeteroData:
     """One ``CellFreeAssoc-v0`` observation as a bipartite ``HeteroData`` (table above).
 
@@ -140,16 +173,7 @@ def cellfree_graph(observation: Mapping[str, Any]) -> HeteroData:
     _, num_aps, num_ues, _ = obs["channel"].shape
     parts = _cellfree_parts(obs)
     edge_index = bipartite_edge_index(num_aps, num_ues, obs["channel"].device)
-    data = HeteroData()
-    data["ap"].x = parts["ap_x"]
-    data["ue"].x = parts["ue_x"]
-    data[CELLFREE_EDGE].edge_index = edge_index
-    data[CELLFREE_EDGE].edge_attr = parts["edge_attr"]
-    data[CELLFREE_EDGE].action_mask = parts["link_mask"]
-    data[CELLFREE_REVERSE_EDGE].edge_index = edge_index.flip(0)
-    data[CELLFREE_REVERSE_EDGE].edge_attr = parts["edge_attr"]
-    data.end_mask = parts["end_mask"]
-    return data
+    return _fill_cellfree(HeteroData(), parts, edge_index)
 
 
 def cellfree_graph_batch(observation: Mapping[str, Any]) -> Batch:
@@ -175,19 +199,11 @@ def cellfree_graph_batch(observation: Mapping[str, Any]) -> Batch:
     offsets = torch.stack([graphs * num_aps, graphs * num_ues])  # (2, B)
     edge_index = (base.unsqueeze(1) + offsets.unsqueeze(-1)).reshape(2, batch * num_edges)
 
-    data = Batch(_base_cls=HeteroData)
-    data["ap"].x = parts["ap_x"]
+    data = _fill_cellfree(Batch(_base_cls=HeteroData), parts, edge_index)
     data["ap"].batch = graphs.repeat_interleave(num_aps)
     data["ap"].ptr = graphs.new_tensor(range(0, (batch + 1) * num_aps, num_aps))
-    data["ue"].x = parts["ue_x"]
     data["ue"].batch = graphs.repeat_interleave(num_ues)
     data["ue"].ptr = graphs.new_tensor(range(0, (batch + 1) * num_ues, num_ues))
-    data[CELLFREE_EDGE].edge_index = edge_index
-    data[CELLFREE_EDGE].edge_attr = parts["edge_attr"]
-    data[CELLFREE_EDGE].action_mask = parts["link_mask"]
-    data[CELLFREE_REVERSE_EDGE].edge_index = edge_index.flip(0)
-    data[CELLFREE_REVERSE_EDGE].edge_attr = parts["edge_attr"]
-    data.end_mask = parts["end_mask"]
 
     # Bookkeeping that Batch.from_data_list would create, so to_data_list()/get_example() work.
     cpu = torch.arange(batch + 1)
@@ -260,14 +276,7 @@ def complete_edge_index(num_nodes: int, device: torch.device | str | None = None
 
 def _slotted_tensors(observation: Mapping[str, Any]) -> dict[str, Tensor]:
     """The slotted observation entries as batched tensors ``(B, ...)``, validated."""
-    required = ("nodes", "action_mask", "arrival")
-    missing = [key for key in required if key not in observation]
-    if missing:
-        raise ValueError(
-            f"observation must be a SlottedArrivalAssoc observation with keys {required}, "
-            f"missing {missing}"
-        )
-    out = {key: as_tensor(key, observation[key]) for key in required}
+    out = _required_tensors(observation, "SlottedArrivalAssoc", ("nodes", "action_mask", "arrival"))
     nodes = out["nodes"]
     if nodes.dim() not in (2, 3) or nodes.shape[-1] != 5:
         raise ValueError(
@@ -276,14 +285,7 @@ def _slotted_tensors(observation: Mapping[str, Any]) -> dict[str, Tensor]:
     if nodes.dim() == 2:
         out = {key: value.unsqueeze(0) for key, value in out.items()}
     batch, num_bs, _ = out["nodes"].shape
-    expected = {"action_mask": (batch, num_bs + 1), "arrival": (batch, 1)}
-    for key, shape in expected.items():
-        if tuple(out[key].shape) != shape:
-            raise ValueError(
-                f"observation[{key!r}] must have shape {shape} to match nodes "
-                f"{tuple(out['nodes'].shape)}, got {tuple(out[key].shape)}"
-            )
-        out[key] = out[key].to(out["nodes"].device)
+    _match_shapes(out, "nodes", {"action_mask": (batch, num_bs + 1), "arrival": (batch, 1)})
     return out
 
 

@@ -676,17 +676,25 @@ def _wmmse_update_joint(
     return beams * (budget > 0)[..., None, None, None]
 
 
-def _wmmse(
+def wmmse_history(
     channels: Tensor,
     association: Tensor,
     tx_power: Tensor,
     noise_power: Tensor,
-    weights: Tensor | None,
-    iterations: int,
-    tol: float,
-    transmission: str,
-    validate: bool,
+    weights: Tensor | None = None,
+    iterations: int = 100,
+    tol: float = 1e-4,
+    transmission: str = "unique",
+    *,
+    validate: bool = True,
 ) -> tuple[Tensor, Tensor]:
+    """:func:`wmmse` plus its weighted-sum-rate trace.
+
+    :return: ``(beams, trace)``; ``trace`` is ``(..., L)`` [bit/s/Hz], real dtype of ``channels``:
+        ``trace[..., 0]`` is the WSR of the MRT initialisation, ``trace[..., t]`` that of the
+        t-th iterate (repeated once an element has stopped). For ``"joint"`` the trace is that
+        of the total-power iterates, before the final per-AP normalisation.
+    """
     _check_transmission(transmission)
     iterations = check_int_range("iterations", iterations, 0)
     tol = check_float_range("tol", tol, 0.0)
@@ -783,7 +791,7 @@ def wmmse(
     :return: ``(..., M, K, N)`` beams, dtype of ``channels``.
     :raises ValueError: unknown ``transmission``, bad shapes or values, bad iterations/tol.
     """
-    beams, _ = _wmmse(
+    beams, _ = wmmse_history(
         channels,
         association,
         tx_power,
@@ -792,38 +800,6 @@ def wmmse(
         iterations,
         tol,
         transmission,
-        validate,
+        validate=validate,
     )
     return beams
-
-
-def wmmse_history(
-    channels: Tensor,
-    association: Tensor,
-    tx_power: Tensor,
-    noise_power: Tensor,
-    weights: Tensor | None = None,
-    iterations: int = 100,
-    tol: float = 1e-4,
-    transmission: str = "unique",
-    *,
-    validate: bool = True,
-) -> tuple[Tensor, Tensor]:
-    """:func:`wmmse` plus its weighted-sum-rate trace.
-
-    :return: ``(beams, trace)``; ``trace`` is ``(..., L)`` [bit/s/Hz], real dtype of ``channels``:
-        ``trace[..., 0]`` is the WSR of the MRT initialisation, ``trace[..., t]`` that of the
-        t-th iterate (repeated once an element has stopped). For ``"joint"`` the trace is that
-        of the total-power iterates, before the final per-AP normalisation.
-    """
-    return _wmmse(
-        channels,
-        association,
-        tx_power,
-        noise_power,
-        weights,
-        iterations,
-        tol,
-        transmission,
-        validate,
-    )

@@ -56,21 +56,25 @@ from torch import Tensor
 
 from ua_envs.core.channels.common import (
     ChannelSample,
+    assemble_sample,
     check_bool,
     check_complex_dtype,
     check_count,
+    check_deployment,
     check_finite_float,
     check_generator,
     check_nonnegative_float,
+    check_position_pair,
     check_positive_float,
     correlated_normal,
     correlation_sqrt,
+    positions_on,
     rayleigh_channels,
-    real_dtype_of,
+    uniform_deployment,
 )
-from ua_envs.core.geometry import uniform_positions, with_height, wraparound_distances
-from ua_envs.core.units import dbm_to_watt, noise_power_dbm
-from ua_envs.core.validation import check_float_range, check_shape
+from ua_envs.core.geometry import with_height, wraparound_distances
+from ua_envs.core.units import noise_power_dbm
+from ua_envs.core.validation import check_float_range
 
 __all__ = [
     "cellfree_3slope",
@@ -157,21 +161,6 @@ def umi_path_loss_db(distance_m: Tensor | float) -> Tensor:
     return 30.5 + 36.7 * torch.log10(d.clamp_min(UMI_MIN_DISTANCE_M))
 
 
-def _check_positions(bs_positions: Tensor, ue_positions: Tensor) -> None:
-    check_shape("bs_positions", bs_positions, (None, 2))
-    check_shape("ue_positions", ue_positions, (None, 2))
-    if bs_positions.dim() != 3 or ue_positions.dim() != 3:
-        raise ValueError(
-            f"bs_positions and ue_positions must be (B, M, 2) and (B, K, 2), got "
-            f"{tuple(bs_positions.shape)} and {tuple(ue_positions.shape)}"
-        )
-    if bs_positions.shape[0] != ue_positions.shape[0]:
-        raise ValueError(
-            f"bs_positions and ue_positions must have the same batch size, got "
-            f"{bs_positions.shape[0]} and {ue_positions.shape[0]}"
-        )
-
-
 def correlated_shadowing_db(
     generator: torch.Generator,
     bs_positions: Tensor,
@@ -205,7 +194,7 @@ def correlated_shadowing_db(
     decorrelation_distance_m = check_positive_float(
         "decorrelation_distance_m", decorrelation_distance_m
     )
-    _check_positions(bs_positions, ue_positions)
+    check_position_pair(bs_positions, ue_positions)
     dev = generator.device
     bs = bs_positions.to(dev)
     ue = ue_positions.to(dev)
@@ -238,21 +227,16 @@ def _finish(
     bandwidth_hz: float,
     dtype: torch.dtype,
 ) -> ChannelSample:
-    real = real_dtype_of(dtype)
-    batch, num_bs, num_ues = distances.shape
+    # Rayleigh fading is the last draw of both scenarios.
     channels = rayleigh_channels(generator, gain_db, num_antennas, dtype=dtype)
-    tx_power = torch.full((batch, num_bs), dbm_to_watt(tx_power_dbm), device=bs.device, dtype=real)
-    noise_power = torch.full(
-        (batch, num_ues), dbm_to_watt(noise_power_dbm_), device=bs.device, dtype=real
-    )
-    return ChannelSample(
-        channels=channels,
-        tx_power=tx_power,
-        noise_power=noise_power,
-        bs_positions=bs,
-        ue_positions=ue,
-        distances_m=distances,
-        large_scale_gain_db=gain_db,
+    return assemble_sample(
+        channels,
+        bs,
+        ue,
+        distances,
+        gain_db,
+        tx_power_dbm=tx_power_dbm,
+        noise_power_dbm=noise_power_dbm_,
         area_m=area_m,
         bandwidth_hz=bandwidth_hz,
     )
@@ -299,11 +283,7 @@ def cellfree_3slope_from_positions(
     tx_power_dbm = check_finite_float("tx_power_dbm", tx_power_dbm)
     noise_dbm = check_finite_float("noise_power_dbm", noise_power_dbm)
     dtype = check_complex_dtype(dtype)
-    _check_positions(bs_positions, ue_positions)
-    real = real_dtype_of(dtype)
-    dev = generator.device
-    bs = bs_positions.to(device=dev, dtype=real)
-    ue = ue_positions.to(device=dev, dtype=real)
+    bs, ue = positions_on(generator, bs_positions, ue_positions, dtype)
 
     distances = wraparound_distances(bs, ue, area_m)  # (B, M, K), 2-D
     loss_db = three_slope_path_loss_db(
@@ -382,12 +362,9 @@ def cellfree_3slope(
     >>> tuple(s.channels.shape), bool(s.distances_m.max() <= 500 / 2**0.5)
     ((2, 8, 4, 2), True)
     """
-    generator = check_generator(generator)
-    batch_size = check_count("batch_size", batch_size)
-    num_bs = check_count("num_bs", num_bs)
-    num_ues = check_count("num_ues", num_ues)
-    area_m = check_positive_float("area_m", area_m)
-    dtype = check_complex_dtype(dtype)
+    generator, batch_size, num_bs, num_ues, area_m, dtype = check_deployment(
+        generator, batch_size, num_bs, num_ues, area_m, dtype
+    )
     # Validate the remaining kwargs before drawing anything.
     check_count("num_antennas", num_antennas)
     check_positive_float("ap_height_m", ap_height_m)
@@ -399,9 +376,7 @@ def cellfree_3slope(
     check_nonnegative_float("shadowing_std_db", shadowing_std_db)
     check_float_range("shadowing_delta", shadowing_delta, 0.0, 1.0)
     check_positive_float("decorrelation_distance_m", decorrelation_distance_m)
-    real = real_dtype_of(dtype)
-    bs = uniform_positions(generator, batch_size, num_bs, area_m, dtype=real)
-    ue = uniform_positions(generator, batch_size, num_ues, area_m, dtype=real)
+    bs, ue = uniform_deployment(generator, batch_size, num_bs, num_ues, area_m, dtype)
     return cellfree_3slope_from_positions(
         generator,
         bs,
@@ -463,11 +438,7 @@ def cellfree_umi_from_positions(
         "decorrelation_distance_m", decorrelation_distance_m
     )
     dtype = check_complex_dtype(dtype)
-    _check_positions(bs_positions, ue_positions)
-    real = real_dtype_of(dtype)
-    dev = generator.device
-    bs = bs_positions.to(device=dev, dtype=real)
-    ue = ue_positions.to(device=dev, dtype=real)
+    bs, ue = positions_on(generator, bs_positions, ue_positions, dtype)
 
     planar = wraparound_distances(bs, ue, area_m)
     distances = with_height(planar, height_difference_m).clamp_min(UMI_MIN_DISTANCE_M)
@@ -476,9 +447,9 @@ def cellfree_umi_from_positions(
         factor = correlation_sqrt(
             ue, decorrelation_distance_m=decorrelation_distance_m, area_m=area_m
         )
-        shadow = correlated_normal(generator, factor, num_fields=bs.shape[1]).to(real)
+        shadow = correlated_normal(generator, factor, num_fields=bs.shape[1]).to(bs.dtype)
     else:
-        shadow = torch.randn(distances.shape, generator=generator, device=dev, dtype=real)
+        shadow = torch.randn(distances.shape, generator=generator, device=bs.device, dtype=bs.dtype)
     gain_db = -umi_path_loss_db(distances) + shadowing_std_db * shadow
     return _finish(
         generator,
@@ -535,12 +506,9 @@ def cellfree_umi(
     >>> tuple(s.channels.shape), round(10 * math.log10(float(s.noise_power[0, 0])) + 30, 2)
     ((2, 8, 6, 2), -93.99)
     """
-    generator = check_generator(generator)
-    batch_size = check_count("batch_size", batch_size)
-    num_bs = check_count("num_bs", num_bs)
-    num_ues = check_count("num_ues", num_ues)
-    area_m = check_positive_float("area_m", area_m)
-    dtype = check_complex_dtype(dtype)
+    generator, batch_size, num_bs, num_ues, area_m, dtype = check_deployment(
+        generator, batch_size, num_bs, num_ues, area_m, dtype
+    )
     # Validate the remaining kwargs before drawing anything.
     check_count("num_antennas", num_antennas)
     check_nonnegative_float("height_difference_m", height_difference_m)
@@ -550,9 +518,7 @@ def cellfree_umi(
     check_nonnegative_float("shadowing_std_db", shadowing_std_db)
     check_bool("correlated_shadowing", correlated_shadowing)
     check_positive_float("decorrelation_distance_m", decorrelation_distance_m)
-    real = real_dtype_of(dtype)
-    bs = uniform_positions(generator, batch_size, num_bs, area_m, dtype=real)
-    ue = uniform_positions(generator, batch_size, num_ues, area_m, dtype=real)
+    bs, ue = uniform_deployment(generator, batch_size, num_bs, num_ues, area_m, dtype)
     return cellfree_umi_from_positions(
         generator,
         bs,

@@ -20,18 +20,24 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ua_envs.core.geometry import planar_distances, wraparound_distances
-from ua_envs.core.validation import check_float_range, check_int_range
+from ua_envs.core.geometry import planar_distances, uniform_positions, wraparound_distances
+from ua_envs.core.units import dbm_to_watt
+from ua_envs.core.validation import check_float_range, check_int_range, check_shape
 
 __all__ = [
     "CHOLESKY_JITTER",
     "ChannelSample",
+    "assemble_sample",
     "check_complex_dtype",
+    "check_deployment",
     "check_generator",
+    "check_position_pair",
     "correlated_normal",
     "correlation_sqrt",
+    "positions_on",
     "rayleigh_channels",
     "real_dtype_of",
+    "uniform_deployment",
 ]
 
 #: Diagonal jitter added to shadowing correlation matrices before the Cholesky factorisation.
@@ -155,6 +161,112 @@ def check_finite_float(name: str, value: Any) -> float:
 def real_dtype_of(dtype: torch.dtype) -> torch.dtype:
     """float32 for complex64, float64 for complex128."""
     return torch.float64 if dtype == torch.complex128 else torch.float32
+
+
+def check_position_pair(bs_positions: Tensor, ue_positions: Tensor) -> None:
+    """Raise ``ValueError`` unless the positions are ``(B, M, 2)`` and ``(B, K, 2)``, same ``B``."""
+    check_shape("bs_positions", bs_positions, (None, 2))
+    check_shape("ue_positions", ue_positions, (None, 2))
+    if bs_positions.dim() != 3 or ue_positions.dim() != 3:
+        raise ValueError(
+            f"bs_positions and ue_positions must be (B, M, 2) and (B, K, 2), got "
+            f"{tuple(bs_positions.shape)} and {tuple(ue_positions.shape)}"
+        )
+    if bs_positions.shape[0] != ue_positions.shape[0]:
+        raise ValueError(
+            f"bs_positions and ue_positions must have the same batch size, got "
+            f"{bs_positions.shape[0]} and {ue_positions.shape[0]}"
+        )
+
+
+def positions_on(
+    generator: torch.Generator, bs_positions: Tensor, ue_positions: Tensor, dtype: torch.dtype
+) -> tuple[Tensor, Tensor]:
+    """Checked positions moved to ``generator.device`` in the real dtype of ``dtype``.
+
+    :param bs_positions: ``(B, M, 2)`` real [m].
+    :param ue_positions: ``(B, K, 2)`` real [m].
+    :param dtype: the complex channel dtype (complex64 -> float32, complex128 -> float64).
+    :return: ``(bs, ue)``, ``(B, M, 2)`` and ``(B, K, 2)`` [m].
+    """
+    check_position_pair(bs_positions, ue_positions)
+    real = real_dtype_of(dtype)
+    dev = generator.device
+    return bs_positions.to(device=dev, dtype=real), ue_positions.to(device=dev, dtype=real)
+
+
+def check_deployment(
+    generator: Any, batch_size: Any, num_bs: Any, num_ues: Any, area_m: Any, dtype: Any
+) -> tuple[torch.Generator, int, int, int, float, torch.dtype]:
+    """Validate the deployment kwargs every generator shares, in this order; return them."""
+    return (
+        check_generator(generator),
+        check_count("batch_size", batch_size),
+        check_count("num_bs", num_bs),
+        check_count("num_ues", num_ues),
+        check_positive_float("area_m", area_m),
+        check_complex_dtype(dtype),
+    )
+
+
+def uniform_deployment(
+    generator: torch.Generator,
+    batch_size: int,
+    num_bs: int,
+    num_ues: int,
+    area_m: float,
+    dtype: torch.dtype,
+) -> tuple[Tensor, Tensor]:
+    """Draw BS positions, then UE positions, i.i.d. uniform in ``[0, area_m)²``.
+
+    :param dtype: the complex channel dtype; positions use its real dtype.
+    :return: ``(bs, ue)``, ``(B, M, 2)`` and ``(B, K, 2)`` [m] on ``generator.device``.
+    """
+    real = real_dtype_of(dtype)
+    bs = uniform_positions(generator, batch_size, num_bs, area_m, dtype=real)
+    ue = uniform_positions(generator, batch_size, num_ues, area_m, dtype=real)
+    return bs, ue
+
+
+def assemble_sample(
+    channels: Tensor,
+    bs: Tensor,
+    ue: Tensor,
+    distances: Tensor,
+    gain_db: Tensor,
+    *,
+    tx_power_dbm: float,
+    noise_power_dbm: float,
+    area_m: float,
+    bandwidth_hz: float,
+) -> ChannelSample:
+    """A :class:`ChannelSample` with the same ``tx_power_dbm`` on every transmitter and the same
+    ``noise_power_dbm`` at every UE (converted to W in the real dtype of ``bs``).
+
+    :param channels: ``(B, M, K, N)`` complex [sqrt(W)].
+    :param bs: ``(B, M, 2)`` [m]; its device and dtype set those of the powers.
+    :param ue: ``(B, K, 2)`` [m].
+    :param distances: ``(B, M, K)`` [m].
+    :param gain_db: ``(B, M, K)`` large-scale gain [dB].
+    """
+    batch, num_bs, num_ues = distances.shape
+    tx_power = torch.full(
+        (batch, num_bs), dbm_to_watt(tx_power_dbm), device=bs.device, dtype=bs.dtype
+    )
+    noise_power = torch.full(
+        (batch, num_ues), dbm_to_watt(noise_power_dbm), device=bs.device, dtype=bs.dtype
+    )
+    return ChannelSample(
+        channels=channels,
+        tx_power=tx_power,
+        noise_power=noise_power,
+        bs_positions=bs,
+        ue_positions=ue,
+        distances_m=distances,
+        large_scale_gain_db=gain_db,
+        area_m=area_m,
+        bandwidth_hz=bandwidth_hz,
+    )
 
 
 def _work_dtype(device: torch.device) -> torch.dtype:

@@ -53,19 +53,21 @@ from torch import Tensor
 
 from ua_envs.core.channels.common import (
     ChannelSample,
+    assemble_sample,
     check_bool,
     check_complex_dtype,
     check_count,
+    check_deployment,
     check_finite_float,
     check_generator,
     check_nonnegative_float,
     check_positive_float,
     log10_mean_power_db,
-    real_dtype_of,
+    positions_on,
+    uniform_deployment,
 )
-from ua_envs.core.geometry import planar_distances, uniform_positions
-from ua_envs.core.units import dbm_to_watt, noise_power_dbm
-from ua_envs.core.validation import check_shape
+from ua_envs.core.geometry import planar_distances
+from ua_envs.core.units import noise_power_dbm
 
 __all__ = [
     "LOS_DECAY_M",
@@ -260,23 +262,8 @@ def mmwave28_from_positions(
     angular_spread_deg = check_nonnegative_float("angular_spread_deg", angular_spread_deg)
     outage = check_bool("outage", outage)
     dtype = check_complex_dtype(dtype)
-    check_shape("bs_positions", bs_positions, (None, 2))
-    check_shape("ue_positions", ue_positions, (None, 2))
-    if bs_positions.dim() != 3 or ue_positions.dim() != 3:
-        raise ValueError(
-            f"bs_positions and ue_positions must be (B, M, 2) and (B, K, 2), got "
-            f"{tuple(bs_positions.shape)} and {tuple(ue_positions.shape)}"
-        )
-    if bs_positions.shape[0] != ue_positions.shape[0]:
-        raise ValueError(
-            f"bs_positions and ue_positions must have the same batch size, got "
-            f"{bs_positions.shape[0]} and {ue_positions.shape[0]}"
-        )
-
-    real = real_dtype_of(dtype)
-    dev = generator.device
-    bs = bs_positions.to(device=dev, dtype=real)
-    ue = ue_positions.to(device=dev, dtype=real)
+    bs, ue = positions_on(generator, bs_positions, ue_positions, dtype)
+    real, dev = bs.dtype, bs.device
     batch, num_bs, num_ues = bs.shape[0], bs.shape[1], ue.shape[1]
 
     distances = planar_distances(bs, ue).clamp_min(MIN_DISTANCE_M)  # (B, M, K)
@@ -308,17 +295,14 @@ def mmwave28_from_positions(
 
     gain_db = log10_mean_power_db(large.path_gain_db, dim=-1)
     gain_db = torch.where(large.outage, OUTAGE_GAIN_DB, gain_db)
-    tx_power = torch.full((batch, num_bs), dbm_to_watt(tx_power_dbm), device=dev, dtype=real)
-    noise_w = dbm_to_watt(noise_power_dbm(bandwidth_hz, noise_figure_db))
-    noise_power = torch.full((batch, num_ues), noise_w, device=dev, dtype=real)
-    return ChannelSample(
-        channels=channels,
-        tx_power=tx_power,
-        noise_power=noise_power,
-        bs_positions=bs,
-        ue_positions=ue,
-        distances_m=distances,
-        large_scale_gain_db=gain_db,
+    return assemble_sample(
+        channels,
+        bs,
+        ue,
+        distances,
+        gain_db,
+        tx_power_dbm=tx_power_dbm,
+        noise_power_dbm=noise_power_dbm(bandwidth_hz, noise_figure_db),
         area_m=area_m,
         bandwidth_hz=bandwidth_hz,
     )
@@ -365,12 +349,9 @@ def mmwave28(
     >>> tuple(s.channels.shape), s.channels.dtype, round(float(s.noise_power[0, 0]) * 1e12, 2)
     ((3, 2, 8, 4), torch.complex64, 3.98)
     """
-    generator = check_generator(generator)
-    batch_size = check_count("batch_size", batch_size)
-    num_bs = check_count("num_bs", num_bs)
-    num_ues = check_count("num_ues", num_ues)
-    area_m = check_positive_float("area_m", area_m)
-    dtype = check_complex_dtype(dtype)
+    generator, batch_size, num_bs, num_ues, area_m, dtype = check_deployment(
+        generator, batch_size, num_bs, num_ues, area_m, dtype
+    )
     # Validate the remaining kwargs before drawing anything.
     check_count("num_antennas", num_antennas)
     check_positive_float("carrier_ghz", carrier_ghz)
@@ -380,9 +361,7 @@ def mmwave28(
     check_count("num_paths", num_paths)
     check_nonnegative_float("angular_spread_deg", angular_spread_deg)
     check_bool("outage", outage)
-    real = real_dtype_of(dtype)
-    bs = uniform_positions(generator, batch_size, num_bs, area_m, dtype=real)
-    ue = uniform_positions(generator, batch_size, num_ues, area_m, dtype=real)
+    bs, ue = uniform_deployment(generator, batch_size, num_bs, num_ues, area_m, dtype)
     return mmwave28_from_positions(
         generator,
         bs,
