@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from ua_envs.spaces import action_mask_of
+from ua_envs.spaces import action_mask_of, random_legal_action
 
 #: The action mask of one observation (``observation["action_mask"]``, else
 #: ``env.action_masks()``), or ``None``: :func:`ua_envs.spaces.action_mask_of` under its
@@ -37,43 +37,8 @@ class Policy(Protocol):
         ...
 
 
-def sample_action(
-    space: spaces.Space[Any], rng: np.random.Generator, mask: np.ndarray | None = None
-) -> Any:
-    """Draw an action uniformly from ``space`` (only legal ones under ``mask``) with ``rng``.
-
-    :param space: ``Discrete``, ``MultiDiscrete`` or ``MultiBinary``.
-    :param mask: for ``Discrete``, a ``(n,)`` bool array of legal actions; for ``MultiDiscrete``
-        a ``(sum(nvec),)`` concatenation of per-dimension masks (sb3-contrib layout).
-    :raises ValueError: unsupported space, or a mask that allows nothing.
-    """
-    if isinstance(space, spaces.Discrete):
-        n = int(space.n)
-        legal = np.arange(n) if mask is None else np.flatnonzero(mask[:n])
-        if legal.size == 0:
-            raise ValueError("mask allows no action")
-        return np.int64(int(space.start) + int(rng.choice(legal)))
-    if isinstance(space, spaces.MultiDiscrete):
-        nvec = np.asarray(space.nvec).reshape(-1)
-        if mask is None:
-            return (
-                (rng.integers(0, nvec) + np.asarray(space.start).reshape(-1))
-                .astype(space.dtype)
-                .reshape(space.shape)
-            )
-        out = np.empty(nvec.size, dtype=space.dtype)
-        offsets = np.concatenate([[0], np.cumsum(nvec)])
-        for i in range(nvec.size):
-            legal = np.flatnonzero(mask[offsets[i] : offsets[i + 1]])
-            if legal.size == 0:
-                raise ValueError(f"mask allows no action in dimension {i}")
-            out[i] = rng.choice(legal)
-        return out.reshape(space.shape)
-    if isinstance(space, spaces.MultiBinary):
-        return rng.integers(0, 2, size=space.shape).astype(space.dtype)
-    raise ValueError(
-        f"space must be Discrete, MultiDiscrete or MultiBinary, got {type(space).__name__}"
-    )
+#: Uniform legal-action sampler (see :func:`ua_envs.spaces.random_legal_action`).
+sample_action = random_legal_action
 
 
 class RandomPolicy:

@@ -47,7 +47,7 @@ from torch import Tensor
 
 from ua_envs.core.signal import project_power, sum_rate
 from ua_envs.core.validation import check_float_range, check_int_range
-from ua_envs.spaces import action_mask_of
+from ua_envs.spaces import action_mask_of, random_legal_action
 
 #: ``(M, N, K)``: transmitters, antennas per transmitter, UEs.
 CORE_SIZES: tuple[tuple[int, int, int], ...] = ((2, 4, 8), (4, 4, 16), (6, 4, 24))
@@ -214,48 +214,6 @@ def benchmark_core(
             )
         )
     return rows
-
-
-def random_legal_action(
-    space: spaces.Space[Any], rng: np.random.Generator, mask: np.ndarray | None = None
-) -> Any:
-    """A uniformly random action of a single env's ``space``, legal under ``mask`` if given.
-
-    :param mask: ``Discrete``: ``(n,)`` bool; ``MultiDiscrete``: ``(sum(nvec),)`` (per-dimension
-        masks concatenated, the sb3-contrib layout) or ``(d, max(nvec))``. Ignored for other
-        spaces.
-    :raises ValueError: a mask that allows no action (in some dimension).
-    """
-    if mask is not None and isinstance(space, spaces.Discrete):
-        legal = np.flatnonzero(mask.reshape(-1)[: int(space.n)])
-        if legal.size == 0:
-            raise ValueError("action mask allows no action")
-        return np.int64(int(space.start) + int(rng.choice(legal)))
-    if mask is not None and bool(mask.all()):
-        mask = None  # all legal: the unmasked draw below is the same distribution, faster
-    if mask is not None and isinstance(space, spaces.MultiDiscrete):
-        nvec = np.asarray(space.nvec).reshape(-1)
-        rows = (
-            np.split(mask.reshape(-1), np.cumsum(nvec)[:-1])
-            if mask.size == int(nvec.sum())
-            else [row[:n] for row, n in zip(mask.reshape(nvec.size, -1), nvec, strict=True)]
-        )
-        out = np.empty(nvec.size, dtype=space.dtype)
-        for i, row in enumerate(rows):
-            legal = np.flatnonzero(row)
-            if legal.size == 0:
-                raise ValueError(f"action mask allows no action in dimension {i}")
-            out[i] = rng.choice(legal)
-        return out.reshape(space.shape) + np.asarray(space.start, dtype=space.dtype)
-    if isinstance(space, spaces.Discrete):
-        return np.int64(int(space.start) + int(rng.integers(int(space.n))))
-    if isinstance(space, spaces.MultiDiscrete):
-        nvec = np.asarray(space.nvec)
-        return (rng.integers(0, nvec) + np.asarray(space.start)).astype(space.dtype)
-    if isinstance(space, spaces.MultiBinary):
-        return rng.integers(0, 2, size=space.shape).astype(space.dtype)
-    space.seed(int(rng.integers(2**31)))
-    return space.sample()
 
 
 def benchmark_env(

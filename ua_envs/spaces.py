@@ -6,8 +6,9 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 
-__all__ = ["action_mask_of"]
+__all__ = ["action_mask_of", "random_legal_action"]
 
 
 def action_mask_of(observation: Any, env: gym.Env | None = None) -> np.ndarray | None:
@@ -27,3 +28,49 @@ def action_mask_of(observation: Any, env: gym.Env | None = None) -> np.ndarray |
         if callable(masks):
             return np.asarray(masks()).astype(bool)
     return None
+
+
+def random_legal_action(
+    space: spaces.Space[Any], rng: np.random.Generator, mask: np.ndarray | None = None
+) -> Any:
+    """Draw an action uniformly from ``space`` (only legal ones under ``mask``) with ``rng``.
+
+    The one sampler of the project: the masked random policy, the benchmarks and
+    :func:`ua_envs.testing.check_ua_env` all draw through it.
+
+    :param space: ``Discrete``, ``MultiDiscrete`` or ``MultiBinary``.
+    :param mask: ``Discrete``: ``(n,)`` bool array of legal actions; ``MultiDiscrete``: the
+        ``(sum(nvec),)`` concatenation of per-dimension masks (sb3-contrib layout) or a
+        ``(d, max(nvec))`` array; ignored for ``MultiBinary``. ``None``: every action is legal.
+    :return: a numpy action of ``space`` (``np.int64`` for ``Discrete``).
+    :raises ValueError: unsupported space, or a mask that allows nothing (in some dimension).
+    """
+    if isinstance(space, spaces.Discrete):
+        n = int(space.n)
+        legal = np.arange(n) if mask is None else np.flatnonzero(np.asarray(mask).reshape(-1)[:n])
+        if legal.size == 0:
+            raise ValueError("mask allows no action")
+        return np.int64(int(space.start) + int(rng.choice(legal)))
+    if isinstance(space, spaces.MultiDiscrete):
+        nvec = np.asarray(space.nvec).reshape(-1)
+        start = np.asarray(space.start).reshape(-1)
+        if mask is None:
+            return (rng.integers(0, nvec) + start).astype(space.dtype).reshape(space.shape)
+        flat = np.asarray(mask)
+        rows = (
+            np.split(flat.reshape(-1), np.cumsum(nvec)[:-1])
+            if flat.size == int(nvec.sum())
+            else [row[:n] for row, n in zip(flat.reshape(nvec.size, -1), nvec, strict=True)]
+        )
+        out = np.empty(nvec.size, dtype=space.dtype)
+        for i, row in enumerate(rows):
+            legal = np.flatnonzero(row)
+            if legal.size == 0:
+                raise ValueError(f"mask allows no action in dimension {i}")
+            out[i] = rng.choice(legal)
+        return (out + start).astype(space.dtype).reshape(space.shape)
+    if isinstance(space, spaces.MultiBinary):
+        return rng.integers(0, 2, size=space.shape).astype(space.dtype)
+    raise ValueError(
+        f"space must be Discrete, MultiDiscrete or MultiBinary, got {type(space).__name__}"
+    )

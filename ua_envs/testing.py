@@ -46,6 +46,8 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env, data_equivalence
 
+from ua_envs.spaces import random_legal_action
+
 __all__ = ["check_ua_env"]
 
 Transition = tuple[Any, Any, bool, bool, dict[str, Any]]
@@ -95,23 +97,15 @@ def _observation_mask(observation: Any) -> np.ndarray | None:
 
 
 def _legal_action(space: spaces.Space[Any], rng: np.random.Generator, mask: Any) -> Any:
-    """A uniformly random legal action (mask-aware for Discrete / MultiDiscrete); ``None`` when
-    the mask allows nothing (reported by the mask checks)."""
-    if mask is not None and isinstance(space, spaces.Discrete):
-        legal = np.flatnonzero(np.asarray(mask)[: int(space.n)])
-        if legal.size == 0:
-            return None
-        return np.int64(int(space.start) + int(rng.choice(legal)))
-    if mask is not None and isinstance(space, spaces.MultiDiscrete):
-        nvec = np.asarray(space.nvec).ravel()
-        offsets = np.concatenate([[0], np.cumsum(nvec)])
-        legal_sets = [np.flatnonzero(mask[offsets[i] : offsets[i + 1]]) for i in range(nvec.size)]
-        if any(legal.size == 0 for legal in legal_sets):
-            return None
-        out = np.array([rng.choice(legal) for legal in legal_sets])
-        return (out + np.asarray(space.start).ravel()).astype(space.dtype).reshape(space.shape)
-    space.seed(int(rng.integers(0, 2**31 - 1)))
-    return space.sample()
+    """A uniformly random legal action; ``None`` when the mask allows nothing (reported by the
+    mask checks). Spaces the shared sampler does not know are sampled by the space itself."""
+    if not isinstance(space, spaces.Discrete | spaces.MultiDiscrete | spaces.MultiBinary):
+        space.seed(int(rng.integers(0, 2**31 - 1)))
+        return space.sample()
+    try:
+        return random_legal_action(space, rng, None if mask is None else np.asarray(mask))
+    except ValueError:
+        return None
 
 
 def _masked_action(space: spaces.Space[Any], rng: np.random.Generator, mask: Any) -> Any:
