@@ -100,8 +100,10 @@ def _parse_value(text: str) -> Any:
     return text
 
 
-def parse_env_kwargs(items: Sequence[str] | None) -> dict[str, Any]:
+def parse_env_kwargs(items: Sequence[str] | None, flag: str = "--env-kwargs") -> dict[str, Any]:
     """``['{"num_ues": 6}']`` or ``['num_ues=6', 'beamforming=zf']`` → a kwargs dict.
+
+    :param flag: the option's name, for error messages (also parses ``--trainer-kwargs``).
 
     Values are read as JSON, else as Python literals (``None``, ``(1, 2)``), else as strings.
 
@@ -115,16 +117,14 @@ def parse_env_kwargs(items: Sequence[str] | None) -> dict[str, Any]:
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as error:
-                raise UsageError(f"--env-kwargs: invalid JSON {text!r}: {error}") from None
+                raise UsageError(f"{flag}: invalid JSON {text!r}: {error}") from None
             if not isinstance(value, dict):
-                raise UsageError(f"--env-kwargs: JSON must be an object, got {text!r}")
+                raise UsageError(f"{flag}: JSON must be an object, got {text!r}")
             kwargs.update(value)
             continue
         key, sep, raw = text.partition("=")
         if not sep or not key.strip().isidentifier():
-            raise UsageError(
-                f"--env-kwargs entries must be KEY=VALUE or a JSON object, got {item!r}"
-            )
+            raise UsageError(f"{flag} entries must be KEY=VALUE or a JSON object, got {item!r}")
         kwargs[key.strip()] = _parse_value(raw.strip())
     return kwargs
 
@@ -260,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--seed", type=_int_at_least(0), default=0, help="(0)")
     p_train.add_argument("--out", required=True, metavar="FILE", help="checkpoint path")
     p_train.add_argument("--env-kwargs", nargs="+", metavar="K=V", help="env kwargs")
+    p_train.add_argument(
+        "--trainer-kwargs",
+        nargs="+",
+        metavar="K=V",
+        help="learner hyper-parameters, e.g. gamma=0.9 (defaults: the trainer's documented ones)",
+    )
     p_train.set_defaults(func=cmd_train)
 
     p_eval = commands.add_parser("evaluate", parents=[common], help="evaluate one (trained) policy")
@@ -470,6 +476,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
     kwargs = parse_env_kwargs(args.env_kwargs)
     _check_kwargs(args.env, kwargs)
+    hyperparameters = parse_env_kwargs(args.trainer_kwargs, "--trainer-kwargs")
+    reserved = sorted(set(hyperparameters) & {"episodes", "seed", "out", "env_kwargs", "quiet"})
+    if reserved:
+        raise UsageError(f"--trainer-kwargs: set {', '.join(reserved)} with its own option")
     path = entry.trainer(
         args.env,
         episodes=args.episodes,
@@ -477,6 +487,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         out=args.out,
         env_kwargs=kwargs,
         quiet=args.quiet,
+        **hyperparameters,
     )
     print(path)
     _note(args, f"evaluate with: ua-envs evaluate {args.policy}:{path} --env {args.env}")

@@ -167,7 +167,10 @@ def train_sb3(
     env = make_env(env_id, env_kwargs)
     network = "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
     options = {"verbose": 0, "seed": seed, "device": "cpu", **hyperparameters}
-    model = algorithm_class(algorithm)(network, env, **options)
+    try:
+        model = algorithm_class(algorithm)(network, env, **options)
+    except TypeError as error:  # an unknown hyper-parameter name
+        raise ValueError(f"{algorithm} hyper-parameters: {error}") from None
 
     callbacks: list[Any] = [StopTrainingOnMaxEpisodes(episodes)]
     if not quiet:

@@ -73,19 +73,34 @@ def train_q_learning(
     out: str,
     env_kwargs: dict[str, Any] | None = None,
     quiet: bool = False,
+    **hyperparameters: Any,
 ) -> str:
     """Train tabular Q-learning on ``env_id`` for ``episodes`` episodes and save it to ``out``.
 
     Uses the native vector env (256 episodes in parallel) with the paper's hyper-parameters
-    (:class:`agents.q_learning.QLearningArgs`); the episode length is the id's
+    (:class:`agents.q_learning.QLearningArgs`) unless ``hyperparameters`` override fields of it
+    (``ua-envs train ... --trainer-kwargs gamma=0.9``); the episode length is the id's
     ``max_episode_steps``. Returns the path written (``.npz``).
+
+    :raises ValueError: an unknown hyper-parameter name (the message lists the valid ones).
     """
+    import dataclasses
+
     from agents.q_learning import QLearningArgs, train
+
+    valid = {f.name for f in dataclasses.fields(QLearningArgs)} - {"episodes", "seed"}
+    unknown = sorted(set(hyperparameters) - valid)
+    if unknown:
+        raise ValueError(
+            f"unknown q_learning hyper-parameter(s) {', '.join(unknown)}; "
+            f"valid: {', '.join(sorted(valid))}"
+        )
 
     if env_id not in SLOTTED_IDS:
         raise ValueError(f"q_learning trains on {', '.join(SLOTTED_IDS)}, got {env_id!r}")
     steps = gym.spec(env_id).max_episode_steps or 40
-    args = QLearningArgs(episodes=episodes, seed=seed, num_envs=min(256, episodes))
+    hyperparameters.setdefault("num_envs", min(256, episodes))
+    args = QLearningArgs(episodes=episodes, seed=seed, **hyperparameters)
     table = train(env_kwargs, args, max_episode_steps=steps, progress=not quiet)
     path = table.save(out)
     if not quiet:
