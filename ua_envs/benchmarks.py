@@ -14,8 +14,8 @@ What is timed:
   ``batch_size`` instances, at the sizes ``(M, N, K)`` of :data:`CORE_SIZES`. Channels are
   i.i.d. complex Gaussian and the association a fixed random one-hot map: channel drawing is not
   timed, only the physics evaluation. Rate = ``batch_size / median seconds per call``.
-* a single env: ``env.step`` with a uniformly random *legal* action (from the observation's
-  ``action_mask`` or ``env.action_masks()`` when present), resets included: every step and
+* a single env: ``env.step`` with a uniformly random *legal* action (under the observation's
+  ``action_mask`` when it carries one), resets included: every step and
   every reset of an episode count, the drawing of the random actions does not;
   rate = steps / second.
 * a native vector env (``gym.make_vec(id, n, vectorization_mode="vector_entry_point")``):
@@ -237,7 +237,7 @@ def benchmark_env(
     observation, _ = env.reset(seed=seed)
     done = False
     while not done:  # warm-up episode (imports, first allocations)
-        action = random_legal_action(env.action_space, rng, action_mask_of(observation, env))
+        action = random_legal_action(env.action_space, rng, action_mask_of(observation))
         observation, _, terminated, truncated, _ = env.step(action)
         done = terminated or truncated
     observation, _ = env.reset()
@@ -245,7 +245,7 @@ def benchmark_env(
     # policy, not the env's cost (a masked MultiDiscrete draw costs ~100 µs in Python).
     elapsed = cpu_elapsed = 0.0
     for _ in range(steps):
-        action = random_legal_action(env.action_space, rng, action_mask_of(observation, env))
+        action = random_legal_action(env.action_space, rng, action_mask_of(observation))
         start, cpu_start = time.perf_counter(), time.process_time()
         observation, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:

@@ -47,9 +47,9 @@ Numerics (choices where the spec is silent):
   is ``O(ε / λ_min)`` relative to the signal (below 1e-9 in float64 in the tests). Should a
   float32 solve still meet an exactly zero pivot, that batch element is re-solved with a loading
   of 1e-3 of the mean diagonal (never an exception, never NaN).
-* Every power scaling goes through :func:`~ua_envs.core.signal.project_power` after the same
-  peak normalisation; a transmitter whose beams are all below the smallest normal float sends
-  nothing.
+* Every power scaling goes through :func:`~ua_envs.core.signal.project_power`, which squares
+  complex64 beams in float64; complex128 beams are peak-normalised first. A transmitter whose
+  beams are all below the smallest normal float sends nothing.
 * WMMSE runs internally in float64/complex128 (headroom for the small eigenvalues of ``A_m``
   and for beams that WMMSE drives towards zero) and in the noise-normalised frame ``h / σ``;
   the result is cast back to the dtype of ``channels``. On Apple ``mps`` devices, which have no
@@ -218,13 +218,15 @@ def _safe_positive(x: Tensor) -> Tensor:
 def _project(beams: Tensor, association: Tensor, tx_power: Tensor) -> Tensor:
     """:func:`~ua_envs.core.signal.project_power` made safe against under/overflow.
 
-    Each transmitter's beams are first divided by their largest modulus (a detached positive
-    scalar: the projection is invariant to it, so values and gradients are unchanged), so that
-    beams of 1e-100 (WMMSE can drive a stream there) or 1e-20 in float32 neither underflow to a
-    zero power nor overflow the scale ``sqrt(P / used)``. A transmitter whose largest beam
-    entry is below the smallest normal float (e.g. 1e-308 in float64) sends nothing.
+    complex64 beams need nothing more: ``project_power`` squares and sums them in float64, so
+    beams of 1e-20 neither underflow to a zero power nor overflow the scale. complex128 beams
+    are first divided by each transmitter's largest modulus (a detached positive scalar: the
+    projection is invariant to it, so values and gradients are unchanged), so that beams of
+    1e-160 (WMMSE can drive a stream there) keep their power; a transmitter whose largest beam
+    entry is below the smallest normal float (e.g. 1e-308) sends nothing.
     """
-    beams, _ = _peak_normalise(beams, (-2, -1))
+    if beams.dtype != torch.complex64:  # project_power already works in float64 for these
+        beams, _ = _peak_normalise(beams, (-2, -1))
     return project_power(beams, association, tx_power, validate=False)
 
 

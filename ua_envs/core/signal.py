@@ -109,12 +109,13 @@ def effective_gains(channels: Tensor, beams: Tensor, association: Tensor) -> Ten
     :return: ``(..., K, K)`` complex; row k is what UE k receives from each stream l.
     """
     weighted_beams = beams * association.unsqueeze(-1)
-    # (..., M, K, N) x (..., M, L, N) -> (..., K, L): contract antennas, then transmitters.
-    return torch.einsum("...mkn,...mln->...kl", channels.conj(), weighted_beams)
+    # Per transmitter (..., M, K, N) @ (..., M, N, L) -> (..., M, K, L), then sum over M: one
+    # batched matmul, cheaper than einsum's dispatch at small batch sizes.
+    return torch.matmul(channels.conj(), weighted_beams.transpose(-1, -2)).sum(dim=-3)
 
 
 def _sinr_from_gains(gains: Tensor, noise_power: Tensor) -> Tensor:
-    power = gains.real.square() + gains.imag.square()
+    power = torch.view_as_real(gains).square().sum(dim=-1)
     signal = torch.diagonal(power, dim1=-2, dim2=-1)
     # Sum of the off-diagonal terms directly, not total - signal, which can cancel to < 0.
     off_diagonal = _off_diagonal(power.shape[-1], power.dtype, power.device)
@@ -212,13 +213,20 @@ def project_power(
         check_finite("beams", beams)
         check_nonnegative("association", association)
         check_nonnegative("tx_power", tx_power)
-    beam_power = beams.real.square() + beams.imag.square()
-    used = (association * beam_power.sum(dim=-1)).sum(dim=-1)  # (..., M)
-    # A used power below the smallest normal float (e.g. denormal beams) would give an infinite
-    # scale; treat it as silent. where() on both sides keeps gradients finite.
-    active = used >= torch.finfo(used.dtype).tiny
+    real = tx_power.dtype
+    # complex64 beams: square and sum in float64, so |v|² neither underflows (|v| ~ 1e-21 is
+    # fine) nor overflows; only the per-transmitter scale returns to float32.
+    wide = torch.float64 if real == torch.float32 else real
+    parts = torch.view_as_real(beams.conj() if beams.is_conj() else beams)
+    beam_power = parts.to(wide).square().sum(dim=(-2, -1))  # (..., M, K)
+    used = (association.to(wide) * beam_power).sum(dim=-1)  # (..., M)
+    # A power below the smallest normal float (denormal beams) would give an infinite scale, and
+    # a scale beyond the beams' range would overflow: such a transmitter is silent. where() on
+    # both sides keeps gradients finite.
+    active = used >= torch.finfo(wide).tiny
     safe_used = torch.where(active, used, torch.ones_like(used))
-    scale = torch.where(active, torch.sqrt(tx_power / safe_used), torch.zeros_like(used))
+    scale = torch.sqrt(tx_power.to(wide) / safe_used)
+    scale = torch.where(active & (scale <= torch.finfo(real).max), scale, 0.0).to(real)
     return beams * (association * scale.unsqueeze(-1)).unsqueeze(-1)
 
 

@@ -58,7 +58,7 @@ def row_numpy(tensors: Mapping[str, Tensor]) -> dict[str, Any]:
     """Row 0 of batched tensors as fresh numpy arrays; 0-d rows become Python scalars."""
     out: dict[str, Any] = {}
     for key, value in tensors.items():
-        array = value.detach().cpu().numpy()[0]  # numpy indexing: cheaper than torch's
+        array = value.numpy(force=True)[0]  # one call for detach/cpu; numpy indexing is cheap
         out[key] = array.item() if array.ndim == 0 else array.copy()
     return out
 
