@@ -109,9 +109,10 @@ def effective_gains(channels: Tensor, beams: Tensor, association: Tensor) -> Ten
     :return: ``(..., K, K)`` complex; row k is what UE k receives from each stream l.
     """
     weighted_beams = beams * association.unsqueeze(-1)
-    # Per transmitter (..., M, K, N) @ (..., M, N, L) -> (..., M, K, L), then sum over M: one
-    # batched matmul, cheaper than einsum's dispatch at small batch sizes.
-    return torch.matmul(channels.conj(), weighted_beams.transpose(-1, -2)).sum(dim=-3)
+    # (..., M, K, N) x (..., M, L, N) -> (..., K, L): contract antennas, then transmitters
+    # (one batched matmul over the stacked M·N axis; per-transmitter matmuls are slower at
+    # large batch sizes).
+    return torch.einsum("...mkn,...mln->...kl", channels.conj(), weighted_beams)
 
 
 def _sinr_from_gains(gains: Tensor, noise_power: Tensor) -> Tensor:
@@ -218,7 +219,8 @@ def project_power(
     # fine) nor overflows; only the per-transmitter scale returns to float32.
     wide = torch.float64 if real == torch.float32 else real
     parts = torch.view_as_real(beams.conj() if beams.is_conj() else beams)
-    beam_power = parts.to(wide).square().sum(dim=(-2, -1))  # (..., M, K)
+    # vector_norm casts while it reduces (no float64 copy of the beams is materialised).
+    beam_power = torch.linalg.vector_norm(parts, dim=(-2, -1), dtype=wide).square()  # (..., M, K)
     used = (association.to(wide) * beam_power).sum(dim=-1)  # (..., M)
     # A power below the smallest normal float (denormal beams) would give an infinite scale, and
     # a scale beyond the beams' range would overflow: such a transmitter is silent. where() on
