@@ -45,7 +45,8 @@ import torch
 from gymnasium import spaces
 from torch import Tensor
 
-from ua_envs.core.signal import project_power, sum_rate
+from ua_envs.core.beamforming import mrt
+from ua_envs.core.signal import sum_rate
 from ua_envs.core.validation import check_float_range, check_int_range
 from ua_envs.spaces import action_mask_of, random_legal_action
 
@@ -118,19 +119,6 @@ def _time_calls(
     return statistics.median(durations), statistics.median(cpu_durations), len(durations), total
 
 
-def _mrt_function() -> tuple[Callable[[Tensor, Tensor, Tensor], Tensor], str]:
-    """``ua_envs.core.beamforming.mrt`` or, until it exists, the same formula via projection.
-
-    For a unique association MRT is ``V_m = H_m`` followed by the power projection of
-    [GS-GNN] eq. (9), i.e. ``project_power(channels, association, tx_power)``.
-    """
-    try:
-        from ua_envs.core.beamforming import mrt
-    except ImportError:
-        return (lambda h, a, p: project_power(h, a, p)), "mrt = project_power(H) fallback"
-    return mrt, ""
-
-
 def core_inputs(
     num_bs: int,
     num_antennas: int,
@@ -181,7 +169,6 @@ def benchmark_core(
     batch_size = check_int_range("batch_size", batch_size, 1)
     min_time_s = check_float_range("min_time_s", min_time_s, 0.0)
     device = torch.device(device)
-    mrt, note = _mrt_function()
     rows = []
     for num_bs, num_antennas, num_ues in sizes:
         channels, association, tx_power, noise_power = core_inputs(
@@ -209,7 +196,6 @@ def benchmark_core(
                 seconds=total_s,
                 rate=batch_size / median_s,
                 unit="evaluations/s",
-                note=note,
                 cpu_rate=batch_size / cpu_s if device.type == "cpu" and cpu_s > 0 else math.nan,
             )
         )
@@ -454,25 +440,52 @@ def run_env(
     return rows
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _positive_int_list(text: str) -> list[int]:
+    """argparse type: comma-separated integers >= 1."""
+    return [_positive_int(part) for part in text.split(",")]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m ua_envs.benchmarks core|ENV [...]``: print a markdown table of throughputs."""
+    """``python -m ua_envs.benchmarks core|ENV [...]``: print a markdown table of throughputs.
+
+    The same tables as ``ua-envs bench`` (which adds ``--min-time`` and ``--env-kwargs``). A bad
+    argument or an unknown env id prints one line and exits with status 2.
+    """
     import ua_envs  # noqa: F401  (registers the ids)
 
-    parser = argparse.ArgumentParser(prog="python -m ua_envs.benchmarks", description=main.__doc__)
+    prog = "python -m ua_envs.benchmarks"
+    parser = argparse.ArgumentParser(prog=prog, description=main.__doc__)
     parser.add_argument("target", help="'core' or a registered env id")
-    parser.add_argument("--num-envs", default="1024", help="comma-separated vector sizes")
-    parser.add_argument("--steps", type=int, default=100, help="timed vector-env steps")
-    parser.add_argument("--single-steps", type=int, default=2000, help="timed single-env steps")
-    parser.add_argument("--batch-size", type=int, default=CORE_BATCH_SIZE, help="core batch")
+    parser.add_argument("--num-envs", type=_positive_int_list, default=[1024], help="e.g. 256,1024")
+    parser.add_argument("--steps", type=_positive_int, default=100, help="timed vector-env steps")
+    parser.add_argument("--single-steps", type=_positive_int, default=2000, help="single-env steps")
+    parser.add_argument("--batch-size", type=_positive_int, default=CORE_BATCH_SIZE, help="core")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (core default: both)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads (1)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    if args.target == "core":
-        rows = run_core([args.device] if args.device else None, args.batch_size)
-    else:
-        sizes = [int(n) for n in args.num_envs.split(",")]
-        rows = run_env(args.target, sizes, args.steps, args.single_steps, args.device or "cpu")
+    try:
+        if args.target == "core":
+            rows = run_core([args.device] if args.device else None, args.batch_size)
+        else:
+            gym.spec(args.target)  # unknown id: gymnasium's error, reported below
+            rows = run_env(
+                args.target, args.num_envs, args.steps, args.single_steps, args.device or "cpu"
+            )
+    except (ValueError, gym.error.Error) as error:
+        print(f"{prog}: error: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 2
     print(format_table(rows))
     print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} CPU thread(s)")
     return 0

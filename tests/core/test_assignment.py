@@ -72,3 +72,9 @@ def test_enumerate_associations() -> None:
     assert limited.shape == (6, 4)  # C(4, 2): exactly two UEs on each BS
     with pytest.raises(ValueError, match="num_bs"):
         assignment.enumerate_associations(4, 12)
+
+
+def test_loads_accepts_arrays_and_rejects_vectors() -> None:
+    assert assignment.loads(np.array([[1.0, 0.0], [0.0, 1.0]])).tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="association"):
+        assignment.loads(torch.ones(3))

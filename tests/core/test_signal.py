@@ -174,3 +174,15 @@ def test_sum_rate_differentiable_after_inference_mode_call() -> None:
     frac = a.clone().requires_grad_(True)
     sum_rate(h, project_power(h, frac, torch.ones(3, 2)), frac, noise).sum().backward()
     assert frac.grad is not None and bool(torch.isfinite(frac.grad).all())
+
+
+def test_fronthaul_load_bad_input() -> None:
+    a = torch.ones(2, 3)
+    with pytest.raises(ValueError, match="rates"):
+        fronthaul_load(a, torch.ones(4), 1e6)
+    with pytest.raises(ValueError, match="rates"):
+        fronthaul_load(a, torch.tensor([1.0, float("nan"), 1.0]), 1e6)
+    with pytest.raises(ValueError, match="bandwidth_hz"):
+        fronthaul_load(a, torch.ones(3), "wide")  # type: ignore[arg-type]
+    numpy_load = fronthaul_load(a.numpy(), torch.ones(3).numpy(), 2.0)  # type: ignore[arg-type]
+    assert numpy_load.tolist() == [6.0, 6.0]

@@ -50,3 +50,20 @@ def test_uniform_positions_are_seeded_and_inside() -> None:
     assert torch.equal(p1, p2)
     assert bool(((p1 >= 0) & (p1 < 200.0)).all())
     assert geometry.with_height(torch.tensor([30.0]), 40.0).item() == pytest.approx(50.0)
+
+
+def test_geometry_bad_input_raises_value_error_naming_argument() -> None:
+    g = torch.Generator().manual_seed(0)
+    with pytest.raises(ValueError, match="side_m"):
+        geometry.uniform_positions(g, 2, 3, 0.0)
+    with pytest.raises(ValueError, match="count"):
+        geometry.uniform_positions(g, 2, 0, 10.0)
+    with pytest.raises(ValueError, match="generator"):
+        geometry.uniform_positions(None, 2, 3, 10.0)  # type: ignore[arg-type]
+    tx, rx = torch.zeros(1, 2, 2), torch.zeros(1, 3, 2)
+    with pytest.raises(ValueError, match="side_m"):
+        geometry.wraparound_distances(tx, rx, 0.0)
+    with pytest.raises(ValueError, match="rx_positions"):
+        geometry.planar_distances(tx, torch.zeros(1, 3, 3))
+    with pytest.raises(ValueError, match="height_difference_m"):
+        geometry.with_height(torch.ones(2), -1.0)

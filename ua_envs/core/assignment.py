@@ -46,7 +46,13 @@ def one_hot(
 
 
 def loads(association: Tensor) -> Tensor:
-    """Number (or fractional mass) of UEs each transmitter serves: ``(..., M, K) → (..., M)``."""
+    """Number (or fractional mass) of UEs each transmitter serves: ``(..., M, K) → (..., M)``.
+
+    :raises ValueError: fewer than 2 dims, or a value that is not a tensor / array.
+    """
+    association = as_tensor("association", association)
+    if association.dim() < 2:
+        raise ValueError(f"association must have shape (..., M, K), got {tuple(association.shape)}")
     return association.to(
         torch.float32 if association.dtype == torch.bool else association.dtype
     ).sum(dim=-1)

@@ -68,7 +68,7 @@ from torch import Tensor
 
 from ua_envs.core.signal import effective_gains, project_power
 from ua_envs.core.validation import (
-    as_tensor,
+    as_real,
     check_broadcastable,
     check_choice,
     check_finite,
@@ -77,6 +77,7 @@ from ua_envs.core.validation import (
     check_nonnegative,
     check_positive,
     check_shape,
+    real_dtype,
 )
 
 __all__ = ["fc_zf", "mrt", "rzf", "wmmse", "wmmse_history", "zf"]
@@ -94,18 +95,8 @@ _MAX_LOADING = 1e10
 # --------------------------------------------------------------------------------------------
 
 
-_REAL_OF_COMPLEX = {torch.complex64: torch.float32, torch.complex128: torch.float64}
-
-
 def _real_dtype(tensor: Tensor) -> torch.dtype:
-    return _REAL_OF_COMPLEX.get(tensor.dtype, tensor.dtype)
-
-
-def _as_real(name: str, value: Any, real: torch.dtype, device: torch.device) -> Tensor:
-    """``value`` as a ``real`` tensor on ``device``; no conversion when it already is one."""
-    if isinstance(value, Tensor) and value.dtype == real and value.device == device:
-        return value
-    return as_tensor(name, value, device=device).to(real)
+    return real_dtype(tensor.dtype)
 
 
 def _zf_loading(real_dtype: torch.dtype) -> float:
@@ -145,18 +136,18 @@ def _prepare(
     num_tx, num_ues, _ = channels.shape[-3:]
     real = _real_dtype(channels)
     device = channels.device
-    association = _as_real("association", association, real, device)
-    tx_power = _as_real("tx_power", tx_power, real, device)
+    association = as_real("association", association, real, device)
+    tx_power = as_real("tx_power", tx_power, real, device)
     if tx_power.dim() == 0:
         tx_power = tx_power.expand(num_tx)
     noise = None
     if noise_power is not None:
-        noise = _as_real("noise_power", noise_power, real, device)
+        noise = as_real("noise_power", noise_power, real, device)
         if noise.dim() == 0:
             noise = noise.expand(num_ues)
     weight = None
     if weights is not None:
-        weight = _as_real("weights", weights, real, device)
+        weight = as_real("weights", weights, real, device)
 
     names = ["channels", "association", "tx_power"]
     tensors = [channels, association, tx_power]

@@ -29,31 +29,25 @@ import torch
 from torch import Tensor
 
 from ua_envs.core.validation import (
+    as_real,
     as_tensor,
     check_broadcastable,
     check_finite,
+    check_float_range,
     check_nonnegative,
     check_positive,
     check_shape,
+    real_dtype,
 )
-
-_REAL_OF_COMPLEX = {torch.complex64: torch.float32, torch.complex128: torch.float64}
 
 
 def _real_dtype(channels: Tensor) -> torch.dtype:
-    return _REAL_OF_COMPLEX.get(channels.dtype, channels.dtype)
+    return real_dtype(channels.dtype)
 
 
 def _as_real(name: str, value: Any, reference: Tensor) -> Tensor:
-    """``value`` as a tensor in ``reference``'s real dtype and device (no-op when it already is).
-
-    The fast path matters: single envs call the signal model at batch size 1, where per-call
-    Python overhead, not arithmetic, sets the speed.
-    """
-    real = _real_dtype(reference)
-    if isinstance(value, Tensor) and value.dtype == real and value.device == reference.device:
-        return value
-    return as_tensor(name, value, device=reference.device).to(real)
+    """``value`` in ``reference``'s real dtype and on its device (no-op when it already is)."""
+    return as_real(name, value, real_dtype(reference.dtype), reference.device)
 
 
 @functools.lru_cache(maxsize=64)
@@ -236,11 +230,19 @@ def fronthaul_load(association: Tensor, rates: Tensor, bandwidth_hz: float) -> T
     """Fronthaul load of each transmitter ``load_m = Σ_k a[m,k] · bandwidth_hz · rate_k`` [bit/s].
 
     :param association: ``(..., M, K)`` bool or float.
-    :param rates: ``(..., K)`` spectral efficiencies [bit/s/Hz].
+    :param rates: ``(..., K)`` spectral efficiencies [bit/s/Hz], finite and ≥ 0.
     :param bandwidth_hz: system bandwidth [Hz], > 0.
     :return: ``(..., M)`` load [bit/s].
+    :raises ValueError: non-positive bandwidth, mismatched shapes, negative or non-finite rates.
     """
-    if not bandwidth_hz > 0:
-        raise ValueError(f"bandwidth_hz must be > 0, got {bandwidth_hz!r}")
-    association = association.to(rates.dtype)
+    bandwidth_hz = check_float_range("bandwidth_hz", bandwidth_hz, 0.0, low_inclusive=False)
+    rates = as_tensor("rates", rates)
+    if not rates.dtype.is_floating_point:
+        rates = rates.to(torch.float32)
+    association = as_tensor("association", association, device=rates.device).to(rates.dtype)
+    if association.dim() < 2:
+        raise ValueError(f"association must have shape (..., M, K), got {tuple(association.shape)}")
+    check_shape("rates", rates, (association.shape[-1],))
+    check_broadcastable(("association", "rates"), (association, rates), (2, 1))
+    check_nonnegative("rates", rates)
     return bandwidth_hz * (association * rates.unsqueeze(-2)).sum(dim=-1)

@@ -140,3 +140,22 @@ def as_tensor(
         return torch.as_tensor(value, dtype=dtype, device=device)
     except (TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{name} could not be converted to a tensor: {err}") from None
+
+
+_REAL_OF_COMPLEX = {torch.complex64: torch.float32, torch.complex128: torch.float64}
+
+
+def real_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The real dtype of a complex dtype (float32 for complex64); real dtypes map to themselves."""
+    return _REAL_OF_COMPLEX.get(dtype, dtype)
+
+
+def as_real(name: str, value: Any, real: torch.dtype, device: torch.device) -> Tensor:
+    """``value`` as a ``real`` tensor on ``device``; no conversion when it already is one.
+
+    The fast path matters: single envs call the physics at batch size 1, where per-call Python
+    overhead, not arithmetic, sets the speed.
+    """
+    if isinstance(value, Tensor) and value.dtype == real and value.device == device:
+        return value
+    return as_tensor(name, value, device=device).to(real)

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from ua_envs.core.geometry import planar_distances, uniform_positions, wraparound_distances
 from ua_envs.core.units import dbm_to_watt
-from ua_envs.core.validation import check_float_range, check_int_range, check_shape
+from ua_envs.core.validation import check_float_range, check_int_range, check_shape, real_dtype
 
 __all__ = [
     "CHOLESKY_JITTER",
@@ -36,7 +36,6 @@ __all__ = [
     "correlation_sqrt",
     "positions_on",
     "rayleigh_channels",
-    "real_dtype_of",
     "uniform_deployment",
 ]
 
@@ -158,11 +157,6 @@ def check_finite_float(name: str, value: Any) -> float:
     return check_float_range(name, value)
 
 
-def real_dtype_of(dtype: torch.dtype) -> torch.dtype:
-    """float32 for complex64, float64 for complex128."""
-    return torch.float64 if dtype == torch.complex128 else torch.float32
-
-
 def check_position_pair(bs_positions: Tensor, ue_positions: Tensor) -> None:
     """Raise ``ValueError`` unless the positions are ``(B, M, 2)`` and ``(B, K, 2)``, same ``B``."""
     check_shape("bs_positions", bs_positions, (None, 2))
@@ -190,7 +184,7 @@ def positions_on(
     :return: ``(bs, ue)``, ``(B, M, 2)`` and ``(B, K, 2)`` [m].
     """
     check_position_pair(bs_positions, ue_positions)
-    real = real_dtype_of(dtype)
+    real = real_dtype(dtype)
     dev = generator.device
     return bs_positions.to(device=dev, dtype=real), ue_positions.to(device=dev, dtype=real)
 
@@ -222,7 +216,7 @@ def uniform_deployment(
     :param dtype: the complex channel dtype; positions use its real dtype.
     :return: ``(bs, ue)``, ``(B, M, 2)`` and ``(B, K, 2)`` [m] on ``generator.device``.
     """
-    real = real_dtype_of(dtype)
+    real = real_dtype(dtype)
     bs = uniform_positions(generator, batch_size, num_bs, area_m, dtype=real)
     ue = uniform_positions(generator, batch_size, num_ues, area_m, dtype=real)
     return bs, ue
@@ -298,7 +292,7 @@ def rayleigh_channels(
     """
     num_antennas = check_count("num_antennas", num_antennas)
     dtype = check_complex_dtype(dtype)
-    real = real_dtype_of(dtype)
+    real = real_dtype(dtype)
     # complex randn draws real and imaginary parts with variance 1/2 each: CN(0, 1).
     g = torch.randn(
         (*large_scale_gain_db.shape, num_antennas),
