@@ -2,7 +2,7 @@
 
 :func:`main` (the main job, :func:`slotted_demo`) trains tabular Q-learning on
 ``SlottedArrivalAssoc-v0`` for each arrival probability p = 0.5, 0.7, 1.0 at mean demand 14
-(the paper's hyper-parameters, 100,000 episodes each by default, about 1.5 minutes in all on
+(the paper's hyper-parameters, 100,000 episodes each by default, about one minute in all on
 one CPU thread), then evaluates random, argmax and Q-learning on the same 300 seeded episodes
 and prints mean utility per episode ± 95 % CI (also per slot, the paper's Table I unit) and
 rejections per episode, and saves a plot (``results/demo/slotted_demo.png``).
@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import gymnasium as gym
 import torch
 
 from agents.evaluate import Stat, format_stat, summarize
@@ -111,7 +112,7 @@ def slotted_demo(
         result = compare(specs, SLOTTED_ID, eval_episodes, eval_seed, env_kwargs, print_table=False)
         for name, res in zip(DEMO_POLICIES, result.results, strict=True):
             stats[(name, p)] = (summarize(res.returns), summarize(res.metrics["rejections"]))
-    horizon = 40
+    horizon = gym.spec(SLOTTED_ID).max_episode_steps or 40  # slots per episode
     lines = [
         "| policy | p | utility / episode | utility / slot | rejections / episode |",
         "|---|---:|---:|---:|---:|",
@@ -174,7 +175,7 @@ def _plot_slotted(
 
 
 def main() -> None:
-    """``make demo``: :func:`slotted_demo` with one CPU thread (about 2 minutes)."""
+    """``make demo``: :func:`slotted_demo` with one CPU thread (about one minute)."""
     torch.set_num_threads(1)
     print(slotted_demo())
 

@@ -173,7 +173,8 @@ def env_kwarg_names(env_id: str) -> list[str] | None:
     check_env_id(env_id)
     entry = gym.spec(env_id).entry_point
     creator = gym.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
-    assert creator is not None
+    if creator is None:
+        raise ValueError(f"env id {env_id!r} has no single-env entry point (vector only)")
     parameters = inspect.signature(creator).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
         return None

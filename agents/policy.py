@@ -1,4 +1,4 @@
-"""The common Policy interface, the masked random policy, and the stable-baselines3 adapter.
+"""The common Policy interface and the masked random policy (the SB3 adapter: agents.sb3).
 
 A policy maps one observation of a single (non-vector) Gymnasium env to one action::
 

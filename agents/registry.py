@@ -85,8 +85,9 @@ def register_policy(
 ) -> None:
     """Register ``factory`` under ``name`` for ``env_ids`` (``None``: every env).
 
-    Registering the same name twice for an overlapping set of env ids replaces the older entry
-    (so re-importing a module is harmless).
+    Registering the same name again for the same ``env_ids`` replaces the older entry (so
+    re-importing a module is harmless); for a different set of ids it adds an entry, and
+    lookups prefer an entry that lists the env's id over a generic one.
     """
     ids = None if env_ids is None else tuple(env_ids)
     _replace(_POLICIES, PolicyEntry(name, factory, ids, description, needs_checkpoint))
