@@ -13,6 +13,8 @@ from gymnasium.utils import seeding
 
 from ua_envs.envs.base import (
     BatchedVectorEnv,
+    check_association,
+    check_scalar_action,
     merge_rows,
     select_rows,
     sub_env_generator,
@@ -146,3 +148,52 @@ def test_merge_every_row_takes_fresh_state() -> None:
     assert merged.value.tolist() == [7.0, 8.0, 9.0]
     assert merged.steps.tolist() == [2, 2, 2]
     assert state.value.tolist() == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "action", [np.int64(2), 2, np.array(2), np.array([2]), torch.tensor(2), torch.tensor([2])]
+)
+def test_check_scalar_action_accepts_integer_scalars(action: object) -> None:
+    assert check_scalar_action(action, 3) == 2
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        None,
+        1.7,
+        1.0,
+        True,
+        np.bool_(True),
+        -1,
+        3,
+        "1",
+        np.array([1, 2]),
+        np.array([[1]]),
+        np.array(1.0),
+        torch.tensor(1.0),
+    ],
+)
+def test_check_scalar_action_rejects_the_rest(action: object) -> None:
+    with pytest.raises(ValueError, match=r"action of a0 must .*\[0, 2\] \(meaning\)"):
+        check_scalar_action(action, 3, name="action of a0", meaning=" (meaning)")
+
+
+def test_check_association_shapes_values_and_broadcast() -> None:
+    """(B, M, K), (1, M, K) and (M, K) are accepted (the last two broadcast to B); bool is kept;
+    NaN, values outside [0, 1], a wrong shape or batch are ValueErrors naming the argument."""
+    ones = torch.ones(2, 3)
+    assert check_association("assoc", ones, 4, 2, 3).shape == (4, 2, 3)
+    assert check_association("assoc", ones[None].bool(), 4, 2, 3).dtype == torch.bool
+    assert check_association("assoc", np.full((4, 2, 3), 0.5), 4, 2, 3).shape == (4, 2, 3)
+    for bad, match in [
+        (torch.full((2, 3), float("nan")), "assoc"),
+        (torch.full((2, 3), -5.0), r"assoc entries must lie in \[0, 1\]"),
+        (torch.full((2, 3), 5), r"assoc entries must lie in \[0, 1\]"),
+        (torch.ones(3, 2), "assoc must have shape"),
+        (torch.ones(2, 2, 3), "assoc has batch 2"),
+        (torch.ones(2, 3, dtype=torch.complex64), "assoc must be real"),
+        ("x", "assoc"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            check_association("assoc", bad, 4, 2, 3)

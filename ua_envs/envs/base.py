@@ -15,6 +15,7 @@ Seeding rule (one source of randomness per env, ARCHITECTURE rule 2):
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -26,7 +27,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from torch import Tensor
 
-from ua_envs.core.validation import check_int_range
+from ua_envs.core.validation import as_tensor, check_finite, check_int_range
 
 StateT = TypeVar("StateT")
 
@@ -81,6 +82,80 @@ def config_from_kwargs(
             f"unknown {env_name} kwarg(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
         )
     return config_cls(**kwargs)
+
+
+def check_scalar_action(
+    action: Any, num_actions: int, *, name: str = "action", meaning: str = ""
+) -> int:
+    """A discrete action as a Python ``int`` in ``[0, num_actions)``, else ``ValueError``.
+
+    Accepts Python and numpy integers and 0-d (or one-element 1-d) integer arrays/tensors;
+    rejects booleans, floats, ``None`` and anything else (no silent truncation of ``1.7``).
+
+    :param action: the action to check.
+    :param num_actions: number of legal actions ``n >= 1``.
+    :param name: what the messages call it (e.g. ``"action of ue_0"``).
+    :param meaning: appended after the range in messages, e.g. ``" (BS index or 3 = no-op)"``.
+    :return: the action index.
+    """
+    value = action
+    if isinstance(value, Tensor):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "iu" or value.size != 1 or value.ndim > 1:
+            raise ValueError(
+                f"{name} must be an integer scalar in [0, {num_actions - 1}]{meaning}, "
+                f"got array of shape {value.shape} and dtype {value.dtype}"
+            )
+        value = value.reshape(()).item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(
+            f"{name} must be an integer in [0, {num_actions - 1}]{meaning}, got {action!r}"
+        )
+    index = operator.index(value)
+    if not 0 <= index < num_actions:
+        raise ValueError(f"{name} must be in [0, {num_actions - 1}]{meaning}, got {index}")
+    return index
+
+
+def check_association(
+    name: str,
+    association: Any,
+    batch: int,
+    num_bs: int,
+    num_ues: int,
+    *,
+    device: torch.device | str | None = None,
+) -> Tensor:
+    """Validate an association a simulator's ``evaluate`` scores, as a ``(B, M, K)`` tensor.
+
+    :param name: argument name used in messages (``"association"``).
+    :param association: ``(B, M, K)``, ``(1, M, K)`` or ``(M, K)`` (the last two broadcast to
+        the ``B`` instances); bool, or real entries in ``[0, 1]`` (fractional = relaxed).
+        Tensors keep their dtype and autograd graph (only moved to ``device``).
+    :param batch: ``B``, the number of instances it is scored on.
+    :param num_bs: ``M``.
+    :param num_ues: ``K``.
+    :param device: where the returned tensor lives (``None``: where it is).
+    :return: ``(B, M, K)`` tensor (an expanded view when broadcast), dtype unchanged.
+    :raises ValueError: not convertible, complex, wrong shape or batch, NaN/inf, an entry
+        outside ``[0, 1]``.
+    """
+    tensor = as_tensor(name, association, device=device)
+    if tensor.is_complex():
+        raise ValueError(f"{name} must be real (bool or float in [0, 1]), got {tensor.dtype}")
+    shape = tuple(tensor.shape)
+    if tensor.dim() not in (2, 3) or shape[-2:] != (num_bs, num_ues):
+        raise ValueError(
+            f"{name} must have shape (B, {num_bs}, {num_ues}) or ({num_bs}, {num_ues}), got {shape}"
+        )
+    if tensor.dim() == 3 and shape[0] not in (1, batch):
+        raise ValueError(f"{name} has batch {shape[0]}, the state has {batch} instances")
+    if tensor.dtype != torch.bool:  # a bool association is valid by construction
+        check_finite(name, tensor)
+        if bool(((tensor < 0) | (tensor > 1)).any()):
+            raise ValueError(f"{name} entries must lie in [0, 1]")
+    return tensor.expand(batch, num_bs, num_ues)
 
 
 class ViewerOwner:

@@ -2,7 +2,8 @@
 
 ``parallel_env(**kwargs)`` is the parallel env (see
 :mod:`ua_envs.envs.fronthaul.parallel`), ``env(**kwargs)`` its AEC version
-(``parallel_to_aec``), ``raw_env`` the parallel env class.
+(``parallel_to_aec``, order-enforcing), ``raw_env(**kwargs)`` the AEC version without
+PettingZoo's order-enforcing wrapper (PettingZoo's convention).
 """
 
 from __future__ import annotations
@@ -10,18 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from pettingzoo import AECEnv
-from pettingzoo.utils.conversions import parallel_to_aec
+from pettingzoo.utils.conversions import parallel_to_aec, parallel_to_aec_wrapper
 
 from ua_envs.envs.fronthaul.parallel import FronthaulAssocParallelEnv
 
-__all__ = ["env", "parallel_env", "raw_env"]
-
-raw_env = FronthaulAssocParallelEnv
+__all__ = ["FronthaulAssocParallelEnv", "env", "parallel_env", "raw_env"]
 
 
 def parallel_env(**kwargs: Any) -> FronthaulAssocParallelEnv:
     """The parallel env; kwargs: ``reward``, ``render_mode`` and the FronthaulAssoc-v0 kwargs."""
     return FronthaulAssocParallelEnv(**kwargs)
+
+
+def raw_env(**kwargs: Any) -> AECEnv[str, Any, Any]:
+    """The AEC version without PettingZoo's order-enforcing wrapper (same kwargs)."""
+    return parallel_to_aec_wrapper(parallel_env(**kwargs))
 
 
 def env(**kwargs: Any) -> AECEnv[str, Any, Any]:

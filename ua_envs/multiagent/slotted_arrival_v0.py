@@ -3,19 +3,20 @@
 ``parallel_env(**kwargs)`` is the parallel env
 (:class:`ua_envs.envs.slotted.parallel.SlottedArrivalParallelEnv`; kwargs: ``max_cycles``,
 ``render_mode`` and the fields of ``SlottedConfig``), ``env(**kwargs)`` its AEC version
-(``pettingzoo.utils.parallel_to_aec``), ``raw_env`` the parallel class.
+(``pettingzoo.utils.parallel_to_aec``, order-enforcing), ``raw_env(**kwargs)`` the AEC version
+without PettingZoo's order-enforcing wrapper (PettingZoo's convention).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pettingzoo.utils import parallel_to_aec
+from pettingzoo.utils.conversions import parallel_to_aec, parallel_to_aec_wrapper
 from pettingzoo.utils.env import AECEnv
 
 from ua_envs.envs.slotted.parallel import SlottedArrivalParallelEnv
 
-raw_env = SlottedArrivalParallelEnv
+__all__ = ["SlottedArrivalParallelEnv", "env", "parallel_env", "raw_env"]
 
 
 def parallel_env(**kwargs: Any) -> SlottedArrivalParallelEnv:
@@ -23,9 +24,11 @@ def parallel_env(**kwargs: Any) -> SlottedArrivalParallelEnv:
     return SlottedArrivalParallelEnv(**kwargs)
 
 
+def raw_env(**kwargs: Any) -> AECEnv[str, Any, Any]:
+    """The AEC version without PettingZoo's order-enforcing wrapper (same kwargs)."""
+    return parallel_to_aec_wrapper(parallel_env(**kwargs))
+
+
 def env(**kwargs: Any) -> AECEnv[str, Any, Any]:
     """The AEC version of :func:`parallel_env` (agents act in turn, then the slot is played)."""
     return parallel_to_aec(parallel_env(**kwargs))
-
-
-__all__ = ["env", "parallel_env", "raw_env"]

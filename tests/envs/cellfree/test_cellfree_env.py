@@ -392,3 +392,29 @@ def test_render_human_headless() -> None:
     env.step(6)  # END: the title shows the sum rate
     env.close()
     env.close()  # closing twice is safe
+
+
+@pytest.mark.parametrize("value", [float("nan"), -5.0, 5.0])
+def test_evaluate_rejects_an_association_outside_zero_one(value: float) -> None:
+    """A NaN or out-of-range association is a ValueError, not a NaN/garbage sum rate."""
+    env = hand_env()
+    env.reset(options=hand_options())
+    association = np.zeros((2, 3))
+    association[0, 0] = value
+    with pytest.raises(ValueError, match="association"):
+        cf(env).evaluate(association)
+
+
+def test_simulator_evaluate_validates_shape_batch_and_values() -> None:
+    env = hand_env()
+    env.reset(options=hand_options())
+    sim, state = cf(env).sim, cf(env).state
+    with pytest.raises(ValueError, match=r"entries must lie in \[0, 1\]"):
+        sim.evaluate(state, torch.full((1, 2, 3), 5))
+    with pytest.raises(ValueError, match="association has batch 2"):
+        sim.evaluate(state, torch.ones(2, 2, 3))
+    with pytest.raises(ValueError, match="association must have shape"):
+        sim.evaluate(state, torch.ones(1, 3, 2))
+    # (M, K) broadcasts; a bool association equals its float version.
+    ones = torch.ones(2, 3)
+    assert torch.equal(sim.evaluate(state, ones), sim.evaluate(state, ones.bool()[None]))

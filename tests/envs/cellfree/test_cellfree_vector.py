@@ -62,7 +62,11 @@ def test_vector_autoreset_and_spaces() -> None:
     assert vec.single_action_space == gym.spaces.Discrete(49)
     obs, _ = vec.reset(seed=0)
     assert obs["channel"].shape == (3, 8, 6, 4) and obs["action_mask"].dtype == torch.int8
-    assert vec.action_masks().shape == (3, 49)
+    masks = vec.action_masks()
+    assert isinstance(masks, torch.Tensor) and masks.dtype == torch.bool
+    assert masks.shape == (3, 49) and torch.equal(masks, obs["action_mask"].bool())
+    masks[:] = False  # a fresh tensor: writing into it does not change the env's masks
+    assert bool(vec.action_masks().any())
     first = obs["channel"].clone()
     obs, reward, terminated, truncated, infos = vec.step(np.full(3, 48))
     assert terminated.all() and not truncated.any() and (reward == 0).all()

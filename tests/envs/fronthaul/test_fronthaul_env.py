@@ -293,6 +293,7 @@ def test_horizon_redraws_fading_and_keeps_the_deployment() -> None:
         ({"channel_kwargs": {"shadowing_std_db": -1.0}}, "shadowing_std_db"),
         ({"beamforming": "fc_zf", "num_bs": 1, "num_ues": 4}, "fc_zf"),
         ({"render_mode": "ansi"}, "render_mode"),
+        ({"foo": 1}, r"unknown FronthaulAssoc kwarg.*foo"),
     ],
 )
 def test_bad_kwargs_raise_value_error_naming_the_argument(
@@ -373,3 +374,14 @@ def test_render_rgb_array_before_and_after_the_decision() -> None:
     assert before.shape == after.shape and before.shape[2] == 3 and before.dtype == np.uint8
     assert not np.array_equal(before, after)  # links and utilisation colours were drawn
     env.close()
+
+
+@pytest.mark.parametrize("value", [float("nan"), -5.0, 5.0])
+def test_evaluate_rejects_an_association_outside_zero_one(value: float) -> None:
+    """env.evaluate validates the association like the simulator's step does its action."""
+    env = FronthaulAssocEnv()
+    env.reset(seed=0)
+    association = np.zeros((8, 4))
+    association[0, 0] = value
+    with pytest.raises(ValueError, match="association"):
+        env.evaluate(association)

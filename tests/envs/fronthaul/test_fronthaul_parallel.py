@@ -8,8 +8,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.test import api_test, parallel_api_test
 from pettingzoo.utils.conversions import parallel_to_aec
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 import ua_envs  # noqa: F401  (registers the ids)
 from ua_envs.multiagent import fronthaul_assoc_v0
@@ -122,3 +124,11 @@ def test_bad_actions_and_kwargs() -> None:
         fronthaul_assoc_v0.parallel_env(reward="individual")
     with pytest.raises(ValueError, match="capacity_mbps"):
         fronthaul_assoc_v0.parallel_env(capacity_mbps=-1.0)
+
+
+def test_raw_env_is_the_unwrapped_aec_env() -> None:
+    """PettingZoo's convention: raw_env() is the AEC env without the order-enforcing wrapper."""
+    raw = fronthaul_assoc_v0.raw_env(num_bs=2, num_ues=2)
+    assert isinstance(raw, AECEnv) and not isinstance(raw, ParallelEnv)
+    assert not isinstance(raw, OrderEnforcingWrapper)
+    assert isinstance(fronthaul_assoc_v0.env(), OrderEnforcingWrapper)

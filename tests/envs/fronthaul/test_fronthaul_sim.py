@@ -14,6 +14,7 @@ from ua_envs.envs.fronthaul.sim import (
     FronthaulConfig,
     FronthaulSimulator,
     FronthaulState,
+    make_config,
     parse_association,
 )
 
@@ -137,3 +138,36 @@ def test_parse_association_shapes_and_values() -> None:
         parse_association(flat, 2, 3, 2)
     with pytest.raises(ValueError, match="0 or 1"):
         parse_association(torch.tensor([[1, 0, 0, 1, 1, 3]]), 1, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("association", "match"),
+    [
+        (torch.tensor([[[float("nan"), 1.0], [0.0, 1.0]]]), "association"),
+        (torch.tensor([[[-5.0, 1.0], [0.0, 1.0]]]), r"association entries must lie in \[0, 1\]"),
+        (torch.tensor([[[5, 1], [0, 1]]]), r"association entries must lie in \[0, 1\]"),
+        (torch.ones(3, 2, 2), "association has batch 3"),
+        (torch.ones(1, 2, 3), "association must have shape"),
+    ],
+)
+def test_evaluate_rejects_bad_association(association: torch.Tensor, match: str) -> None:
+    sim = _sim()
+    state = _two_link_instance(sim)
+    with pytest.raises(ValueError, match=match):
+        sim.evaluate(state, association)
+
+
+def test_evaluate_broadcasts_an_unbatched_association_and_keeps_gradients() -> None:
+    """(M, K) broadcasts to the batch; a float association stays differentiable."""
+    sim = _sim()
+    state = _two_link_instance(sim)
+    relaxed = torch.full((2, 2), 0.5, requires_grad=True)
+    result = sim.evaluate(state, relaxed, enforce_fronthaul=None)
+    result.wsr.sum().backward()
+    assert result.wsr.shape == (1,) and relaxed.grad is not None
+
+
+def test_make_config_rejects_unknown_kwargs() -> None:
+    assert make_config({"num_bs": 2}).num_bs == 2
+    with pytest.raises(ValueError, match=r"unknown FronthaulAssoc kwarg.*bogus"):
+        make_config({"bogus": 1})

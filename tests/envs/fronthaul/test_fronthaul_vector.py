@@ -99,3 +99,30 @@ def test_vector_evaluate_and_bad_input() -> None:
         envs.multipliers = [-1.0] * 8
     with pytest.raises(ValueError, match="capacity_mbps"):
         FronthaulAssocVectorEnv(4, capacity_mbps=0.0)
+
+
+def test_unknown_kwarg_is_a_value_error_naming_it() -> None:
+    """A misspelt kwarg is a ValueError naming it (not a TypeError from the dataclass)."""
+    with pytest.raises(ValueError, match=r"unknown FronthaulAssoc kwarg.*foo"):
+        FronthaulAssocVectorEnv(2, foo=1)
+    with pytest.raises(ValueError, match="foo"):
+        gym.make_vec(ENV_ID, 2, vectorization_mode="vector_entry_point", foo=1)
+
+
+def test_render_mode_must_be_none() -> None:
+    FronthaulAssocVectorEnv(2, render_mode=None).close()
+    with pytest.raises(ValueError, match="render_mode"):
+        FronthaulAssocVectorEnv(2, render_mode="rgb_array")
+
+
+def test_multipliers_getter_returns_a_copy() -> None:
+    """Writing into the returned array must not change the μ the simulator uses (μ >= 0)."""
+    envs = FronthaulAssocVectorEnv(2, multipliers=0.5)
+    envs.reset(seed=0)
+    mu = envs.multipliers
+    mu[:] = -5.0
+    assert envs.multipliers.tolist() == [0.5] * 8
+    assert envs.sim.multipliers.tolist() == [0.5] * 8
+    capacity = envs.capacity_mbps
+    capacity[:] = 0.0
+    assert envs.capacity_mbps.tolist() == pytest.approx([60.0] * 8)

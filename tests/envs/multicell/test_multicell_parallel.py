@@ -7,6 +7,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.test import api_test, parallel_api_test
 from pettingzoo.utils.conversions import parallel_to_aec
 
@@ -112,3 +113,20 @@ def test_bad_input() -> None:
         env.step({"ue_0": 0})
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         env.step({f"ue_{k}": 3 for k in range(8)})
+
+
+@pytest.mark.parametrize("bad", [None, 1.7, True, -1, 3, np.array([0, 1]), "1"])
+def test_malformed_agent_action_raises_naming_the_agent(bad: object) -> None:
+    """Each agent's action must be an integer BS index in [0, M): no silent truncation."""
+    env = multicell_assoc_v0.parallel_env(num_bs=3, num_ues=2)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action of ue_1"):
+        env.step({"ue_0": 0, "ue_1": bad})
+    # Integer-like actions (numpy scalars, 0-d arrays) are accepted.
+    _, _, terminations, _, infos = env.step({"ue_0": np.int64(2), "ue_1": np.array(1)})
+    assert all(terminations.values()) and [infos[a]["bs"] for a in ("ue_0", "ue_1")] == [2, 1]
+
+
+def test_raw_env_is_the_unwrapped_aec_env() -> None:
+    raw = multicell_assoc_v0.raw_env(num_ues=2)
+    assert isinstance(raw, AECEnv) and not isinstance(raw, ParallelEnv)

@@ -98,3 +98,10 @@ def test_cuda_device() -> None:
     obs, _ = envs.reset(seed=0)
     _, rewards, *_ = envs.step(obs["gain_db"].argmax(dim=1))
     assert rewards.device.type == "cuda" and torch.isfinite(rewards).all()
+
+
+def test_render_mode_must_be_none() -> None:
+    """Like every vector env: render_mode=None is accepted, anything else is a ValueError."""
+    MultiCellAssocVectorEnv(2, render_mode=None).close()
+    with pytest.raises(ValueError, match="render_mode"):
+        MultiCellAssocVectorEnv(2, render_mode="rgb_array")

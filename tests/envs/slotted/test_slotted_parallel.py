@@ -7,7 +7,9 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
+from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.test import api_test, parallel_api_test
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 import ua_envs  # noqa: F401  (registers the ids)
 from ua_envs.multiagent import slotted_arrival_v0
@@ -104,3 +106,21 @@ def test_spaces_and_render() -> None:
     frame = env.render()
     assert frame.dtype == np.uint8 and frame.shape[2] == 3
     env.close()
+
+
+def test_raw_env_is_the_unwrapped_aec_env() -> None:
+    """PettingZoo's convention: raw_env() is the AEC env without the order-enforcing wrapper."""
+    raw = slotted_arrival_v0.raw_env()
+    assert isinstance(raw, AECEnv) and not isinstance(raw, ParallelEnv)
+    assert not isinstance(raw, OrderEnforcingWrapper)
+    assert isinstance(slotted_arrival_v0.env(), OrderEnforcingWrapper)
+    raw.reset(seed=0)
+    assert raw.agents == ["bs_0", "bs_1", "bs_2"]
+
+
+@pytest.mark.parametrize("bad", [None, 1.5, True, np.array([0, 1])])
+def test_malformed_agent_action_raises_naming_the_agent(bad: object) -> None:
+    env = slotted_arrival_v0.parallel_env()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action of bs_1"):
+        env.step({"bs_0": 0, "bs_1": bad, "bs_2": 0})

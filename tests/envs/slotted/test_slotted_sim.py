@@ -301,3 +301,21 @@ def test_rewards_finite_and_nonnegative_under_load() -> None:
         state, reward, _ = sim.step(state, action)
         assert bool(torch.isfinite(reward).all()) and bool((reward >= 0).all())
     assert int(state.users.max()) <= 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"snr_levels_db": (4000.0,)}, "snr_levels_db"),
+        ({"snr_levels_db": (0.0, -101.0)}, "snr_levels_db"),
+        ({"bs_bias_db": (200.0, 0.0, 0.0)}, "bs_bias_db"),
+        ({"bs_bias_db": (0.0, -1e3, 0.0)}, "bs_bias_db"),
+    ],
+)
+def test_db_fields_are_bounded(kwargs: dict, name: str) -> None:
+    """dB fields outside [-100, 100] are a ValueError naming the field (not an OverflowError in
+    max_rate); the extremes are accepted and keep max_rate finite: log2(1 + 10^20) ≈ 66.4."""
+    with pytest.raises(ValueError, match=name):
+        SlottedConfig(**kwargs)
+    config = SlottedConfig(snr_levels_db=(-100.0, 100.0), bs_bias_db=(100.0, -100.0, 0.0))
+    assert config.max_rate == pytest.approx(math.log2(1.0 + 1e20))

@@ -152,7 +152,6 @@ Every bad value raises ``ValueError`` naming the argument.
 from __future__ import annotations
 
 import dataclasses
-import operator
 from typing import Any
 
 import gymnasium as gym
@@ -162,7 +161,7 @@ from gymnasium import spaces
 from torch import Tensor
 
 from ua_envs.core.validation import check_choice
-from ua_envs.envs.base import ViewerOwner, torch_generator
+from ua_envs.envs.base import ViewerOwner, check_scalar_action, torch_generator
 from ua_envs.envs.cellfree.sim import (
     CHANNEL_OBS_BOUND,
     GAIN_DB_RANGE,
@@ -195,33 +194,6 @@ def observation_space(config: CellFreeConfig) -> spaces.Dict:
             "action_mask": spaces.Box(0, 1, shape=(config.num_actions,), dtype=np.int8),
         }
     )
-
-
-def check_scalar_action(action: Any, num_actions: int) -> int:
-    """A single env's action as a Python ``int`` in ``[0, num_actions)``, else ``ValueError``.
-
-    Accepts Python and numpy integers and 0-d (or one-element 1-d) integer arrays/tensors;
-    rejects booleans, floats and anything else.
-    """
-    value = action
-    if isinstance(value, Tensor):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind not in "iu" or value.size != 1 or value.ndim > 1:
-            raise ValueError(
-                f"action must be an integer scalar in [0, {num_actions - 1}], "
-                f"got array of shape {value.shape} and dtype {value.dtype}"
-            )
-        value = value.reshape(()).item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"action must be an integer in [0, {num_actions - 1}], got {action!r}")
-    index = operator.index(value)
-    if not 0 <= index < num_actions:
-        raise ValueError(
-            f"action must be in [0, {num_actions - 1}] (links 0..{num_actions - 2}, "
-            f"END = {num_actions - 1}), got {index}"
-        )
-    return index
 
 
 def _split_rows(state: CellFreeState) -> list[CellFreeState]:
@@ -292,7 +264,10 @@ class CellFreeAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.int64]):
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """Add link ``action = m·K + k`` (AP m, UE k) or END (``action = M·K``)."""
         state = self._require_state()
-        index = check_scalar_action(action, self.config.num_actions)
+        num_actions = self.config.num_actions
+        index = check_scalar_action(
+            action, num_actions, meaning=f" (links 0..{num_actions - 2}, END = {num_actions - 1})"
+        )
         if self.device.type == "cpu":
             state, reward, terminated = self.sim.step_one(state, index)
         else:

@@ -22,6 +22,7 @@ from torch import Tensor
 from ua_envs.core import beamforming
 from ua_envs.core.channels import SCENARIOS, ChannelSample
 from ua_envs.core.channels.common import check_bool
+from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
 from ua_envs.core.signal import rates as signal_rates
 from ua_envs.core.units import dbm_to_watt, noise_power_watt
 from ua_envs.core.validation import (
@@ -32,10 +33,12 @@ from ua_envs.core.validation import (
     check_int_range,
     check_positive,
 )
-from ua_envs.envs.base import config_from_kwargs
+from ua_envs.envs.base import check_association, config_from_kwargs
 
 __all__ = [
     "BEAMFORMERS",
+    "CHANNEL_OBS_BOUND",
+    "GAIN_DB_RANGE",
     "INVALID_ACTIONS",
     "REWARD_MODES",
     "CellFreeConfig",
@@ -52,10 +55,6 @@ REWARD_MODES = ("terminal", "delta")
 INVALID_ACTIONS = ("terminate", "raise", "ignore")
 #: Channel scenarios this env draws from (SPEC §3.3).
 CELLFREE_SCENARIOS = ("cellfree_umi",)
-#: ``gain_db`` observation range [dB]: a zero channel reads -300 dB, not -inf.
-GAIN_DB_RANGE = (-300.0, 300.0)
-#: Bound of the ``channel`` observation entries, ``10^(300/20)``, consistent with GAIN_DB_RANGE.
-CHANNEL_OBS_BOUND = 1e15
 
 
 @dataclass(frozen=True)
@@ -163,13 +162,6 @@ class CellFreeConfig:
     def num_actions(self) -> int:
         """``M·K + 1``."""
         return self.num_bs * self.num_ues + 1
-
-    @property
-    def max_support_size(self) -> int:
-        """Most links a support can hold: ``min(M·max_ues_per_ap, K·max_aps_per_ue, M·K)``."""
-        return min(
-            self.num_bs * self.max_ues_per_ap, self.num_ues * self.max_aps_per_ue, self.num_links
-        )
 
     def channel_kwargs(self) -> dict[str, Any]:
         """The kwargs of the scenario's channel generator."""
@@ -347,14 +339,7 @@ class CellFreeSimulator:
         dev = self.device
         channels = sample.channels.to(dev)
         noise_power = sample.noise_power.to(dev, torch.float32)
-        sigma = noise_power.sqrt()[:, None, :, None]  # (B, 1, K, 1)
-        normalised = channels / sigma
-        features = torch.cat([normalised.real, normalised.imag], dim=-1).to(torch.float32)
-        features = features.clamp(-CHANNEL_OBS_BOUND, CHANNEL_OBS_BOUND)
-        snr = (normalised.real.square() + normalised.imag.square()).sum(dim=-1)
-        # Clamping keeps log10 finite for a hand-given all-zero channel.
-        gain_db = 10.0 * torch.log10(snr.to(torch.float64).clamp_min(1e-30))
-        gain_db = gain_db.clamp(*GAIN_DB_RANGE).to(torch.float32)
+        features, gain_db, _ = channel_features(channels, noise_power)
         support = torch.zeros(size, cfg.num_bs, cfg.num_ues, dtype=torch.bool, device=dev)
         ap_load = torch.zeros(size, cfg.num_bs, dtype=torch.long, device=dev)
         ue_degree = torch.zeros(size, cfg.num_ues, dtype=torch.long, device=dev)
@@ -669,8 +654,16 @@ class CellFreeSimulator:
         :param association: ``(B, M, K)`` bool or float in [0, 1]; a relaxed (fractional)
             association gives a differentiable sum rate with MRT or RZF.
         :param beamforming_name: ``None`` (the config's), ``"mrt"``, ``"rzf"`` or ``"wmmse"``.
+        :raises ValueError: a wrong shape or batch, NaN/inf, an entry outside ``[0, 1]``.
         """
-        assoc = state.support if association is None else association
+        if association is None:
+            assoc = state.support
+        else:
+            cfg = self.config
+            batch = state.channels.shape[0]
+            assoc = check_association(
+                "association", association, batch, cfg.num_bs, cfg.num_ues, device=self.device
+            )
         return self.rates_of(
             state.channels, assoc, state.tx_power, state.noise_power, beamforming_name
         ).sum(dim=-1)

@@ -77,6 +77,6 @@ class CellFreeAssocVectorEnv(BatchedVectorEnv[CellFreeState]):
         # Shape, dtype and range are checked by the simulator's step.
         return tensor.to(self.device)
 
-    def action_masks(self) -> np.ndarray:
-        """``(n, M·K + 1)`` bool legal actions of every sub-env (numpy, sb3-contrib layout)."""
-        return self.state.action_mask.cpu().numpy().copy()
+    def action_masks(self) -> Tensor:
+        """``(n, M·K + 1)`` bool legal actions of every sub-env (a fresh tensor on ``device``)."""
+        return self.state.action_mask.clone()

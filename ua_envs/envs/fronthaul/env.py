@@ -135,6 +135,7 @@ built with ``beamforming="wmmse"`` and ``beamforming="fc_zf"`` respectively.
 ## Example
 
 >>> import gymnasium as gym
+>>> import numpy as np
 >>> import ua_envs  # registers the ids
 >>> env = gym.make("FronthaulAssoc-v0", capacity_mbps=40.0, multipliers=0.5)
 >>> obs, info = env.reset(seed=0)
@@ -171,6 +172,7 @@ from ua_envs.envs.fronthaul.sim import (
     FronthaulConfig,
     FronthaulSimulator,
     FronthaulState,
+    make_config,
 )
 from ua_envs.envs.fronthaul.viewer import FronthaulViewer
 
@@ -212,7 +214,7 @@ class FronthaulAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
         check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
         self.render_mode = render_mode
-        self.config = FronthaulConfig(**kwargs)
+        self.config = make_config(kwargs)
         self.sim = FronthaulSimulator(self.config, batch_size=1, device="cpu")
         self.observation_space = observation_space(self.config)
         self.action_space = action_space(self.config)

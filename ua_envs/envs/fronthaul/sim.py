@@ -41,12 +41,14 @@ from torch import Tensor
 
 from ua_envs.core.beamforming import fc_zf, mrt, rzf, wmmse, zf
 from ua_envs.core.channels import SCENARIOS, make_channels, rayleigh_channels
+from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
 from ua_envs.core.signal import fronthaul_load, rates
 from ua_envs.core.validation import (
     check_choice,
     check_float_range,
     check_int_range,
 )
+from ua_envs.envs.base import check_association, config_from_kwargs
 
 __all__ = [
     "BEAMFORMERS",
@@ -63,6 +65,7 @@ __all__ = [
     "FronthaulConfig",
     "FronthaulSimulator",
     "FronthaulState",
+    "make_config",
     "parse_association",
     "per_ap_values",
 ]
@@ -75,10 +78,6 @@ REWARD_MODES = ("lagrangian", "penalty")
 ENFORCE_MODES = (None, "scale")
 #: Channel generators that make sense for a cell-free fronthaul instance.
 FRONTHAUL_SCENARIOS = ("cellfree_3slope", "cellfree_umi")
-#: Range of the ``gain_db`` observation [dB] (a zero channel reads the lower end).
-GAIN_DB_RANGE = (-300.0, 300.0)
-#: Bound of the ``channel`` observation entries, ``10^(300/20)``, consistent with GAIN_DB_RANGE.
-CHANNEL_OBS_BOUND = 1e15
 #: Upper bound of ``capacity_mbps`` [Mbit/s] and ``weights`` (finite observation bounds).
 MAX_OBS_VALUE = 1e6
 #: Amplitude factor applied per round by the fronthaul scaling heuristic (power × 0.81).
@@ -281,6 +280,11 @@ class FronthaulConfig:
         }
 
 
+def make_config(kwargs: Mapping[str, Any]) -> FronthaulConfig:
+    """A :class:`FronthaulConfig` from env kwargs; unknown names raise ``ValueError``."""
+    return config_from_kwargs(FronthaulConfig, kwargs, "FronthaulAssoc")
+
+
 @dataclass
 class FronthaulState:
     """Batched state; every tensor field has the batch ``B`` as its first dim."""
@@ -375,7 +379,6 @@ class FronthaulSimulator:
         self.weights = torch.tensor(config.weights, dtype=f32, device=self.device)  # (K,)
         #: μ used by episodes started from now on, ``(M,)``; set by ``reset(options=...)``.
         self.multipliers = torch.tensor(config.multipliers, dtype=f32, device=self.device)
-        self._eye_k = torch.eye(self.num_ues, dtype=torch.bool, device=self.device)
 
     # ------------------------------------------------------------------ multipliers / options
 
@@ -593,7 +596,16 @@ class FronthaulSimulator:
         :param association: ``(B, M, K)`` bool or float in [0, 1].
         :param enforce_fronthaul: ``"config"`` (default): the config's ``enforce_fronthaul``;
             ``None`` or ``"scale"`` override it.
+        :raises ValueError: a wrong shape or batch, NaN/inf, an entry outside ``[0, 1]``.
         """
+        association = check_association(
+            "association",
+            association,
+            state.channels.shape[0],
+            self.num_bs,
+            self.num_ues,
+            device=self.device,
+        )
         enforce = (
             self.config.enforce_fronthaul if enforce_fronthaul == "config" else enforce_fronthaul
         )
@@ -639,15 +651,8 @@ class FronthaulSimulator:
         * ``capacity_mbps`` ``(B, M)`` float32 [Mbit/s].
         * ``weights`` ``(B, K)`` float32.
         """
-        h = state.channels
-        sigma = state.noise_power.sqrt()[:, None, :, None]
-        normalised = h / sigma
-        channel = torch.cat([normalised.real, normalised.imag], dim=-1).to(torch.float32)
-        snr = channel.square().sum(dim=-1)
-        gain_db = 10.0 * torch.log10(snr.clamp_min(10.0 ** (GAIN_DB_RANGE[0] / 10.0)))
-        gain_db = gain_db.clamp(*GAIN_DB_RANGE)
-        channel = channel.clamp(-CHANNEL_OBS_BOUND, CHANNEL_OBS_BOUND)
-        batch = h.shape[0]
+        channel, gain_db, _ = channel_features(state.channels, state.noise_power)
+        batch = channel.shape[0]
         return {
             "channel": channel,
             "gain_db": gain_db,

@@ -38,9 +38,9 @@ from ua_envs.envs.base import BatchedVectorEnv
 from ua_envs.envs.fronthaul.env import action_space, observation_space
 from ua_envs.envs.fronthaul.sim import (
     Evaluation,
-    FronthaulConfig,
     FronthaulSimulator,
     FronthaulState,
+    make_config,
 )
 
 __all__ = ["FronthaulAssocVectorEnv"]
@@ -65,8 +65,8 @@ class FronthaulAssocVectorEnv(BatchedVectorEnv[FronthaulState]):
         max_episode_steps: int | None = None,
         **env_kwargs: Any,
     ) -> None:
-        env_kwargs.pop("render_mode", None)  # the vector env does not render
-        self.config = FronthaulConfig(**env_kwargs)
+        self._reject_render_mode(env_kwargs)
+        self.config = make_config(env_kwargs)
         self.sim = FronthaulSimulator(self.config, batch_size=num_envs, device=device)
         self._init_vector(
             num_envs,
@@ -87,12 +87,12 @@ class FronthaulAssocVectorEnv(BatchedVectorEnv[FronthaulState]):
     @property
     def capacity_mbps(self) -> np.ndarray:
         """``(M,)`` float32 fronthaul capacity [Mbit/s] (a copy)."""
-        return (self.sim.capacity_bps * 1e-6).cpu().numpy()
+        return (self.sim.capacity_bps * 1e-6).cpu().numpy().copy()
 
     @property
     def multipliers(self) -> np.ndarray:
         """``(M,)`` float32 Lagrange multipliers μ used by the next step (a copy)."""
-        return self.sim.multipliers.cpu().numpy()
+        return self.sim.multipliers.cpu().numpy().copy()
 
     @multipliers.setter
     def multipliers(self, value: Any) -> None:

@@ -29,6 +29,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from ua_envs.core.validation import check_choice
+from ua_envs.envs.base import check_scalar_action
 from ua_envs.envs.multicell.env import MultiCellAssocEnv, observation_space
 
 __all__ = ["REWARD_MODES", "MultiCellAssocParallelEnv"]
@@ -138,7 +139,12 @@ class MultiCellAssocParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
         missing = [agent for agent in self.agents if agent not in actions]
         if missing:
             raise ValueError(f"actions must hold one BS index per live agent; missing {missing}")
-        action = np.array([int(actions[agent]) for agent in self.possible_agents], np.int64)
+        m = self.env.config.num_bs
+        chosen = [
+            check_scalar_action(actions[agent], m, name=f"action of {agent}", meaning=" (BS index)")
+            for agent in self.possible_agents
+        ]
+        action = np.array(chosen, np.int64)
         _, reward, _, _, info = self.env.step(action)
         rates = info["rates"]
         if self.reward_mode == "shared":

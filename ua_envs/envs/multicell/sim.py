@@ -22,6 +22,7 @@ from torch import Tensor
 
 from ua_envs.core import assignment, beamforming, signal
 from ua_envs.core.channels import make_channels
+from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
 from ua_envs.core.units import linear_to_db
 from ua_envs.core.validation import (
     as_tensor,
@@ -30,7 +31,7 @@ from ua_envs.core.validation import (
     check_float_range,
     check_int_range,
 )
-from ua_envs.envs.base import config_from_kwargs
+from ua_envs.envs.base import check_association, config_from_kwargs
 
 __all__ = [
     "BEAMFORMERS",
@@ -53,10 +54,6 @@ BEAMFORMERS = ("mrt", "zf", "rzf", "wmmse")
 OVERLOAD_MODES = ("drop", "penalty", "none")
 #: Accepted per-BS transmit power [dBm] (1e-13 W .. 1e7 W): anything outside is a unit mistake.
 TX_POWER_DBM_RANGE = (-100.0, 100.0)
-#: ``gain_db`` observation range [dB]: a zero channel (outage) reads -300 dB, not -inf.
-GAIN_DB_RANGE = (-300.0, 300.0)
-#: Bound of the ``channel`` observation entries, ``10^(300/20)``, consistent with GAIN_DB_RANGE.
-CHANNEL_OBS_BOUND = 1e15
 
 
 @dataclass(frozen=True)
@@ -258,14 +255,8 @@ class MultiCellSimulator:
         if ue_positions is None:
             ue_positions = torch.zeros(batch, k, 2, device=self.device)
 
-        # Noise-normalised channels h/σ_k: the observation and the per-W SNR of every link.
-        # (complex x real is cheaper than complex / real)
-        scaled = channels * noise_power.rsqrt().unsqueeze(-2).unsqueeze(-1)
-        snr_gain = torch.view_as_real(scaled).square().sum(dim=(-2, -1))
-        gain_db = linear_to_db(snr_gain.clamp_min(10.0 ** (GAIN_DB_RANGE[0] / 10.0)))
-        gain_db = gain_db.clamp(*GAIN_DB_RANGE)
-        channel_obs = torch.cat([scaled.real, scaled.imag], dim=-1)
-        channel_obs = channel_obs.clamp(-CHANNEL_OBS_BOUND, CHANNEL_OBS_BOUND)
+        # Noise-normalised channels h/σ_k: the observation and the SNR gain of every link.
+        channel_obs, gain_db, snr_gain = channel_features(channels, noise_power)
         tx_power_dbm = linear_to_db(tx_power) + 30.0
         dev = self.device
         return MultiCellState(
@@ -461,24 +452,16 @@ class MultiCellSimulator:
         :return: ``(B,)`` sum rate.
         :raises ValueError: wrong shapes, NaN/inf, an association outside ``[0, 1]``.
         """
-        m, k = self.num_bs, self.num_ues
-        association = as_tensor("association", association, device=self.device)
+        association = check_association(
+            "association",
+            association,
+            state.channels.shape[0],
+            self.num_bs,
+            self.num_ues,
+            device=self.device,
+        )
         if association.dtype == torch.bool:
             association = association.to(state.tx_power.dtype)
-        if association.shape[-2:] != (m, k) or association.dim() not in (2, 3):
-            raise ValueError(
-                f"association must have shape (B, {m}, {k}) or ({m}, {k}), "
-                f"got {tuple(association.shape)}"
-            )
-        check_finite("association", association)
-        if bool(((association < 0) | (association > 1)).any()):
-            raise ValueError("association entries must lie in [0, 1]")
-        batch = state.channels.shape[0]
-        if association.dim() == 3 and association.shape[0] not in (1, batch):
-            raise ValueError(
-                f"association has batch {association.shape[0]}, the state has {batch} instances"
-            )
-        association = association.expand(batch, m, k)
         if beams is None:
             beams = self._beams(state, association, validate=True)
         elif project:

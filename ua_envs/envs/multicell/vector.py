@@ -41,7 +41,8 @@ class MultiCellAssocVectorEnv(BatchedVectorEnv[MultiCellState]):
     :param device: torch device of the simulator and of every returned tensor.
     :param max_episode_steps: unused in practice (episodes last one step); accepted for
         ``make_vec``.
-    :param env_kwargs: the single env's kwargs (``MultiCellConfig`` fields).
+    :param env_kwargs: the single env's kwargs (``MultiCellConfig`` fields; ``render_mode`` is
+        accepted and must be None: the vector env does not render).
     """
 
     sim: MultiCellSimulator
@@ -54,6 +55,7 @@ class MultiCellAssocVectorEnv(BatchedVectorEnv[MultiCellState]):
         max_episode_steps: int | None = None,
         **env_kwargs: Any,
     ) -> None:
+        self._reject_render_mode(env_kwargs)
         self.config = make_config(env_kwargs)
         self.sim = MultiCellSimulator(self.config, batch_size=num_envs, device=device)
         self._init_vector(

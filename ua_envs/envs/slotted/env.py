@@ -128,7 +128,6 @@ has rate 4 to BS 0 and demand 2.
 
 from __future__ import annotations
 
-import operator
 import warnings
 from typing import Any
 
@@ -136,7 +135,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from ua_envs.envs.base import torch_generator
+from ua_envs.envs.base import check_scalar_action, torch_generator
 from ua_envs.envs.slotted.sim import (
     SlottedConfig,
     SlottedSimulator,
@@ -271,16 +270,7 @@ class SlottedArrivalAssocEnv(SlottedRendering, gym.Env[ObsType, np.int64]):
 
     def _check_action(self, action: Any) -> int:
         m = self.config.num_bs
-        if isinstance(action, np.ndarray) and action.shape in ((), (1,)):
-            action = action.reshape(())[()]
-        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
-            raise ValueError(
-                f"action must be an integer in [0, {m}] (BS index or {m} = no-op), got {action!r}"
-            )
-        a = operator.index(action)
-        if not 0 <= a <= m:
-            raise ValueError(f"action must be in [0, {m}] (BS index or {m} = no-op), got {a}")
-        return a
+        return check_scalar_action(action, m + 1, meaning=f" (BS index or {m} = no-op)")
 
     def _observation(self) -> ObsType:
         obs = self.simulator.observe(self._require_state())

@@ -30,7 +30,6 @@ True
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import numpy as np
@@ -39,7 +38,7 @@ from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
 from ua_envs.core.validation import check_int_range
-from ua_envs.envs.base import torch_generator
+from ua_envs.envs.base import check_scalar_action, torch_generator
 from ua_envs.envs.slotted.sim import (
     SlottedSimulator,
     SlottedState,
@@ -180,14 +179,8 @@ class SlottedArrivalParallelEnv(SlottedRendering, ParallelEnv[str, AgentObs, int
         return int(np.argmax(np.where(chosen, snr_db, -np.inf)))
 
     def _check_action(self, agent: str, action: Any) -> bool:
-        if isinstance(action, np.ndarray) and action.shape in ((), (1,)):
-            action = action.reshape(())[()]
-        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
-            raise ValueError(f"action of {agent} must be 0 (decline) or 1 (accept), got {action!r}")
-        a = operator.index(action)
-        if a not in (0, 1):
-            raise ValueError(f"action of {agent} must be 0 (decline) or 1 (accept), got {a}")
-        return a == 1
+        meaning = " (0 = decline, 1 = accept)"
+        return check_scalar_action(action, 2, name=f"action of {agent}", meaning=meaning) == 1
 
     def _require_state(self) -> SlottedState:
         if self._state is None:

@@ -65,6 +65,9 @@ from ua_envs.envs.base import config_from_kwargs
 DEMAND_TOLERANCE = 1e-4
 
 INVALID_ACTION_MODES = ("terminate", "raise", "ignore")
+#: Accepted range [dB] of ``snr_levels_db`` and ``bs_bias_db`` entries: wide enough for any
+#: physical link, narrow enough that ``log2(1 + 10^(dB/10))`` of their sum stays finite.
+SNR_DB_LIMITS = (-100.0, 100.0)
 
 #: A batched array: ``torch.Tensor`` (the batched simulator, vector env) or ``numpy.ndarray``
 #: (the single env's fast path, see :func:`state_to_numpy`).
@@ -84,8 +87,10 @@ class SlottedConfig:
     :param top_k: candidate BSs per arrival: the ``top_k`` best by SNR among those with a free
         seat (``1 <= top_k``; values above ``num_bs`` mean every BS with a free seat).
     :param allow_reject: whether the no-op (voluntary rejection) is legal when candidates exist.
-    :param snr_levels_db: the SNR levels [dB] a new user has to a BS, drawn uniformly (before bias).
-    :param bs_bias_db: per-BS SNR offset [dB] ``(num_bs,)``; ``None``: +3 dB on BS 0, 0 elsewhere.
+    :param snr_levels_db: the SNR levels [dB] a new user has to a BS, drawn uniformly (before
+        bias); each in ``[-100, 100]`` dB.
+    :param bs_bias_db: per-BS SNR offset [dB] ``(num_bs,)``, each in ``[-100, 100]`` dB;
+        ``None``: +3 dB on BS 0, 0 elsewhere.
     :param horizon: number of slots drawn at reset (episode length; later slots have no arrivals).
     :param invalid_action: "terminate" (episode ends, reward 0), "raise" or "ignore" (no-op).
     """
@@ -118,14 +123,14 @@ class SlottedConfig:
         set_(self, "top_k", check_int_range("top_k", self.top_k, 1))
         if not isinstance(self.allow_reject, bool):
             raise ValueError(f"allow_reject must be a bool, got {self.allow_reject!r}")
-        levels = _float_tuple("snr_levels_db", self.snr_levels_db)
+        levels = _float_tuple("snr_levels_db", self.snr_levels_db, SNR_DB_LIMITS)
         if len(levels) == 0:
             raise ValueError("snr_levels_db must hold at least one level, got ()")
         set_(self, "snr_levels_db", levels)
         if self.bs_bias_db is None:
             bias = (3.0,) + (0.0,) * (self.num_bs - 1)
         else:
-            bias = _float_tuple("bs_bias_db", self.bs_bias_db)
+            bias = _float_tuple("bs_bias_db", self.bs_bias_db, SNR_DB_LIMITS)
             if len(bias) != self.num_bs:
                 raise ValueError(
                     f"bs_bias_db must have num_bs={self.num_bs} entries, got {len(bias)}"
@@ -156,13 +161,16 @@ def make_config(kwargs: Mapping[str, Any]) -> SlottedConfig:
     return config_from_kwargs(SlottedConfig, kwargs, "SlottedArrivalAssoc")
 
 
-def _float_tuple(name: str, value: Any) -> tuple[float, ...]:
+def _float_tuple(name: str, value: Any, limits: tuple[float, float]) -> tuple[float, ...]:
     try:
         items = tuple(float(v) for v in value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a sequence of real numbers, got {value!r}") from None
     if not all(math.isfinite(v) for v in items):
         raise ValueError(f"{name} must be finite, got {items!r}")
+    low, high = limits
+    if not all(low <= v <= high for v in items):
+        raise ValueError(f"{name} entries must lie in [{low:g}, {high:g}] dB, got {items!r}")
     return items
 
 
@@ -601,10 +609,6 @@ def _xp(x: Any) -> Any:
 
 def _arange(xp: Any, n: int, like: Array) -> Array:
     return np.arange(n) if xp is np else torch.arange(n, device=like.device)
-
-
-def _clip_min(x: Array, low: float) -> Array:
-    return np.maximum(x, low) if isinstance(x, np.ndarray) else x.clamp(min=low)
 
 
 def _clip_max(x: Array, high: float) -> Array:
