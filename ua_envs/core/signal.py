@@ -226,15 +226,20 @@ def project_power(
     return beams * (association * scale.unsqueeze(-1)).unsqueeze(-1)
 
 
-def fronthaul_load(association: Tensor, rates: Tensor, bandwidth_hz: float) -> Tensor:
+def fronthaul_load(
+    association: Tensor, rates: Tensor, bandwidth_hz: float, *, validate: bool = True
+) -> Tensor:
     """Fronthaul load of each transmitter ``load_m = Σ_k a[m,k] · bandwidth_hz · rate_k`` [bit/s].
 
     :param association: ``(..., M, K)`` bool or float.
     :param rates: ``(..., K)`` spectral efficiencies [bit/s/Hz], finite and ≥ 0.
     :param bandwidth_hz: system bandwidth [Hz], > 0.
+    :param validate: check the inputs (callers that built them themselves pass False).
     :return: ``(..., M)`` load [bit/s].
     :raises ValueError: non-positive bandwidth, mismatched shapes, negative or non-finite rates.
     """
+    if not validate:
+        return bandwidth_hz * (association.to(rates.dtype) * rates.unsqueeze(-2)).sum(dim=-1)
     bandwidth_hz = check_float_range("bandwidth_hz", bandwidth_hz, 0.0, low_inclusive=False)
     rates = as_tensor("rates", rates)
     if not rates.dtype.is_floating_point:

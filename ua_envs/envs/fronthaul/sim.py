@@ -540,7 +540,7 @@ class FronthaulSimulator:
         if scale is not None:
             beams = beams * scale.to(beams.dtype)[:, None, :, None]
         per_ue = rates(state.channels, beams, association, state.noise_power, validate=False)
-        return per_ue, fronthaul_load(association, per_ue, self.bandwidth_hz)
+        return per_ue, fronthaul_load(association, per_ue, self.bandwidth_hz, validate=False)
 
     def fronthaul_scaling(
         self, state: FronthaulState, beams: Tensor, association: Tensor
