@@ -22,11 +22,13 @@ from typing import Any, Generic, Protocol, TypeVar
 import gymnasium as gym
 import numpy as np
 import torch
+from gymnasium import spaces
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from torch import Tensor
 
+from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE
 from ua_envs.core.validation import as_tensor, check_finite, check_int_range
 
 StateT = TypeVar("StateT")
@@ -361,3 +363,17 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
             self.state = merge_rows(self.state, fresh, done)
             self._elapsed[done] = 0
         return self.sim.observe(self.state), reward, terminated, truncated, infos
+
+
+def channel_observation_spaces(
+    num_bs: int, num_ues: int, num_antennas: int
+) -> dict[str, spaces.Box]:
+    """The ``channel`` ``(M, K, 2N)`` and ``gain_db`` ``(M, K)`` float32 boxes shared by the
+    array-channel envs (values from :func:`ua_envs.core.features.channel_features`)."""
+    m, k, n = num_bs, num_ues, num_antennas
+    return {
+        "channel": spaces.Box(
+            -CHANNEL_OBS_BOUND, CHANNEL_OBS_BOUND, shape=(m, k, 2 * n), dtype=np.float32
+        ),
+        "gain_db": spaces.Box(*GAIN_DB_RANGE, shape=(m, k), dtype=np.float32),
+    }

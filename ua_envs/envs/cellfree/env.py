@@ -161,10 +161,13 @@ from gymnasium import spaces
 from torch import Tensor
 
 from ua_envs.core.validation import check_choice
-from ua_envs.envs.base import ViewerOwner, check_scalar_action, torch_generator
+from ua_envs.envs.base import (
+    ViewerOwner,
+    channel_observation_spaces,
+    check_scalar_action,
+    torch_generator,
+)
 from ua_envs.envs.cellfree.sim import (
-    CHANNEL_OBS_BOUND,
-    GAIN_DB_RANGE,
     CellFreeConfig,
     CellFreeSimulator,
     CellFreeState,
@@ -182,10 +185,7 @@ def observation_space(config: CellFreeConfig) -> spaces.Dict:
     m, k, n = config.num_bs, config.num_ues, config.num_antennas
     return spaces.Dict(
         {
-            "channel": spaces.Box(
-                -CHANNEL_OBS_BOUND, CHANNEL_OBS_BOUND, shape=(m, k, 2 * n), dtype=np.float32
-            ),
-            "gain_db": spaces.Box(*GAIN_DB_RANGE, shape=(m, k), dtype=np.float32),
+            **channel_observation_spaces(m, k, n),
             "support": spaces.Box(0.0, 1.0, shape=(m, k), dtype=np.float32),
             "ap_load": spaces.Box(0.0, float(config.max_ues_per_ap), shape=(m,), dtype=np.float32),
             "ue_degree": spaces.Box(

@@ -163,10 +163,14 @@ from gymnasium import spaces
 from torch import Tensor
 
 from ua_envs.core.validation import check_choice
-from ua_envs.envs.base import ViewerOwner, row_numpy, select_rows, torch_generator
+from ua_envs.envs.base import (
+    ViewerOwner,
+    channel_observation_spaces,
+    row_numpy,
+    select_rows,
+    torch_generator,
+)
 from ua_envs.envs.fronthaul.sim import (
-    CHANNEL_OBS_BOUND,
-    GAIN_DB_RANGE,
     MAX_OBS_VALUE,
     Evaluation,
     FronthaulConfig,
@@ -187,10 +191,7 @@ def observation_space(config: FronthaulConfig) -> spaces.Dict:
     m, k, n = config.num_bs, config.num_ues, config.num_antennas
     return spaces.Dict(
         {
-            "channel": spaces.Box(
-                -CHANNEL_OBS_BOUND, CHANNEL_OBS_BOUND, shape=(m, k, 2 * n), dtype=np.float32
-            ),
-            "gain_db": spaces.Box(*GAIN_DB_RANGE, shape=(m, k), dtype=np.float32),
+            **channel_observation_spaces(m, k, n),
             "capacity_mbps": spaces.Box(0.0, MAX_OBS_VALUE, shape=(m,), dtype=np.float32),
             "weights": spaces.Box(0.0, MAX_OBS_VALUE, shape=(k,), dtype=np.float32),
         }

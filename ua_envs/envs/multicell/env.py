@@ -136,10 +136,8 @@ from gymnasium import spaces
 from torch import Tensor
 
 from ua_envs.core.validation import check_choice
-from ua_envs.envs.base import ViewerOwner, row_numpy, torch_generator
+from ua_envs.envs.base import ViewerOwner, channel_observation_spaces, row_numpy, torch_generator
 from ua_envs.envs.multicell.sim import (
-    CHANNEL_OBS_BOUND,
-    GAIN_DB_RANGE,
     TX_POWER_DBM_RANGE,
     MultiCellConfig,
     MultiCellSimulator,
@@ -159,10 +157,7 @@ def observation_space(config: MultiCellConfig) -> spaces.Dict:
     m, k, n = config.num_bs, config.num_ues, config.num_antennas
     return spaces.Dict(
         {
-            "channel": spaces.Box(
-                -CHANNEL_OBS_BOUND, CHANNEL_OBS_BOUND, shape=(m, k, 2 * n), dtype=np.float32
-            ),
-            "gain_db": spaces.Box(*GAIN_DB_RANGE, shape=(m, k), dtype=np.float32),
+            **channel_observation_spaces(m, k, n),
             "tx_power_dbm": spaces.Box(*TX_POWER_DBM_RANGE, shape=(m,), dtype=np.float32),
         }
     )
