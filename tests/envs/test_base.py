@@ -197,3 +197,13 @@ def test_check_association_shapes_values_and_broadcast() -> None:
     ]:
         with pytest.raises(ValueError, match=match):
             check_association("assoc", bad, 4, 2, 3)
+
+
+def test_split_rows_gives_batch_of_one_views() -> None:
+    from ua_envs.envs.base import split_rows
+
+    state = ToyState(torch.arange(3.0), torch.zeros(3, dtype=torch.long), torch.ones(3).long())
+    rows = split_rows(state)
+    assert [row.value.tolist() for row in rows] == [[0.0], [1.0], [2.0]]
+    assert all(row.label == "toy" and row.goal.shape == (1,) for row in rows)
+    assert rows[1].value.data_ptr() == state.value[1:].data_ptr()  # a view, not a copy

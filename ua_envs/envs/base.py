@@ -221,6 +221,24 @@ def select_rows(state: StateT, rows: Tensor) -> StateT:
     return dataclasses.replace(state, **updates)  # type: ignore[type-var]
 
 
+#: Instances drawn per batch by single envs' unseeded resets (amortises the per-call overhead
+#: of drawing one instance at a time).
+RESET_CHUNK = 64
+
+
+def split_rows(state: StateT) -> list[StateT]:
+    """The rows of a batched state dataclass as batch-of-one states (views, no copies).
+
+    Every tensor field is split once, so assembling a row later costs no per-row indexing;
+    non-tensor fields are shared by every row.
+    """
+    names = [field.name for field in dataclasses.fields(state)]  # type: ignore[arg-type]
+    values = [getattr(state, name) for name in names]
+    batch = next(v.shape[0] for v in values if isinstance(v, Tensor))
+    columns = [v.split(1) if isinstance(v, Tensor) else [v] * batch for v in values]
+    return [type(state)(**dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
+
+
 def concat_states(states: list[StateT]) -> StateT:
     """Concatenate batched state dataclasses along the batch dim."""
     first = states[0]

@@ -162,9 +162,11 @@ from torch import Tensor
 
 from ua_envs.core.validation import check_choice
 from ua_envs.envs.base import (
+    RESET_CHUNK,
     ViewerOwner,
     channel_observation_spaces,
     check_scalar_action,
+    split_rows,
     torch_generator,
 )
 from ua_envs.envs.cellfree.sim import (
@@ -175,9 +177,6 @@ from ua_envs.envs.cellfree.sim import (
 )
 
 __all__ = ["CellFreeAssocEnv", "observation_space"]
-
-#: Instances drawn per batch by unseeded resets (amortises the generator's per-call overhead).
-RESET_CHUNK = 64
 
 
 def observation_space(config: CellFreeConfig) -> spaces.Dict:
@@ -194,15 +193,6 @@ def observation_space(config: CellFreeConfig) -> spaces.Dict:
             "action_mask": spaces.Box(0, 1, shape=(config.num_actions,), dtype=np.int8),
         }
     )
-
-
-def _split_rows(state: CellFreeState) -> list[CellFreeState]:
-    """The rows of a batched state as batch-of-one states (views: no copy, no per-row indexing)."""
-    fields = [f.name for f in dataclasses.fields(state)]
-    columns = [getattr(state, name).split(1) for name in fields]
-    return [
-        CellFreeState(**dict(zip(fields, row, strict=True))) for row in zip(*columns, strict=True)
-    ]
 
 
 class CellFreeAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.int64]):
@@ -249,7 +239,7 @@ class CellFreeAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.int64]):
         else:
             if not self._chunk:
                 chunk = self.sim.reset(self._generator, None, batch_size=RESET_CHUNK)
-                self._chunk = _split_rows(chunk)[::-1]  # popped from the end, in draw order
+                self._chunk = split_rows(chunk)[::-1]  # popped from the end, in draw order
             self._state = self._chunk.pop()
         state = self._state
         # The channel part of the observation is constant within an episode: convert it once.

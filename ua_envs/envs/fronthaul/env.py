@@ -164,6 +164,7 @@ from torch import Tensor
 
 from ua_envs.core.validation import check_choice
 from ua_envs.envs.base import (
+    RESET_CHUNK,
     ViewerOwner,
     channel_observation_spaces,
     row_numpy,
@@ -181,9 +182,6 @@ from ua_envs.envs.fronthaul.sim import (
 from ua_envs.envs.fronthaul.viewer import FronthaulViewer
 
 __all__ = ["FronthaulAssocEnv", "action_space", "observation_space"]
-
-#: Instances drawn per batch by unseeded resets (amortises the generator's per-call overhead).
-RESET_CHUNK = 64
 
 
 def observation_space(config: FronthaulConfig) -> spaces.Dict:

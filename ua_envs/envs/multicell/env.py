@@ -126,7 +126,6 @@ Every bad value raises ``ValueError`` naming the argument.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import gymnasium as gym
@@ -136,7 +135,14 @@ from gymnasium import spaces
 from torch import Tensor
 
 from ua_envs.core.validation import check_choice
-from ua_envs.envs.base import ViewerOwner, channel_observation_spaces, row_numpy, torch_generator
+from ua_envs.envs.base import (
+    RESET_CHUNK,
+    ViewerOwner,
+    channel_observation_spaces,
+    row_numpy,
+    split_rows,
+    torch_generator,
+)
 from ua_envs.envs.multicell.sim import (
     TX_POWER_DBM_RANGE,
     MultiCellConfig,
@@ -147,9 +153,6 @@ from ua_envs.envs.multicell.sim import (
 from ua_envs.envs.multicell.viewer import MultiCellViewer
 
 __all__ = ["MultiCellAssocEnv", "action_space", "observation_space"]
-
-#: Instances drawn per batch by unseeded resets (amortises the generator's per-call overhead).
-RESET_CHUNK = 64
 
 
 def observation_space(config: MultiCellConfig) -> spaces.Dict:
@@ -219,14 +222,8 @@ class MultiCellAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
         if not self._chunk_rows:
             chunk = self.sim.reset(self._generator, options, batch_size=RESET_CHUNK)
             obs = {k: v.numpy() for k, v in self.sim.observe(chunk).items()}
-            # Split every field once (views): a row is then cheap to assemble per reset.
-            parts = {f.name: getattr(chunk, f.name).split(1) for f in dataclasses.fields(chunk)}
             self._chunk_rows = [
-                (
-                    MultiCellState(**{name: part[i] for name, part in parts.items()}),
-                    {k: v[i] for k, v in obs.items()},
-                )
-                for i in range(RESET_CHUNK)
+                (row, {k: v[i] for k, v in obs.items()}) for i, row in enumerate(split_rows(chunk))
             ]
             self._chunk_rows.reverse()  # pop() from the end serves row 0 first
         return self._chunk_rows.pop()
