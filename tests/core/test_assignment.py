@@ -78,3 +78,26 @@ def test_loads_accepts_arrays_and_rejects_vectors() -> None:
     assert assignment.loads(np.array([[1.0, 0.0], [0.0, 1.0]])).tolist() == [1.0, 1.0]
     with pytest.raises(ValueError, match="association"):
         assignment.loads(torch.ones(3))
+
+
+def test_strength_ranks_ties_and_keep_strongest_on_numpy() -> None:
+    """Ranks: strongest first, equal gains by UE index. keep_strongest gives drop_overload's
+    answer on torch and on numpy (the single env's backend)."""
+    ranks = assignment.strength_ranks(torch.tensor([[2.0, 5.0, 2.0, 1.0]]))
+    assert ranks.tolist() == [[1, 0, 2, 3]]
+    gen = torch.Generator().manual_seed(1)
+    idx = torch.randint(0, 3, (64, 9), generator=gen)
+    a = assignment.one_hot(idx, 3)
+    g = torch.randint(0, 4, (64, 3, 9), generator=gen).float()  # many ties
+    served, dropped = assignment.drop_overload(a, g, 2)
+    ranks = assignment.strength_ranks(g)
+    kept_t, dropped_t = assignment.keep_strongest(a, ranks, 2)
+    kept_n, dropped_n = assignment.keep_strongest(a.numpy(), ranks.numpy(), 2)
+    assert torch.equal(kept_t, served.bool()) and torch.equal(dropped_t, dropped)
+    np.testing.assert_array_equal(kept_n, served.bool().numpy())
+    np.testing.assert_array_equal(dropped_n, dropped.numpy())
+    for i in range(64):  # brute force: kept = the 2 best (gain, then lower index) per BS
+        for m in range(3):
+            users = [k for k in range(9) if idx[i, k] == m]
+            best = sorted(users, key=lambda k: (-float(g[i, m, k]), k))[:2]
+            assert sorted(np.flatnonzero(kept_n[i, m]).tolist()) == sorted(best)

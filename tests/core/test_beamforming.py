@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ua_envs.core import beamforming as bf
 from ua_envs.core.channels import mmwave28
-from ua_envs.core.signal import effective_gains, rates, sum_rate
+from ua_envs.core.signal import effective_gains, rates, sinr_from_gains, sum_rate
 
 NOISE_W = 10 ** ((-84.0 - 30.0) / 10.0)  # -84 dBm: 1 GHz, NF 0 dB (SPEC §3.1)
 
@@ -543,3 +543,63 @@ def test_bad_input_rejected_mrt_fc_zf_and_wmmse_options() -> None:
         bf.wmmse(h, a, p, s, tol=float("nan"))
     with pytest.raises(ValueError, match="batch dimensions"):
         bf.rzf(h, a[:1].expand(3, 2, 3), p, s)
+
+
+@pytest.mark.parametrize("kind", ["unique", "joint", "fractional"])
+def test_mrt_gram_gains_equal_mrt_beams(kind: str) -> None:
+    """mrt_gains(mrt_gram(h), a) is effective_gains(h, mrt(h, a), a): unique, joint (several
+    transmitters per UE, coherent) and fractional associations; the SINR follows."""
+    h, a, p, s = _instance(16, 3, 6, 4, seed=40)
+    gen = torch.Generator().manual_seed(41)
+    if kind == "joint":
+        a = (torch.rand(a.shape, generator=gen, dtype=a.dtype) < 0.6).to(a.dtype)
+    elif kind == "fractional":
+        a = torch.rand(a.shape, generator=gen, dtype=a.dtype)
+    reference = effective_gains(h, bf.mrt(h, a, p), a)
+    gram, power = bf.mrt_gram(h)
+    gains = bf.mrt_gains(gram, power, a, p)
+    torch.testing.assert_close(gains, reference, rtol=1e-9, atol=1e-18)
+    torch.testing.assert_close(
+        torch.log2(1 + sinr_from_gains(gains, s)),
+        rates(h, bf.mrt(h, a, p), a, s),
+        rtol=1e-9,
+        atol=0,
+    )
+
+
+def test_mrt_gains_numpy_equals_torch_and_tiny_channels_keep_their_sinr() -> None:
+    """The array-generic step gives the same gains on numpy; channels scaled to 1e-21
+    (|h|² ~ 1e-42, below float32's normal range) give gains scaled alike (no underflow)."""
+    h, a, p, s = _instance(8, 2, 6, 4, seed=42)
+    h, a, p, s = h.to(torch.complex64), a.float(), p.float(), s.float()
+    gram, power = bf.mrt_gram(h)
+    torch_gains = bf.mrt_gains(gram, power, a, p)
+    torch_sinr = sinr_from_gains(torch_gains, s)
+    numpy_gains = bf.mrt_gains(gram.numpy(), power.numpy(), a.numpy(), p.numpy())
+    numpy_sinr = sinr_from_gains(numpy_gains, s.numpy())
+    assert isinstance(numpy_sinr, np.ndarray) and numpy_sinr.dtype == np.float32
+    np.testing.assert_allclose(numpy_sinr, torch_sinr.numpy(), rtol=1e-6)
+    scale = 1e-21 / float(h.abs().amax())
+    tiny = (h * scale).to(torch.complex64)
+    gram, power = bf.mrt_gram(tiny)
+    tiny_gains = bf.mrt_gains(gram, power, a, p)
+    torch.testing.assert_close(tiny_gains / scale, torch_gains, rtol=1e-4, atol=1e-4 * NOISE_W**0.5)
+
+
+def test_mrt_gains_silent_transmitter() -> None:
+    """A transmitter serving nobody, or only zero channels, sends nothing (no NaN)."""
+    h, a, p, s = _instance(2, 2, 4, 2, seed=43)
+    h[:, 1] = 0
+    a = torch.zeros_like(a)
+    a[:, 1, :2] = 1.0  # BS 1 serves UEs 0, 1 over zero channels; BS 0 serves nobody
+    gram, power = bf.mrt_gram(h)
+    gains = bf.mrt_gains(gram, power, a, p)
+    assert bool((gains == 0).all())
+    assert bool((sinr_from_gains(gains, s) == 0).all())
+
+
+def test_mrt_gram_rejects_bad_channels() -> None:
+    with pytest.raises(ValueError, match="channels"):
+        bf.mrt_gram(torch.ones(2, 3, 4))  # real, not complex
+    with pytest.raises(ValueError, match="channels"):
+        bf.mrt_gram(torch.full((2, 3, 4), complex("nan"), dtype=torch.complex64))

@@ -13,6 +13,7 @@ import scipy.optimize
 import torch
 from torch import Tensor
 
+from ua_envs.core.arrays import Array
 from ua_envs.core.validation import as_tensor, check_finite, check_int_range
 
 
@@ -58,10 +59,53 @@ def loads(association: Tensor) -> Tensor:
     ).sum(dim=-1)
 
 
+def strength_ranks(gains: Tensor) -> Tensor:
+    """Rank of every UE at every transmitter by gain: 0 = strongest; ties: lower UE index first.
+
+    The association-free half of :func:`drop_overload` (a simulator computes it once per
+    instance; :func:`keep_strongest` then applies any association).
+
+    :param gains: ``(..., M, K)`` real ranking score, e.g. ``||h_{m,k}||²`` or its dB value.
+    :return: ``(..., M, K)`` int64, a permutation of ``0 .. K-1`` per transmitter.
+    :raises ValueError: NaN or infinite gains.
+
+    >>> strength_ranks(torch.tensor([[3.0, 1.0, 3.0]])).tolist()
+    [[0, 2, 1]]
+    """
+    check_finite("gains", gains.float())
+    order = torch.argsort(gains, dim=-1, descending=True, stable=True)
+    ranks = torch.empty_like(order)
+    ranks.scatter_(-1, order, torch.arange(gains.shape[-1], device=order.device).expand_as(order))
+    return ranks
+
+
+def keep_strongest(association: Array, ranks: Array, load_limit: int) -> tuple[Array, Array]:
+    """Keep, at each transmitter, its ``load_limit`` best-ranked served UEs (array-generic).
+
+    Works on torch tensors and numpy arrays alike (:mod:`ua_envs.core.arrays`). A served UE is
+    kept iff fewer than ``load_limit`` UEs that the transmitter also serves rank before it.
+
+    :param association: ``(..., M, K)`` binary (bool or 0/1).
+    :param ranks: ``(..., M, K)`` from :func:`strength_ranks`.
+    :param load_limit: maximum UEs per transmitter, ≥ 0.
+
+    No validation (a hot-path step; :func:`drop_overload` is the checked entry point).
+    :return: ``(kept, dropped)``: ``kept`` ``(..., M, K)`` bool; ``dropped`` ``(..., K)`` bool,
+        True for UEs that lost a link.
+    """
+    served = association > 0
+    # before[..., m, k, j]: UE j ranks before UE k at transmitter m.
+    before = ranks[..., None, :] < ranks[..., :, None]
+    ahead = (before & served[..., None, :]).sum(-1)  # (..., M, K)
+    kept = served & (ahead < load_limit)
+    return kept, (served & ~kept).any(-2)
+
+
 def drop_overload(association: Tensor, gains: Tensor, load_limit: int) -> tuple[Tensor, Tensor]:
     """Drop, at each overloaded transmitter, its weakest-gain UEs until its load fits.
 
     A UE dropped by its (only) serving transmitter is unserved: it gets rate 0 downstream.
+    :func:`strength_ranks` followed by :func:`keep_strongest`.
 
     :param association: ``(..., M, K)`` binary (bool or 0/1 float).
     :param gains: ``(..., M, K)`` real ranking score, e.g. ``||h_{m,k}||²`` or its dB value; the
@@ -83,23 +127,8 @@ def drop_overload(association: Tensor, gains: Tensor, load_limit: int) -> tuple[
             f"gains must have the association's shape {tuple(association.shape)}, "
             f"got {tuple(gains.shape)}"
         )
-    check_finite("gains", gains.float())
-    served_mask = association.bool()
-    num_ues = association.shape[-1]
-    # Rank the served UEs of each transmitter from strongest to weakest (unserved last) with a
-    # stable sort; a UE is kept iff its rank is below the limit.
-    tie_break = torch.arange(num_ues, device=gains.device, dtype=torch.float64) * 1e-9
-    score = torch.where(
-        served_mask,
-        gains.double() - tie_break,
-        torch.full_like(gains, -torch.inf, dtype=torch.float64),
-    )
-    order = torch.argsort(score, dim=-1, descending=True, stable=True)
-    rank = torch.empty_like(order)
-    rank.scatter_(-1, order, torch.arange(num_ues, device=order.device).expand_as(order))
-    keep = served_mask & (rank < load_limit)
-    dropped = (served_mask & ~keep).any(dim=-2)
-    return keep.to(association.dtype), dropped
+    kept, dropped = keep_strongest(association, strength_ranks(gains), load_limit)
+    return kept.to(association.dtype), dropped
 
 
 def capacitated_assignment(scores: Tensor | np.ndarray, limit: int) -> Tensor:

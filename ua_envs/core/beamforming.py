@@ -54,6 +54,8 @@ Numerics (choices where the spec is silent):
   and for beams that WMMSE drives towards zero) and in the noise-normalised frame ``h / σ``;
   the result is cast back to the dtype of ``channels``. On Apple ``mps`` devices, which have no
   float64, it stays in the input dtype.
+* :func:`mrt_gram` / :func:`mrt_gains` are MRT factored into an association-free precompute
+  and a cheap per-association step (array-generic, also on numpy): the simulators' fast path.
 * Only MRT, ZF, RZF and FC-ZF are differentiable (autograd through the solve); WMMSE is an
   iterative optimiser with discrete stopping decisions, returns detached beams and treats the
   association as the binary served set ``{a > 0}``.
@@ -66,6 +68,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ua_envs.core.arrays import Array, namespace
 from ua_envs.core.signal import effective_gains, project_power
 from ua_envs.core.validation import (
     as_real,
@@ -80,7 +83,7 @@ from ua_envs.core.validation import (
     real_dtype,
 )
 
-__all__ = ["fc_zf", "mrt", "rzf", "wmmse", "wmmse_history", "zf"]
+__all__ = ["fc_zf", "mrt", "mrt_gains", "mrt_gram", "rzf", "wmmse", "wmmse_history", "zf"]
 
 TRANSMISSIONS = ("unique", "joint")
 #: Fixed number of bisection steps on the WMMSE multiplier μ (never a tolerance-only loop):
@@ -274,6 +277,61 @@ def mrt(
         channels, association, tx_power, validate=validate
     )
     return _project(channels, association, tx_power)
+
+
+def mrt_gram(channels: Tensor, *, validate: bool = True) -> tuple[Tensor, Tensor]:
+    """The association-free part of MRT: per-transmitter Gram matrices and channel powers.
+
+    MRT beams are the channels power-projected per transmitter, so the effective gains of
+    *any* association follow from two precomputed arrays (:func:`mrt_gains`), without forming
+    beams. A simulator computes them once per instance (batched, at reset) and then scores
+    associations with a handful of elementwise ops, which also run on numpy at batch size 1.
+
+    Each transmitter's channels are divided by ``ρ_m``, their largest ``|Re|``/``|Im|`` entry
+    (a positive scalar), so that neither array under- or overflows for channels of any scale.
+
+    :param channels: ``(..., M, K, N)`` complex channels [sqrt(W)].
+    :param validate: check the channels (type, shape, finiteness).
+    :return: ``gram`` ``(..., M, K, L)`` complex, ``h_{m,k}^H h_{m,l} / ρ_m`` [sqrt(W)], and
+        ``power`` ``(..., M, K)`` real, ``‖h_{m,k}‖² / ρ_m²`` (relative channel powers; summed
+        in float64, so tiny channels keep their power); zeros for an all-zero transmitter.
+    """
+    if validate:
+        _check_channels(channels)
+        check_finite("channels", channels)
+    normalised, _ = _peak_normalise(channels, (-2, -1))
+    gram = torch.einsum("...mkn,...mln->...mkl", channels.conj(), normalised)
+    parts = torch.view_as_real(normalised)
+    wide = torch.float64 if parts.dtype == torch.float32 else parts.dtype
+    power = torch.linalg.vector_norm(parts, dim=(-2, -1), dtype=wide).square()
+    return gram, power.to(parts.dtype)
+
+
+def mrt_gains(gram: Array, power: Array, association: Array, tx_power: Array) -> Array:
+    """Effective gains ``G[k, l]`` of MRT for ``association``, from :func:`mrt_gram`.
+
+    Array-generic (torch tensors or numpy arrays, as in :mod:`ua_envs.core.arrays`). With
+    ``v_{m,l} = a[m,l] sqrt(P_m / Σ_j a[m,j] ‖h_{m,j}‖²) h_{m,l}`` (what :func:`mrt` returns),
+    ``G[k, l] = Σ_m a[m,l]² sqrt(P_m / u_m) · gram[m,k,l]`` with ``u_m = Σ_j a[m,j] power[m,j]``
+    (the ``ρ_m`` factors cancel). Feed it to :func:`~ua_envs.core.signal.sinr_from_gains`;
+    equal to ``effective_gains(channels, mrt(channels, a, P), a)`` up to rounding, for unique,
+    joint and fractional associations. A transmitter that serves nobody (or only zero channels)
+    sends nothing.
+
+    :param gram: ``(..., M, K, L)`` complex (from :func:`mrt_gram`).
+    :param power: ``(..., M, K)`` real (from :func:`mrt_gram`).
+    :param association: ``(..., M, K)`` real in [0, 1], ``power``'s dtype.
+    :param tx_power: ``(..., M)`` [W], ``power``'s dtype.
+    :return: ``(..., K, L)`` complex effective gains [sqrt(W)].
+
+    No validation (a hot-path step; its inputs come from :func:`mrt_gram` and the caller's
+    checked association).
+    """
+    used = (association * power).sum(-1)  # (..., M)
+    active = used > 0
+    scale = namespace(used).sqrt(tx_power / namespace(used).where(active, used, 1.0)) * active
+    weight = association * association * scale[..., None]  # (..., M, L)
+    return (gram * weight[..., None, :]).sum(-3)
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ua_envs.core import arrays
+from ua_envs.core.arrays import Array, namespace
 from ua_envs.core.validation import (
     as_real,
     as_tensor,
@@ -109,12 +111,27 @@ def effective_gains(channels: Tensor, beams: Tensor, association: Tensor) -> Ten
     return torch.einsum("...mkn,...mln->...kl", channels.conj(), weighted_beams)
 
 
-def _sinr_from_gains(gains: Tensor, noise_power: Tensor) -> Tensor:
-    power = torch.view_as_real(gains).square().sum(dim=-1)
-    signal = torch.diagonal(power, dim1=-2, dim2=-1)
+def sinr_from_gains(gains: Array, noise_power: Array) -> Array:
+    """Per-UE SINR from the effective gain matrix (array-generic: torch or numpy).
+
+    The last step of :func:`sinr`, exposed for callers that build ``G`` another way (the
+    multi-cell simulator's MRT from a precomputed Gram matrix, on numpy in the single env).
+
+    :param gains: ``(..., K, K)`` complex ``G[k, l]`` (row k: what UE k receives from stream l).
+    :param noise_power: ``(..., K)`` noise power [W], > 0, gains' real dtype.
+    :return: ``(..., K)`` ``|G[k,k]|² / (Σ_{l≠k} |G[k,l]|² + σ_k²)``, real.
+
+    No validation (a hot-path step; :func:`sinr` is the checked entry point).
+    """
+    power = gains.real**2 + gains.imag**2
+    size = power.shape[-1]
+    if isinstance(power, Tensor):
+        off_diagonal = _off_diagonal(size, power.dtype, power.device)
+    else:
+        off_diagonal = arrays.off_diagonal(size, like=power)
+    signal = namespace(power).diagonal(power, 0, -2, -1)
     # Sum of the off-diagonal terms directly, not total - signal, which can cancel to < 0.
-    off_diagonal = _off_diagonal(power.shape[-1], power.dtype, power.device)
-    interference = (power * off_diagonal).sum(dim=-1)
+    interference = (power * off_diagonal).sum(-1)
     return signal / (interference + noise_power)
 
 
@@ -145,7 +162,7 @@ def sinr(
     noise = _as_noise(noise_power, channels)
     if validate:
         _check_signal_inputs(channels, beams, association, noise)
-    return _sinr_from_gains(effective_gains(channels, beams, association), noise)
+    return sinr_from_gains(effective_gains(channels, beams, association), noise)
 
 
 def rates(

@@ -57,13 +57,39 @@ def to_numpy(tensors: Mapping[str, Tensor], index: int = 0) -> dict[str, np.ndar
     return {key: value[index].detach().cpu().numpy().copy() for key, value in tensors.items()}
 
 
-def row_numpy(tensors: Mapping[str, Tensor]) -> dict[str, Any]:
-    """Row 0 of batched tensors as fresh numpy arrays; 0-d rows become Python scalars."""
+def row_numpy(arrays: Mapping[str, Tensor | np.ndarray]) -> dict[str, Any]:
+    """Row 0 of batched tensors or arrays as fresh numpy arrays; 0-d rows become Python scalars."""
     out: dict[str, Any] = {}
-    for key, value in tensors.items():
-        array = value.numpy(force=True)[0]  # one call for detach/cpu; numpy indexing is cheap
+    for key, value in arrays.items():
+        # One call for detach/cpu; numpy indexing is cheap.
+        array = (value if isinstance(value, np.ndarray) else value.numpy(force=True))[0]
         out[key] = array.item() if array.ndim == 0 else array.copy()
     return out
+
+
+def state_to_numpy(state: StateT) -> StateT:
+    """A copy of a batched state dataclass with every (CPU or GPU) tensor field as numpy.
+
+    The single envs of the families whose decision step is array-generic
+    (:mod:`ua_envs.core.arrays`) run it on such a copy: numpy's per-call overhead at batch size
+    1 is a fraction of torch's.
+    """
+    updates = {
+        field.name: value.detach().cpu().numpy().copy()
+        for field in dataclasses.fields(state)  # type: ignore[arg-type]
+        if isinstance(value := getattr(state, field.name), Tensor)
+    }
+    return dataclasses.replace(state, **updates)  # type: ignore[type-var]
+
+
+def state_to_torch(state: StateT) -> StateT:
+    """The CPU torch view of a :func:`state_to_numpy` state (``torch.from_numpy``: no copies)."""
+    updates = {
+        field.name: torch.from_numpy(value)
+        for field in dataclasses.fields(state)  # type: ignore[arg-type]
+        if isinstance(value := getattr(state, field.name), np.ndarray)
+    }
+    return dataclasses.replace(state, **updates)  # type: ignore[type-var]
 
 
 ConfigT = TypeVar("ConfigT")
@@ -227,15 +253,23 @@ RESET_CHUNK = 64
 
 
 def split_rows(state: StateT) -> list[StateT]:
-    """The rows of a batched state dataclass as batch-of-one states (views, no copies).
+    """The rows of a batched state dataclass (torch or numpy fields) as batch-of-one states
+    (views, no copies).
 
-    Every tensor field is split once, so assembling a row later costs no per-row indexing;
-    non-tensor fields are shared by every row.
+    Every field is split once, so assembling a row later costs no per-row indexing; non-array
+    fields are shared by every row.
     """
     names = [field.name for field in dataclasses.fields(state)]  # type: ignore[arg-type]
     values = [getattr(state, name) for name in names]
-    batch = next(v.shape[0] for v in values if isinstance(v, Tensor))
-    columns = [v.split(1) if isinstance(v, Tensor) else [v] * batch for v in values]
+    batch = next(v.shape[0] for v in values if isinstance(v, (Tensor, np.ndarray)))
+    columns = [
+        v.split(1)
+        if isinstance(v, Tensor)
+        else [v[i : i + 1] for i in range(batch)]
+        if isinstance(v, np.ndarray)
+        else [v] * batch
+        for v in values
+    ]
     return [type(state)(**dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
 
 

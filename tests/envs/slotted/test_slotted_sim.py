@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from ua_envs.envs.base import state_to_numpy
 from ua_envs.envs.slotted.sim import (
     SlottedConfig,
     SlottedScenario,
     SlottedSimulator,
-    state_to_numpy,
 )
 
 # SNRs whose rate log2(1 + SNR) is an integer: 0 dB -> 1, 10log10(3) -> 2, 10log10(7) -> 3,

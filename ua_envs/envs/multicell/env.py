@@ -141,6 +141,8 @@ from ua_envs.envs.base import (
     channel_observation_spaces,
     row_numpy,
     split_rows,
+    state_to_numpy,
+    state_to_torch,
     torch_generator,
 )
 from ua_envs.envs.multicell.sim import (
@@ -207,8 +209,8 @@ class MultiCellAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
                 self._generator = torch_generator(self.np_random, "cpu")
                 self._chunk_rows = []
                 # One instance from the fresh generator: what the vector env's sub-env draws.
-                self._state = self.sim.reset(self._generator, options, batch_size=1)
-                self._obs = {k: v[0].numpy() for k, v in self.sim.observe(self._state).items()}
+                self._state = state_to_numpy(self.sim.reset(self._generator, options, 1))
+                self._obs = {k: v[0] for k, v in self.sim.observe(self._state).items()}
             else:
                 self._state, self._obs = self._next_from_chunk(options)
         if self.render_mode == "human":
@@ -220,8 +222,8 @@ class MultiCellAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
     ) -> tuple[MultiCellState, dict[str, np.ndarray]]:
         assert self._generator is not None
         if not self._chunk_rows:
-            chunk = self.sim.reset(self._generator, options, batch_size=RESET_CHUNK)
-            obs = {k: v.numpy() for k, v in self.sim.observe(chunk).items()}
+            chunk = state_to_numpy(self.sim.reset(self._generator, options, RESET_CHUNK))
+            obs = self.sim.observe(chunk)
             self._chunk_rows = [
                 (row, {k: v[i] for k, v in obs.items()}) for i, row in enumerate(split_rows(chunk))
             ]
@@ -233,11 +235,9 @@ class MultiCellAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
         state = self._require_state()
         if bool(state.done[0]):
             raise RuntimeError("the episode is over (one step per episode): call reset()")
-        action_tensor = torch.from_numpy(self._check_action(action))[None]
-        # The outcome only leaves as numpy, so the cheaper inference mode is safe here.
-        with torch.inference_mode():
-            self._state, reward, _ = self.sim.apply(state, action_tensor)
-            info = row_numpy(self.sim.info(self._state, copy=False))
+        # The simulator's array-generic decision step, on the numpy state.
+        self._state, reward, _ = self.sim.apply(state, self._check_action(action)[None])
+        info = row_numpy(self.sim.info(self._state, copy=False))
         if self.render_mode == "human":
             self.render()
         return {k: v.copy() for k, v in self._obs.items()}, float(reward[0]), True, False, info
@@ -265,12 +265,12 @@ class MultiCellAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
         state = self._require_state()
         decided = bool(state.done[0])
         return viewer.render(
-            bs_positions=state.bs_positions[0].numpy(),
-            ue_positions=state.ue_positions[0].numpy(),
+            bs_positions=state.bs_positions[0],
+            ue_positions=state.ue_positions[0],
             area_m=float(self.config.area_m),
-            association=state.association[0].numpy() if decided else None,
-            rates=state.rates[0].numpy() if decided else None,
-            dropped=state.dropped[0].numpy() if decided else None,
+            association=state.association[0] if decided else None,
+            rates=state.rates[0] if decided else None,
+            dropped=state.dropped[0] if decided else None,
             sum_rate=float(state.sum_rate[0]) if decided else None,
         )
 
@@ -290,33 +290,36 @@ class MultiCellAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
 
     @property
     def state(self) -> MultiCellState:
-        """The simulator state of the current instance (batch of one)."""
-        return self._require_state()
+        """The simulator state of the current instance (batch of one), as CPU torch tensors.
+
+        Views of the env's own (numpy) state: treat them as read-only.
+        """
+        return state_to_torch(self._require_state())
 
     @property
     def channels(self) -> np.ndarray:
         """``(M, K, N)`` complex64 channels [sqrt(W)] of the current instance (a copy)."""
-        return self._require_state().channels[0].numpy().copy()
+        return self._require_state().channels[0].copy()
 
     @property
     def tx_power(self) -> np.ndarray:
         """``(M,)`` float32 per-BS transmit power [W] (a copy)."""
-        return self._require_state().tx_power[0].numpy().copy()
+        return self._require_state().tx_power[0].copy()
 
     @property
     def noise_power(self) -> np.ndarray:
         """``(K,)`` float32 per-UE noise power [W] (a copy)."""
-        return self._require_state().noise_power[0].numpy().copy()
+        return self._require_state().noise_power[0].copy()
 
     @property
     def bs_positions(self) -> np.ndarray:
         """``(M, 2)`` BS positions [m] (a copy)."""
-        return self._require_state().bs_positions[0].numpy().copy()
+        return self._require_state().bs_positions[0].copy()
 
     @property
     def ue_positions(self) -> np.ndarray:
         """``(K, 2)`` UE positions [m] (a copy)."""
-        return self._require_state().ue_positions[0].numpy().copy()
+        return self._require_state().ue_positions[0].copy()
 
     @property
     def load_limit(self) -> int | None:
@@ -329,4 +332,4 @@ class MultiCellAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
         See :meth:`~ua_envs.envs.multicell.sim.MultiCellSimulator.evaluate`; returns a
         ``(1,)`` tensor (batch of one).
         """
-        return self.sim.evaluate(association, beams, state=self._require_state(), project=project)
+        return self.sim.evaluate(association, beams, state=self.state, project=project)

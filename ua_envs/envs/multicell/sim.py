@@ -20,7 +20,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ua_envs.core import assignment, beamforming, signal
+from ua_envs.core import arrays, assignment, beamforming, signal
+from ua_envs.core.arrays import Array, arange, namespace, to_float32
 from ua_envs.core.channels import make_channels
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
 from ua_envs.core.units import linear_to_db
@@ -31,7 +32,7 @@ from ua_envs.core.validation import (
     check_float_range,
     check_int_range,
 )
-from ua_envs.envs.base import check_association, config_from_kwargs
+from ua_envs.envs.base import check_association, config_from_kwargs, state_to_torch
 
 __all__ = [
     "BEAMFORMERS",
@@ -136,29 +137,34 @@ class MultiCellConfig:
 
 @dataclass
 class MultiCellState:
-    """A batch of instances and, once decided, their outcome. Every tensor is batch first.
+    """A batch of instances and, once decided, their outcome. Every array is batch first.
 
     Before the decision ``action`` is -1 and the outcome fields are zero; ``done`` is False.
+    Torch tensors as built by the simulator; the single env steps a numpy copy of its
+    batch-of-one state (:func:`~ua_envs.envs.base.state_to_numpy`) with the same code.
     """
 
-    channels: Tensor  #: (B, M, K, N) complex64 [sqrt(W)]
-    tx_power: Tensor  #: (B, M) float32 [W]
-    noise_power: Tensor  #: (B, K) float32 [W]
-    bs_positions: Tensor  #: (B, M, 2) float32 [m]
-    ue_positions: Tensor  #: (B, K, 2) float32 [m]
-    snr_gain: Tensor  #: (B, M, K) float32, ‖h_{m,k}‖² / σ_k² [1/W]
-    channel_obs: Tensor  #: (B, M, K, 2N) float32, [Re(h/σ_k), Im(h/σ_k)], clipped
-    gain_db: Tensor  #: (B, M, K) float32 [dB], 10 log10(‖h‖²/σ²), clipped to GAIN_DB_RANGE
-    tx_power_dbm: Tensor  #: (B, M) float32 [dBm]
-    action: Tensor  #: (B, K) int64, chosen BS per UE (-1 before the decision)
-    association: Tensor  #: (B, M, K) float32 0/1, association as served (after drops)
-    load: Tensor  #: (B, M) float32, UEs assigned to each BS by the action (before drops)
-    dropped: Tensor  #: (B, K) bool, UE dropped by overload="drop"
-    excess: Tensor  #: (B,) float32, Σ_m max(0, load_m - limit) (0 without a limit)
-    rates: Tensor  #: (B, K) float32 [bit/s/Hz]
-    sum_rate: Tensor  #: (B,) float32 [bit/s/Hz], Σ_k rates
-    reward: Tensor  #: (B,) float32, sum_rate - penalty
-    done: Tensor  #: (B,) bool, decision taken
+    channels: Array  #: (B, M, K, N) complex64 [sqrt(W)]
+    tx_power: Array  #: (B, M) float32 [W]
+    noise_power: Array  #: (B, K) float32 [W]
+    bs_positions: Array  #: (B, M, 2) float32 [m]
+    ue_positions: Array  #: (B, K, 2) float32 [m]
+    snr_gain: Array  #: (B, M, K) float32, ‖h_{m,k}‖² / σ_k² [1/W]
+    channel_obs: Array  #: (B, M, K, 2N) float32, [Re(h/σ_k), Im(h/σ_k)], clipped
+    gain_db: Array  #: (B, M, K) float32 [dB], 10 log10(‖h‖²/σ²), clipped to GAIN_DB_RANGE
+    tx_power_dbm: Array  #: (B, M) float32 [dBm]
+    mrt_gram: Array  #: (B, M, K, K) complex64, MRT's Gram factor (core.beamforming.mrt_gram)
+    mrt_power: Array  #: (B, M, K) float32, relative channel powers (core.beamforming.mrt_gram)
+    gain_rank: Array  #: (B, M, K) int64, rank of UE k at BS m by snr_gain (0 = strongest)
+    action: Array  #: (B, K) int64, chosen BS per UE (-1 before the decision)
+    association: Array  #: (B, M, K) float32 0/1, association as served (after drops)
+    load: Array  #: (B, M) float32, UEs assigned to each BS by the action (before drops)
+    dropped: Array  #: (B, K) bool, UE dropped by overload="drop"
+    excess: Array  #: (B,) float32, Σ_m max(0, load_m - limit) (0 without a limit)
+    rates: Array  #: (B, K) float32 [bit/s/Hz]
+    sum_rate: Array  #: (B,) float32 [bit/s/Hz], Σ_k rates
+    reward: Array  #: (B,) float32, sum_rate - penalty
+    done: Array  #: (B,) bool, decision taken
 
 
 class MultiCellSimulator:
@@ -258,6 +264,9 @@ class MultiCellSimulator:
         # Noise-normalised channels h/σ_k: the observation and the SNR gain of every link.
         channel_obs, gain_db, snr_gain = channel_features(channels, noise_power)
         tx_power_dbm = linear_to_db(tx_power) + 30.0
+        # Association-free parts of the decision, computed once per instance.
+        mrt_gram, mrt_power = beamforming.mrt_gram(channels, validate=False)
+        gain_rank = assignment.strength_ranks(snr_gain)
         dev = self.device
         return MultiCellState(
             channels=channels,
@@ -269,6 +278,9 @@ class MultiCellSimulator:
             channel_obs=channel_obs,
             gain_db=gain_db,
             tx_power_dbm=tx_power_dbm,
+            mrt_gram=mrt_gram,
+            mrt_power=mrt_power,
+            gain_rank=gain_rank,
             action=torch.full((batch, k), -1, dtype=torch.long, device=dev),
             association=torch.zeros(batch, m, k, device=dev),
             load=torch.zeros(batch, m, device=dev),
@@ -304,42 +316,55 @@ class MultiCellSimulator:
         return action
 
     def outcome(
-        self, state: MultiCellState, action: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+        self, state: MultiCellState, action: Array
+    ) -> tuple[Array, Array, Array, Array, Array, Array]:
         """Served association, loads, drops, excess, rates and reward of a (validated) action.
 
         The physics path of :meth:`step`, exposed so that baselines (exhaustive search) score
-        many candidate actions of one instance in a single batched call.
+        many candidate actions of one instance in a single batched call. Array-generic: torch
+        states and actions (any device), or a numpy state (:func:`~ua_envs.envs.base.
+        state_to_numpy`) with a numpy action, as the single env does. MRT is scored from the
+        state's precomputed Gram factors (:func:`ua_envs.core.beamforming.mrt_gains`); the
+        other beamformers run :mod:`ua_envs.core.beamforming` in torch.
 
         :param state: ``B`` instances (or one instance expanded to ``B`` rows).
         :param action: ``(B, K)`` int64 BS indices in ``[0, M)`` (not re-validated).
-        :return: ``association (B, M, K)`` served 0/1, ``load (B, M)`` requested,
+        :return: ``association (B, M, K)`` served 0/1 float32, ``load (B, M)`` requested,
             ``dropped (B, K)`` bool, ``excess (B,)``, ``rates (B, K)``, ``reward (B,)``.
         """
         cfg = self.config
-        real = state.tx_power.dtype
-        requested = assignment.one_hot(action, self.num_bs, dtype=real, validate=False)  # (B, M, K)
-        load = assignment.loads(requested).to(real)
+        requested = action[..., None, :] == arange(self.num_bs, like=action)[:, None]  # (B,M,K)
+        load = to_float32(requested.sum(-1))
         limit = self.load_limit
-        excess = (
-            torch.zeros_like(load[..., 0])
-            if limit is None
-            else (load - limit).clamp_min(0.0).sum(dim=-1)
-        )
+        # (zeros (B,) of load's kind without a limit)
+        excess = load.sum(-1) * 0.0 if limit is None else (load - limit).clip(min=0.0).sum(-1)
         if limit is not None and cfg.overload == "drop":
-            served, dropped = assignment.drop_overload(requested, state.snr_gain, limit)
-            served = served.to(real)
+            served, dropped = assignment.keep_strongest(requested, state.gain_rank, limit)
         else:
-            served = requested
-            dropped = torch.zeros_like(action, dtype=torch.bool)
-        beams = self._beams(state, served, validate=False)
-        rates = signal.rates(state.channels, beams, served, state.noise_power, validate=False).to(
-            real
-        )
-        reward = rates.sum(dim=-1)
+            served, dropped = requested, action < 0  # nobody dropped
+        association = to_float32(served)
+        rates = self._rates(state, association)
+        reward = rates.sum(-1)
         if limit is not None and cfg.overload == "penalty":
             reward = reward - cfg.penalty_weight * excess
-        return served, load, dropped, excess, rates, reward
+        return association, load, dropped, excess, rates, reward
+
+    def _rates(self, state: MultiCellState, association: Array) -> Array:
+        """``(B, K)`` rates [bit/s/Hz] of a served 0/1 association (array-generic)."""
+        if self.config.beamforming == "mrt":
+            gains = beamforming.mrt_gains(
+                state.mrt_gram, state.mrt_power, association, state.tx_power
+            )
+            return namespace(association).log2(
+                1.0 + signal.sinr_from_gains(gains, state.noise_power)
+            )
+        if isinstance(association, Tensor):
+            beams = self._beams(state, association, validate=False)
+            return signal.rates(
+                state.channels, beams, association, state.noise_power, validate=False
+            ).to(association.dtype)
+        # A numpy state (single env): the iterative beamformers run in torch on views.
+        return self._rates(state_to_torch(state), torch.from_numpy(association)).numpy()
 
     def step(self, state: MultiCellState, action: Any) -> tuple[MultiCellState, Tensor, Tensor]:
         """Associate every UE with the BS of ``action`` and score the result (one-shot).
@@ -350,10 +375,13 @@ class MultiCellSimulator:
         """
         return self.apply(state, self.check_action(action, state.channels.shape[0]))
 
-    def apply(self, state: MultiCellState, action: Tensor) -> tuple[MultiCellState, Tensor, Tensor]:
-        """:meth:`step` for an action already validated by the caller (``(B, K)`` int64)."""
+    def apply(self, state: MultiCellState, action: Array) -> tuple[MultiCellState, Array, Array]:
+        """:meth:`step` for an action already validated by the caller (``(B, K)`` int64).
+
+        Array-generic like :meth:`outcome` (a numpy state takes a numpy action).
+        """
         served, load, dropped, excess, rates, reward = self.outcome(state, action)
-        done = torch.ones(action.shape[0], dtype=torch.bool, device=self.device)
+        done = action[:, 0] >= 0  # all True: every episode is one step
         new_state = dataclasses.replace(
             state,
             action=action,
@@ -362,21 +390,21 @@ class MultiCellSimulator:
             dropped=dropped,
             excess=excess,
             rates=rates,
-            sum_rate=rates.sum(dim=-1),
+            sum_rate=rates.sum(-1),
             reward=reward,
             done=done,
         )
-        return new_state, reward, done.clone()
+        return new_state, reward, arrays.copy(done)
 
     # ---- views -------------------------------------------------------------------------------
 
-    def observe(self, state: MultiCellState) -> dict[str, Tensor]:
-        """Batched observation (fresh tensors): ``channel (B, M, K, 2N)``, ``gain_db (B, M, K)``,
-        ``tx_power_dbm (B, M)``, all float32."""
+    def observe(self, state: MultiCellState) -> dict[str, Array]:
+        """Batched observation (fresh arrays, torch or numpy like the state): ``channel (B, M,
+        K, 2N)``, ``gain_db (B, M, K)``, ``tx_power_dbm (B, M)``, all float32."""
         return {
-            "channel": state.channel_obs.clone(),
-            "gain_db": state.gain_db.clone(),
-            "tx_power_dbm": state.tx_power_dbm.clone(),
+            "channel": arrays.copy(state.channel_obs),
+            "gain_db": arrays.copy(state.gain_db),
+            "tx_power_dbm": arrays.copy(state.tx_power_dbm),
         }
 
     def action_mask(self, state: MultiCellState) -> Tensor:
@@ -385,17 +413,18 @@ class MultiCellSimulator:
         batch = state.channels.shape[0]
         return torch.ones(batch, self.num_ues * self.num_bs, dtype=torch.bool, device=self.device)
 
-    def info(self, state: MultiCellState, *, copy: bool = True) -> dict[str, Tensor]:
+    def info(self, state: MultiCellState, *, copy: bool = True) -> dict[str, Array]:
         """Batched info: ``sum_rate (B,)``, ``rates (B, K)``, ``association (B, M, K)`` as
         served, ``load (B, M)`` as requested, ``violation (B,)`` bool (some BS got more UEs
         than the limit), ``excess (B,)`` (Σ_m max(0, load_m - limit)), ``dropped (B, K)`` bool,
-        ``penalty (B,)`` (sum_rate - reward). Zeros before a decision.
+        ``penalty (B,)`` (sum_rate - reward). Zeros before a decision. Torch or numpy, like
+        the state.
 
         :param copy: return fresh tensors (False: views of the state, for callers that copy).
         """
 
-        def fresh(tensor: Tensor) -> Tensor:
-            return tensor.clone() if copy else tensor
+        def fresh(value: Array) -> Array:
+            return arrays.copy(value) if copy else value
 
         return {
             "sum_rate": fresh(state.sum_rate),

@@ -135,12 +135,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from ua_envs.envs.base import check_scalar_action, torch_generator
+from ua_envs.envs.base import check_scalar_action, state_to_numpy, torch_generator
 from ua_envs.envs.slotted.sim import (
     SlottedConfig,
     SlottedSimulator,
     SlottedState,
-    state_to_numpy,
 )
 from ua_envs.envs.slotted.viewer import SlottedRendering
 
@@ -167,7 +166,7 @@ class SlottedArrivalAssocEnv(SlottedRendering, gym.Env[ObsType, np.int64]):
     Keyword arguments are the fields of :class:`~ua_envs.envs.slotted.sim.SlottedConfig` (same
     names and defaults, validated there) plus ``render_mode``. The env steps the simulator's
     code on a numpy copy of its batch-of-one state
-    (:func:`~ua_envs.envs.slotted.sim.state_to_numpy`); the episode is drawn with torch.
+    (:func:`~ua_envs.envs.base.state_to_numpy`); the episode is drawn with torch.
     """
 
     metadata: dict[str, Any] = {  # noqa: RUF012 (gymnasium declares an instance attribute)

@@ -38,12 +38,11 @@ from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
 from ua_envs.core.validation import check_int_range
-from ua_envs.envs.base import check_scalar_action, torch_generator
+from ua_envs.envs.base import check_scalar_action, state_to_numpy, torch_generator
 from ua_envs.envs.slotted.sim import (
     SlottedSimulator,
     SlottedState,
     make_config,
-    state_to_numpy,
 )
 from ua_envs.envs.slotted.viewer import SlottedRendering
 

@@ -50,6 +50,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ua_envs.core.arrays import arange, namespace, to_float32
 from ua_envs.core.validation import (
     as_tensor,
     check_choice,
@@ -70,7 +71,7 @@ INVALID_ACTION_MODES = ("terminate", "raise", "ignore")
 SNR_DB_LIMITS = (-100.0, 100.0)
 
 #: A batched array: ``torch.Tensor`` (the batched simulator, vector env) or ``numpy.ndarray``
-#: (the single env's fast path, see :func:`state_to_numpy`).
+#: (the single env's fast path, see :func:`~ua_envs.envs.base.state_to_numpy`).
 Array = Any
 
 
@@ -195,7 +196,8 @@ class SlottedScenario:
 class SlottedState:
     """Batched state; every array has the batch ``B`` first (``M`` BSs, ``U`` seats per BS,
     ``T`` = horizon). Torch tensors as drawn by :meth:`SlottedSimulator.reset`; the single env
-    keeps a numpy copy (:func:`state_to_numpy`) that the same step code runs on."""
+    keeps a numpy copy (:func:`~ua_envs.envs.base.state_to_numpy`) that the same step code
+    runs on."""
 
     slot: Array  # (B,) int64, index t of the slot whose arrival the observation shows
     arrivals: Array  # (B, T + 1) bool, user arrives in slot t (last column: padding, False)
@@ -378,7 +380,7 @@ class SlottedSimulator:
     # ------------------------------------------------------------------ step
     def _mask(self, count: Array, arrival: Array, snr_db: Array) -> Array:
         """Legal actions ``(B, M + 1)`` bool from seat counts ``(B, M)``, arrival ``(B,)``, SNR."""
-        xp = _xp(count)
+        xp = namespace(count)
         free = count < self.config.max_users_per_bs
         cand = free & arrival[:, None]
         if self._use_topk:
@@ -401,8 +403,9 @@ class SlottedSimulator:
     ) -> tuple[SlottedState, Array, Array]:
         """Play the current slot with ``action`` ``(B,)`` int (see the module's order of events).
 
-        Works on torch states (from :meth:`reset`) and on numpy states (:func:`state_to_numpy`,
-        the single env's fast path); ``action`` must be of the same kind.
+        Works on torch states (from :meth:`reset`) and on numpy states
+        (:func:`~ua_envs.envs.base.state_to_numpy`, the single env's fast path); ``action``
+        must be of the same kind.
 
         :param validate: check the action's shape, dtype and range (the single env checks its
             scalar action itself and passes False).
@@ -413,11 +416,11 @@ class SlottedSimulator:
         """
         cfg = self.config
         m = cfg.num_bs
-        xp = _xp(state.slot)
+        xp = namespace(state.slot)
         b = state.slot.shape[0]
         if validate:
             action = self._check_action(action, b, xp)
-        rows = _arange(xp, b, state.slot)
+        rows = arange(b, like=state.slot)
         legal = state.mask[rows, action]
         invalid = ~legal
         any_invalid = bool(invalid.any())
@@ -527,10 +530,10 @@ class SlottedSimulator:
         - ``action_mask`` ``(B, M + 1)`` int8.
         """
         cfg = self.config
-        xp = _xp(state.slot)
+        xp = namespace(state.slot)
         b, m = state.mask.shape[0], cfg.num_bs
         share = self._tables(state.slot)["share"][state.users]  # (B, M) max(users, 1)
-        arr = _f32(state.cur_arrival)
+        arr = to_float32(state.cur_arrival)
         nodes: Array
         if xp is np:
             nodes = np.empty((b, m, 5), dtype=np.float32)
@@ -587,41 +590,13 @@ class SlottedSimulator:
         return self._node_high.clone()
 
 
-def state_to_numpy(state: SlottedState) -> SlottedState:
-    """A copy of a (CPU or GPU) torch state with numpy arrays (the single env's fast path).
-
-    :meth:`SlottedSimulator.step`, ``observe`` and ``info`` run the same code on it; numpy's
-    per-call overhead at batch size 1 is a fraction of torch's, which keeps the single env above
-    10,000 steps/s.
-    """
-    updates = {
-        f.name: getattr(state, f.name).detach().cpu().numpy().copy()
-        for f in dataclasses.fields(state)
-        if isinstance(getattr(state, f.name), Tensor)
-    }
-    return dataclasses.replace(state, **updates)
-
-
-def _xp(x: Any) -> Any:
-    """The array module of ``x``: numpy for numpy arrays, else torch."""
-    return np if isinstance(x, np.ndarray) else torch
-
-
-def _arange(xp: Any, n: int, like: Array) -> Array:
-    return np.arange(n) if xp is np else torch.arange(n, device=like.device)
-
-
 def _clip_max(x: Array, high: float) -> Array:
     return np.minimum(x, high) if isinstance(x, np.ndarray) else x.clamp(max=high)
 
 
-def _f32(x: Array) -> Array:
-    return x.astype(np.float32) if isinstance(x, np.ndarray) else x.float()
-
-
 def _where_rows(rows: Array, a: SlottedState, b: SlottedState) -> SlottedState:
     """Per row: ``a`` where ``rows`` (bool ``(B,)``) else ``b``."""
-    xp = _xp(rows)
+    xp = namespace(rows)
     updates: dict[str, Any] = {}
     for f in dataclasses.fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
