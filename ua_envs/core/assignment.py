@@ -88,10 +88,10 @@ def keep_strongest(association: Array, ranks: Array, load_limit: int) -> tuple[A
     :param association: ``(..., M, K)`` binary (bool or 0/1).
     :param ranks: ``(..., M, K)`` from :func:`strength_ranks`.
     :param load_limit: maximum UEs per transmitter, ≥ 0.
-
-    No validation (a hot-path step; :func:`drop_overload` is the checked entry point).
     :return: ``(kept, dropped)``: ``kept`` ``(..., M, K)`` bool; ``dropped`` ``(..., K)`` bool,
         True for UEs that lost a link.
+
+    No validation (a hot-path step; :func:`drop_overload` is the checked entry point).
     """
     served = association > 0
     # before[..., m, k, j]: UE j ranks before UE k at transmitter m.

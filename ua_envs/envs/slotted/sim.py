@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ua_envs.core.arrays import arange, namespace, to_float32
+from ua_envs.core.arrays import Array, arange, namespace, to_float32
 from ua_envs.core.validation import (
     as_tensor,
     check_choice,
@@ -69,10 +69,6 @@ INVALID_ACTION_MODES = ("terminate", "raise", "ignore")
 #: Accepted range [dB] of ``snr_levels_db`` and ``bs_bias_db`` entries: wide enough for any
 #: physical link, narrow enough that ``log2(1 + 10^(dB/10))`` of their sum stays finite.
 SNR_DB_LIMITS = (-100.0, 100.0)
-
-#: A batched array: ``torch.Tensor`` (the batched simulator, vector env) or ``numpy.ndarray``
-#: (the single env's fast path, see :func:`~ua_envs.envs.base.state_to_numpy`).
-Array = Any
 
 
 @dataclass(frozen=True)
