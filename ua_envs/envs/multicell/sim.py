@@ -149,13 +149,12 @@ class MultiCellState:
     noise_power: Array  #: (B, K) float32 [W]
     bs_positions: Array  #: (B, M, 2) float32 [m]
     ue_positions: Array  #: (B, K, 2) float32 [m]
-    snr_gain: Array  #: (B, M, K) float32, ‖h_{m,k}‖² / σ_k² [1/W]
     channel_obs: Array  #: (B, M, K, 2N) float32, [Re(h/σ_k), Im(h/σ_k)], clipped
     gain_db: Array  #: (B, M, K) float32 [dB], 10 log10(‖h‖²/σ²), clipped to GAIN_DB_RANGE
     tx_power_dbm: Array  #: (B, M) float32 [dBm]
     mrt_gram: Array  #: (B, M, K, K) complex64, MRT's Gram factor (core.beamforming.mrt_gram)
     mrt_power: Array  #: (B, M, K) float32, relative channel powers (core.beamforming.mrt_gram)
-    gain_rank: Array  #: (B, M, K) int64, rank of UE k at BS m by snr_gain (0 = strongest)
+    gain_rank: Array  #: (B, M, K) int64, rank of UE k at BS m by ‖h_{m,k}‖²/σ_k² (0 = strongest)
     action: Array  #: (B, K) int64, chosen BS per UE (-1 before the decision)
     association: Array  #: (B, M, K) float32 0/1, association as served (after drops)
     load: Array  #: (B, M) float32, UEs assigned to each BS by the action (before drops)
@@ -274,7 +273,6 @@ class MultiCellSimulator:
             noise_power=noise_power,
             bs_positions=bs_positions.to(device=dev, dtype=real),
             ue_positions=ue_positions.to(device=dev, dtype=real),
-            snr_gain=snr_gain,
             channel_obs=channel_obs,
             gain_db=gain_db,
             tx_power_dbm=tx_power_dbm,
