@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 from collections.abc import Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -30,6 +30,7 @@ from torch import Tensor
 
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE
 from ua_envs.core.validation import as_tensor, check_finite, check_int_range
+from ua_envs.envs.contract import DecisionSimulator, Outcome, Simulator
 
 StateT = TypeVar("StateT")
 
@@ -284,31 +285,6 @@ def concat_states(states: list[StateT]) -> StateT:
     return dataclasses.replace(first, **updates)  # type: ignore[type-var]
 
 
-class BatchSimulator(Protocol[StateT]):
-    """What :class:`BatchedVectorEnv` needs of a family's simulator (``sim.py``)."""
-
-    def reset(
-        self,
-        generator: torch.Generator,
-        options: dict[str, Any] | None = None,
-        batch_size: int | None = None,
-    ) -> StateT:
-        """Draw ``batch_size`` (default: the simulator's) fresh episodes."""
-        ...
-
-    def step(self, state: StateT, action: Tensor) -> tuple[StateT, Tensor, Tensor]:
-        """Apply a batched action; return ``(state, reward (B,) float, terminated (B,) bool)``."""
-        ...
-
-    def observe(self, state: StateT) -> dict[str, Tensor]:
-        """Batched observation dict, each entry ``(B, ...)``."""
-        ...
-
-    def info(self, state: StateT) -> dict[str, Tensor]:
-        """Batched info dict, each entry ``(B, ...)``."""
-        ...
-
-
 class BatchedVectorEnv(VectorEnv, Generic[StateT]):
     """A Gymnasium ``VectorEnv`` over one batch-first simulator, on any torch device.
 
@@ -328,7 +304,7 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
         "autoreset_mode": AutoresetMode.SAME_STEP,
         "render_modes": [],
     }
-    sim: BatchSimulator[StateT]
+    sim: Simulator[StateT]
     state: StateT
 
     @staticmethod
@@ -378,12 +354,14 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
         """Start new episodes in every sub-env; see the module docstring for the seeding rule."""
         if isinstance(seed, list):
             raise ValueError("seed must be an int or None for this vector env, got a list")
-        self._options = options
-        if seed is not None:
-            self._generator.manual_seed(torch_seed(seeding.np_random(seed)[0]) ^ 0x5EED)
-            self.state = self._draw_seeded(int(seed), options)
-        else:
-            self.state = self.sim.reset(self._generator, options, batch_size=self.num_envs)
+        self._options = self.sim.check_options(options) or None
+        # No autograd graph in the env loop (evaluate() stays differentiable on the state).
+        with torch.no_grad():
+            if seed is not None:
+                self._generator.manual_seed(torch_seed(seeding.np_random(seed)[0]) ^ 0x5EED)
+                self.state = self._draw_seeded(int(seed), self._options)
+            else:
+                self.state = self.sim.reset(self._generator, self._options, self.num_envs)
         self._elapsed.zero_()
         return self.sim.observe(self.state), {}
 
@@ -397,24 +375,58 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
         self, actions: Any
     ) -> tuple[dict[str, Tensor], Tensor, Tensor, Tensor, dict[str, Any]]:
         """Step every sub-env; reset those that ended in the same call (``SAME_STEP``)."""
-        action = self._action_to_tensor(actions)
+        with torch.no_grad():
+            return self._step(self._action_to_tensor(actions))
+
+    def _step(
+        self, action: Tensor
+    ) -> tuple[dict[str, Tensor], Tensor, Tensor, Tensor, dict[str, Any]]:
         self.state, reward, terminated = self.sim.step(self.state, action)
         self._elapsed += 1
         if self.max_episode_steps is None:
             truncated = torch.zeros_like(terminated)
         else:
             truncated = (self._elapsed >= self.max_episode_steps) & ~terminated
-        step_info = self.sim.info(self.state)
+        # Fresh tensors: a user mutating an info entry must not corrupt the simulator's state.
+        step_info = {key: value.clone() for key, value in self.sim.info(self.state).items()}
         infos: dict[str, Any] = dict(step_info)
         done = terminated | truncated
         if bool(done.any()):
             infos["final_obs"] = self.sim.observe(self.state)
-            infos["final_info"] = step_info
+            infos["final_info"] = {key: value.clone() for key, value in step_info.items()}
             infos["_final"] = done.clone()
             fresh = self.sim.reset(self._generator, self._options, batch_size=int(done.sum()))
             self.state = merge_rows(self.state, fresh, done)
             self._elapsed[done] = 0
         return self.sim.observe(self.state), reward, terminated, truncated, infos
+
+    def action_masks(self) -> Tensor:
+        """``(n, n_actions)`` bool legal actions of every sub-env (sb3-contrib layout; all True
+        where every action is legal)."""
+        mask = self.sim.action_mask(self.state)
+        if mask is None:
+            size = _flat_mask_size(self.single_action_space)
+            return torch.ones(self.num_envs, size, dtype=torch.bool, device=self.device)
+        return mask.clone()
+
+    def evaluate(self, association: Any, *, beams: Any = None) -> Outcome:
+        """The simulator's differentiable ``evaluate`` on the current instances (decision
+        families): ``association`` ``(n, M, K)`` or ``(M, K)``, ``beams`` ``(n, M, K, N)``
+        complex or ``None``; see :class:`~ua_envs.envs.contract.DecisionSimulator`."""
+        if not isinstance(self.sim, DecisionSimulator):
+            raise TypeError(f"{type(self.sim).__name__} has no evaluate (not a decision family)")
+        return self.sim.evaluate(self.state, association, beams=beams)
+
+
+def _flat_mask_size(space: gym.Space[Any]) -> int:
+    """Length of the flat sb3-contrib mask of a single action space."""
+    if isinstance(space, spaces.Discrete):
+        return int(space.n)
+    if isinstance(space, spaces.MultiDiscrete):
+        return int(np.asarray(space.nvec).sum())
+    if isinstance(space, spaces.MultiBinary):
+        return 2 * int(np.prod(space.shape))
+    raise ValueError(f"no flat action mask for {type(space).__name__}")
 
 
 def channel_observation_spaces(

@@ -130,31 +130,20 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 from gymnasium import spaces
-from torch import Tensor
 
-from ua_envs.core.validation import check_choice
-from ua_envs.envs.base import (
-    RESET_CHUNK,
-    ViewerOwner,
-    channel_observation_spaces,
-    row_numpy,
-    split_rows,
-    state_to_numpy,
-    state_to_torch,
-    torch_generator,
-)
+from ua_envs.core.channels.generators import TX_POWER_DBM_RANGE
+from ua_envs.envs.base import channel_observation_spaces
 from ua_envs.envs.multicell.sim import (
-    TX_POWER_DBM_RANGE,
     MultiCellConfig,
     MultiCellSimulator,
     MultiCellState,
     make_config,
 )
 from ua_envs.envs.multicell.viewer import MultiCellViewer
+from ua_envs.envs.single import ChannelInstanceProperties, SimEnv
 
-__all__ = ["MultiCellAssocEnv", "action_space", "observation_space"]
+__all__ = ["MultiCellAssocEnv", "action_space", "check_single_action", "observation_space"]
 
 
 def observation_space(config: MultiCellConfig) -> spaces.Dict:
@@ -173,7 +162,22 @@ def action_space(config: MultiCellConfig) -> spaces.MultiDiscrete:
     return spaces.MultiDiscrete(np.full(config.num_ues, config.num_bs, dtype=np.int64))
 
 
-class MultiCellAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
+def check_single_action(action: Any, num_bs: int, num_ues: int) -> np.ndarray:
+    """The action as a ``(K,)`` int64 array, or ``ValueError`` naming what is wrong."""
+    array = np.asarray(action)
+    if array.shape != (num_ues,):
+        raise ValueError(
+            f"action must have shape ({num_ues},) (one BS index per UE), got {array.shape}"
+        )
+    if array.dtype.kind not in "iu":
+        raise ValueError(f"action must hold integer BS indices, got dtype {array.dtype}")
+    if array.min() < 0 or array.max() >= num_bs:
+        bad = array[(array < 0) | (array >= num_bs)][0]
+        raise ValueError(f"action entries must be BS indices in [0, {num_bs - 1}], got {bad}")
+    return array.astype(np.int64)
+
+
+class MultiCellAssocEnv(ChannelInstanceProperties, SimEnv[MultiCellState]):
     """One-shot multi-cell association; see the module docstring for the full spec.
 
     :param render_mode: None, ``"rgb_array"`` or ``"human"``.
@@ -181,155 +185,35 @@ class MultiCellAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
     """
 
     metadata: dict[str, Any] = {"render_modes": ["human", "rgb_array"], "render_fps": 2}  # noqa: RUF012
+    simulator_class = MultiCellSimulator
+    make_config = staticmethod(make_config)
+    config: MultiCellConfig
+    sim: MultiCellSimulator
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        self.render_mode = render_mode
-        self.config = make_config(kwargs)
-        self.sim = MultiCellSimulator(self.config, batch_size=1, device="cpu")
-        self.observation_space = observation_space(self.config)
-        self.action_space = action_space(self.config)
-        self._generator: torch.Generator | None = None
-        self._state: MultiCellState | None = None
-        self._obs: dict[str, np.ndarray] = {}
-        self._chunk_rows: list[tuple[MultiCellState, dict[str, np.ndarray]]] = []
-        self._viewer: MultiCellViewer | None = None
+    def _spaces(self) -> tuple[gym.Space[Any], gym.Space[Any]]:
+        return observation_space(self.config), action_space(self.config)
 
-    # ---- Gymnasium API -----------------------------------------------------------------------
+    def _batch_action(self, action: Any) -> Any:
+        array = check_single_action(action, self.config.num_bs, self.config.num_ues)[None]
+        return array if self.runner.numpy_state else self.sim.check_action(array, 1)
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Draw a new instance. ``options`` is accepted and unused (this env has none)."""
-        super().reset(seed=seed)
-        # No autograd graph in the env loop. Not inference_mode: the instance tensors must stay
-        # usable by evaluate() with autograd.
-        with torch.no_grad():
-            if seed is not None or self._generator is None:
-                self._generator = torch_generator(self.np_random, "cpu")
-                self._chunk_rows = []
-                # One instance from the fresh generator: what the vector env's sub-env draws.
-                self._state = state_to_numpy(self.sim.reset(self._generator, options, 1))
-                self._obs = {k: v[0] for k, v in self.sim.observe(self._state).items()}
-            else:
-                self._state, self._obs = self._next_from_chunk(options)
-        if self.render_mode == "human":
-            self.render()
-        return {k: v.copy() for k, v in self._obs.items()}, {}
-
-    def _next_from_chunk(
-        self, options: dict[str, Any] | None
-    ) -> tuple[MultiCellState, dict[str, np.ndarray]]:
-        assert self._generator is not None
-        if not self._chunk_rows:
-            chunk = state_to_numpy(self.sim.reset(self._generator, options, RESET_CHUNK))
-            obs = self.sim.observe(chunk)
-            self._chunk_rows = [
-                (row, {k: v[i] for k, v in obs.items()}) for i, row in enumerate(split_rows(chunk))
-            ]
-            self._chunk_rows.reverse()  # pop() from the end serves row 0 first
-        return self._chunk_rows.pop()
-
-    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        """Associate UE k with BS ``action[k]``; the episode ends (one step)."""
-        state = self._require_state()
-        if bool(state.done[0]):
-            raise RuntimeError("the episode is over (one step per episode): call reset()")
-        # The simulator's array-generic decision step, on the numpy state.
-        self._state, reward, _ = self.sim.apply(state, self._check_action(action)[None])
-        info = row_numpy(self.sim.info(self._state, copy=False))
-        if self.render_mode == "human":
-            self.render()
-        return {k: v.copy() for k, v in self._obs.items()}, float(reward[0]), True, False, info
-
-    def _check_action(self, action: Any) -> np.ndarray:
-        """The action as a ``(K,)`` int64 array, or ``ValueError`` naming what is wrong."""
-        num_ues, num_bs = self.config.num_ues, self.config.num_bs
-        array = np.asarray(action)
-        if array.shape != (num_ues,):
-            raise ValueError(
-                f"action must have shape ({num_ues},) (one BS index per UE), got {array.shape}"
-            )
-        if array.dtype.kind not in "iu":
-            raise ValueError(f"action must hold integer BS indices, got dtype {array.dtype}")
-        if array.min() < 0 or array.max() >= num_bs:
-            bad = array[(array < 0) | (array >= num_bs)][0]
-            raise ValueError(f"action entries must be BS indices in [0, {num_bs - 1}], got {bad}")
-        return array.astype(np.int64)
-
-    def render(self) -> np.ndarray | None:
-        """``rgb_array``: an ``(H, W, 3)`` uint8 frame; ``human``: draw the window."""
-        viewer = self._active_viewer()
-        if viewer is None:
-            return None
-        state = self._require_state()
+    def _draw(self, viewer: MultiCellViewer, state: MultiCellState) -> np.ndarray | None:
         decided = bool(state.done[0])
-        return viewer.render(
-            bs_positions=state.bs_positions[0],
-            ue_positions=state.ue_positions[0],
-            area_m=float(self.config.area_m),
-            association=state.association[0] if decided else None,
-            rates=state.rates[0] if decided else None,
-            dropped=state.dropped[0] if decided else None,
-            sum_rate=float(state.sum_rate[0]) if decided else None,
+        frame: np.ndarray | None = viewer.render(
+            bs_positions=self.runner.field("bs_positions"),
+            ue_positions=self.runner.field("ue_positions"),
+            area_m=float(self.config.area_m or 1.0),
+            association=self.runner.field("association") if decided else None,
+            rates=self.runner.field("rates") if decided else None,
+            dropped=self.runner.field("dropped") if decided else None,
+            sum_rate=float(self.runner.field("sum_rate")) if decided else None,
         )
+        return frame
 
     def _make_viewer(self, render_mode: str) -> MultiCellViewer:
         return MultiCellViewer(render_mode)
-
-    def action_masks(self) -> np.ndarray:
-        """``(K·M,)`` bool, all True (sb3-contrib layout: UE k's mask at ``[k·M, (k+1)·M)``)."""
-        return np.ones(self.config.num_ues * self.config.num_bs, dtype=bool)
-
-    # ---- the instance ------------------------------------------------------------------------
-
-    def _require_state(self) -> MultiCellState:
-        if self._state is None:
-            raise RuntimeError("call reset() before using the env")
-        return self._state
-
-    @property
-    def state(self) -> MultiCellState:
-        """The simulator state of the current instance (batch of one), as CPU torch tensors.
-
-        Views of the env's own (numpy) state: treat them as read-only.
-        """
-        return state_to_torch(self._require_state())
-
-    @property
-    def channels(self) -> np.ndarray:
-        """``(M, K, N)`` complex64 channels [sqrt(W)] of the current instance (a copy)."""
-        return self._require_state().channels[0].copy()
-
-    @property
-    def tx_power(self) -> np.ndarray:
-        """``(M,)`` float32 per-BS transmit power [W] (a copy)."""
-        return self._require_state().tx_power[0].copy()
-
-    @property
-    def noise_power(self) -> np.ndarray:
-        """``(K,)`` float32 per-UE noise power [W] (a copy)."""
-        return self._require_state().noise_power[0].copy()
-
-    @property
-    def bs_positions(self) -> np.ndarray:
-        """``(M, 2)`` BS positions [m] (a copy)."""
-        return self._require_state().bs_positions[0].copy()
-
-    @property
-    def ue_positions(self) -> np.ndarray:
-        """``(K, 2)`` UE positions [m] (a copy)."""
-        return self._require_state().ue_positions[0].copy()
 
     @property
     def load_limit(self) -> int | None:
         """Per-BS UE limit (``"num_antennas"`` resolved), or ``None``."""
         return self.sim.load_limit
-
-    def evaluate(self, association: Any, beams: Any = None, *, project: bool = True) -> Tensor:
-        """Differentiable sum rate of ``association`` ``(M, K)`` on the current instance.
-
-        See :meth:`~ua_envs.envs.multicell.sim.MultiCellSimulator.evaluate`; returns a
-        ``(1,)`` tensor (batch of one).
-        """
-        return self.sim.evaluate(association, beams, state=self.state, project=project)

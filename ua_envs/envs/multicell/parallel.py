@@ -1,8 +1,9 @@
 """PettingZoo parallel version of MultiCellAssoc-v0: one agent per UE (SPEC §4.5).
 
 Agents ``ue_0 … ue_{K-1}`` each pick a BS (``Discrete(M)``) in one simultaneous step; the
-instance, physics and overload handling are those of the Gymnasium env (``env.py``), which this
-adapter wraps (so ``reset(seed=s)`` draws the same instance as ``MultiCellAssoc-v0`` does).
+instance, physics and overload handling are the simulator's (``sim.py``), run by the same
+episode runner as the Gymnasium env (so ``reset(seed=s)`` draws the same instance as
+``MultiCellAssoc-v0`` does).
 
 Observation of agent ``ue_k``: ``{"observation": Box((M·(2N + 2),), float32), "action_mask":
 (M,) int8}`` where ``observation`` is the concatenation of its own column of the single-env
@@ -22,29 +23,31 @@ that the individual rewards sum to the shared one. Infos per agent: ``rate``, ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from pettingzoo import ParallelEnv
 
 from ua_envs.core.validation import check_choice
 from ua_envs.envs.base import check_scalar_action
-from ua_envs.envs.multicell.env import MultiCellAssocEnv, observation_space
+from ua_envs.envs.multicell.env import observation_space
+from ua_envs.envs.multicell.sim import (
+    MultiCellConfig,
+    MultiCellSimulator,
+    MultiCellState,
+    make_config,
+)
+from ua_envs.envs.multicell.viewer import MultiCellViewer
+from ua_envs.envs.parallel_base import SimParallelEnv
 
 __all__ = ["REWARD_MODES", "MultiCellAssocParallelEnv"]
 
 REWARD_MODES = ("shared", "individual")
+_OBS_KEYS = ("channel", "gain_db", "tx_power_dbm")
 
 
-def _flat_bounds(box_space: spaces.Dict, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    boxes: list[Any] = [box_space[key] for key in keys]
-    low = np.concatenate([np.asarray(box.low).ravel() for box in boxes])
-    high = np.concatenate([np.asarray(box.high).ravel() for box in boxes])
-    return low.astype(np.float32), high.astype(np.float32)
-
-
-class MultiCellAssocParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
+class MultiCellAssocParallelEnv(SimParallelEnv[MultiCellState]):
     """UE agents choosing their BS; see the module docstring.
 
     :param reward: ``"shared"`` or ``"individual"``.
@@ -58,32 +61,41 @@ class MultiCellAssocParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
         "render_fps": 2,
         "is_parallelizable": True,
     }
+    simulator_class = MultiCellSimulator
+    make_config = staticmethod(make_config)
+    config: MultiCellConfig
+    sim: MultiCellSimulator
 
     def __init__(self, reward: str = "shared", render_mode: str | None = None, **kwargs: Any):
         check_choice("reward", reward, REWARD_MODES)
         self.reward_mode = reward
-        self.env = MultiCellAssocEnv(render_mode=render_mode, **kwargs)
-        self.render_mode = render_mode
-        config = self.env.config
-        self.num_bs, self.num_ues = config.num_bs, config.num_ues
-        self.possible_agents = [f"ue_{k}" for k in range(self.num_ues)]
-        self.agents: list[str] = []
-        single = observation_space(config)
-        m, n = config.num_bs, config.num_antennas
+        super().__init__(render_mode=render_mode, **kwargs)
+        self.num_bs, self.num_ues = self.config.num_bs, self.config.num_ues
+        single = observation_space(self.config)
+        low = np.concatenate([np.asarray(single[key].low).ravel() for key in _OBS_KEYS])  # type: ignore[attr-defined]
+        high = np.concatenate([np.asarray(single[key].high).ravel() for key in _OBS_KEYS])  # type: ignore[attr-defined]
+        self.state_space = spaces.Box(low.astype(np.float32), high.astype(np.float32))
+        self._action = np.zeros(self.num_ues, np.int64)
+
+    def _agent_names(self) -> list[str]:
+        return [f"ue_{k}" for k in range(self.config.num_ues)]
+
+    def _agent_spaces(self) -> tuple[spaces.Space[Any], spaces.Space[Any]]:
+        single = observation_space(self.config)
+        m, n = self.config.num_bs, self.config.num_antennas
         # Per-agent bounds: the channel box is uniform, so one UE's slice has the same bounds.
-        boxes = {key: single[key] for key in ("channel", "gain_db", "tx_power_dbm")}
         low = np.concatenate(
             [
-                np.full(m * 2 * n, np.min(boxes["channel"].low)),  # type: ignore[attr-defined]
-                np.full(m, np.min(boxes["gain_db"].low)),  # type: ignore[attr-defined]
-                np.asarray(boxes["tx_power_dbm"].low),  # type: ignore[attr-defined]
+                np.full(m * 2 * n, np.min(single["channel"].low)),  # type: ignore[attr-defined]
+                np.full(m, np.min(single["gain_db"].low)),  # type: ignore[attr-defined]
+                np.asarray(single["tx_power_dbm"].low),  # type: ignore[attr-defined]
             ]
         ).astype(np.float32)
         high = np.concatenate(
             [
-                np.full(m * 2 * n, np.max(boxes["channel"].high)),  # type: ignore[attr-defined]
-                np.full(m, np.max(boxes["gain_db"].high)),  # type: ignore[attr-defined]
-                np.asarray(boxes["tx_power_dbm"].high),  # type: ignore[attr-defined]
+                np.full(m * 2 * n, np.max(single["channel"].high)),  # type: ignore[attr-defined]
+                np.full(m, np.max(single["gain_db"].high)),  # type: ignore[attr-defined]
+                np.asarray(single["tx_power_dbm"].high),  # type: ignore[attr-defined]
             ]
         ).astype(np.float32)
         agent_space = spaces.Dict(
@@ -92,23 +104,21 @@ class MultiCellAssocParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
                 "action_mask": spaces.Box(0, 1, shape=(m,), dtype=np.int8),
             }
         )
-        self.observation_spaces = dict.fromkeys(self.possible_agents, agent_space)
-        self.action_spaces = dict.fromkeys(self.possible_agents, spaces.Discrete(m))
-        state_low, state_high = _flat_bounds(single, ("channel", "gain_db", "tx_power_dbm"))
-        self.state_space = spaces.Box(state_low, state_high, dtype=np.float32)
-        self._obs: dict[str, np.ndarray] = {}
+        return agent_space, spaces.Discrete(m)
 
-    def observation_space(self, agent: str) -> spaces.Space[Any]:
-        """The observation space of ``agent`` (the same object on every call)."""
-        return self.observation_spaces[agent]
+    def _joint_action(self, actions: Mapping[str, Any]) -> Any:
+        m = self.config.num_bs
+        chosen = [
+            check_scalar_action(actions[agent], m, name=f"action of {agent}", meaning=" (BS index)")
+            for agent in self.possible_agents
+        ]
+        self._action = np.array(chosen, np.int64)
+        batched = self._action[None]
+        return batched if self.runner.numpy_state else self.sim.check_action(batched, 1)
 
-    def action_space(self, agent: str) -> spaces.Space[Any]:
-        """``Discrete(M)``: the BS index ``agent`` picks."""
-        return self.action_spaces[agent]
-
-    def _agent_observations(self) -> dict[str, dict[str, np.ndarray]]:
-        obs = self._obs
-        out: dict[str, dict[str, np.ndarray]] = {}
+    def _observations(self) -> dict[str, Any]:
+        obs = self.runner.observation()
+        out: dict[str, Any] = {}
         for k, agent in enumerate(self.possible_agents):
             flat = np.concatenate(
                 [obs["channel"][:, k, :].ravel(), obs["gain_db"][:, k], obs["tx_power_dbm"]]
@@ -116,76 +126,51 @@ class MultiCellAssocParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
             out[agent] = {"observation": flat, "action_mask": np.ones(self.num_bs, np.int8)}
         return out
 
-    def reset(
-        self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, Any]]]:
-        """Draw a new instance (the one ``MultiCellAssoc-v0`` draws with the same seed)."""
-        self._obs, _ = self.env.reset(seed=seed, options=options)
-        self.agents = list(self.possible_agents)
-        return self._agent_observations(), {agent: {} for agent in self.agents}
-
-    def step(
-        self, actions: dict[str, Any]
-    ) -> tuple[
-        dict[str, dict[str, np.ndarray]],
-        dict[str, float],
-        dict[str, bool],
-        dict[str, bool],
-        dict[str, dict[str, Any]],
-    ]:
-        """Every UE agent associates with the BS it chose; the episode ends for all."""
-        if not self.agents:
-            raise RuntimeError("the episode is over (one step per episode): call reset()")
-        missing = [agent for agent in self.agents if agent not in actions]
-        if missing:
-            raise ValueError(f"actions must hold one BS index per live agent; missing {missing}")
-        m = self.env.config.num_bs
-        chosen = [
-            check_scalar_action(actions[agent], m, name=f"action of {agent}", meaning=" (BS index)")
-            for agent in self.possible_agents
-        ]
-        action = np.array(chosen, np.int64)
-        _, reward, _, _, info = self.env.step(action)
-        rates = info["rates"]
+    def _rewards(self, reward: float) -> dict[str, float]:
         if self.reward_mode == "shared":
-            rewards = dict.fromkeys(self.possible_agents, float(reward))
-        else:
-            share = np.zeros(self.num_ues)
-            if self.env.config.overload == "penalty" and self.env.load_limit is not None:
-                load = info["load"]
-                over = np.maximum(load - self.env.load_limit, 0.0) / np.maximum(load, 1.0)
-                share = self.env.config.penalty_weight * over[action]
-            rewards = {
-                agent: float(rates[k] - share[k]) for k, agent in enumerate(self.possible_agents)
-            }
-        infos = {
+            return dict.fromkeys(self.possible_agents, reward)
+        info = self.runner.info()
+        rates = info["rates"]
+        share = np.zeros(self.num_ues)
+        limit = self.sim.load_limit
+        if self.config.overload == "penalty" and limit is not None:
+            load = info["load"]
+            over = np.maximum(load - limit, 0.0) / np.maximum(load, 1.0)
+            share = self.config.penalty_weight * over[self._action]
+        return {agent: float(rates[k] - share[k]) for k, agent in enumerate(self.possible_agents)}
+
+    def _infos(self) -> dict[str, dict[str, Any]]:
+        if not bool(self.runner.require_state().done[0]):
+            return {agent: {} for agent in self.possible_agents}
+        info = self.runner.info()
+        return {
             agent: {
-                "rate": float(rates[k]),
-                "bs": int(action[k]),
+                "rate": float(info["rates"][k]),
+                "bs": int(self._action[k]),
                 "served": not bool(info["dropped"][k]),
                 "sum_rate": float(info["sum_rate"]),
             }
             for k, agent in enumerate(self.possible_agents)
         }
-        observations = self._agent_observations()
-        terminations = dict.fromkeys(self.possible_agents, True)
-        truncations = dict.fromkeys(self.possible_agents, False)
-        self.agents = []
-        return observations, rewards, terminations, truncations, infos
 
     def state(self) -> np.ndarray:
         """Global state: ``channel``, ``gain_db``, ``tx_power_dbm`` flattened and concatenated."""
-        obs = self._obs
-        if not obs:
-            raise RuntimeError("call reset() before state()")
-        return np.concatenate(
-            [obs["channel"].ravel(), obs["gain_db"].ravel(), obs["tx_power_dbm"].ravel()]
-        ).astype(np.float32)
+        obs = self.runner.observation()
+        return np.concatenate([obs[key].ravel() for key in _OBS_KEYS]).astype(np.float32)
 
-    def render(self) -> np.ndarray | None:
-        """Render the wrapped env's instance (see ``viewer.py``)."""
-        return self.env.render()
+    def _make_viewer(self, render_mode: str) -> MultiCellViewer:
+        return MultiCellViewer(render_mode)
 
-    def close(self) -> None:
-        """Close the viewer, if any."""
-        self.env.close()
+    def _draw(self, viewer: MultiCellViewer, state: MultiCellState) -> np.ndarray | None:
+        decided = bool(state.done[0])
+        field = self.runner.field
+        frame: np.ndarray | None = viewer.render(
+            bs_positions=field("bs_positions"),
+            ue_positions=field("ue_positions"),
+            area_m=float(self.config.area_m or 1.0),
+            association=field("association") if decided else None,
+            rates=field("rates") if decided else None,
+            dropped=field("dropped") if decided else None,
+            sum_rate=float(field("sum_rate")) if decided else None,
+        )
+        return frame

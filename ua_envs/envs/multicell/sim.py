@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from ua_envs.core import arrays, assignment, beamforming, signal
 from ua_envs.core.arrays import Array, arange, namespace, to_float32
-from ua_envs.core.channels import make_channels
+from ua_envs.core.channels.generators import TX_POWER_DBM_RANGE, ChannelGenerator, bind_scenario
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
 from ua_envs.core.units import linear_to_db
 from ua_envs.core.validation import (
@@ -33,13 +35,14 @@ from ua_envs.core.validation import (
     check_int_range,
 )
 from ua_envs.envs.base import check_association, config_from_kwargs, state_to_torch
+from ua_envs.envs.contract import DecisionSimulator, Outcome
+from ua_envs.envs.instances import channel_instance_sample
 
 __all__ = [
     "BEAMFORMERS",
     "CHANNEL_OBS_BOUND",
     "GAIN_DB_RANGE",
     "OVERLOAD_MODES",
-    "SCENARIOS",
     "TX_POWER_DBM_RANGE",
     "MultiCellConfig",
     "MultiCellSimulator",
@@ -47,57 +50,69 @@ __all__ = [
     "make_config",
 ]
 
-#: Channel generators this family accepts (SPEC §3; their kwargs are the Config's fields).
-SCENARIOS = ("mmwave28",)
 #: Beamformers of :mod:`ua_envs.core.beamforming` the reward can use.
 BEAMFORMERS = ("mrt", "zf", "rzf", "wmmse")
 #: What happens when a BS is assigned more UEs than ``load_limit`` (SPEC §4.1).
 OVERLOAD_MODES = ("drop", "penalty", "none")
-#: Accepted per-BS transmit power [dBm] (1e-13 W .. 1e7 W): anything outside is a unit mistake.
-TX_POWER_DBM_RANGE = (-100.0, 100.0)
+
+
+#: The config fields that parameterise the channel generator (sizes included).
+CHANNEL_FIELDS = (
+    "num_bs",
+    "num_antennas",
+    "num_ues",
+    "area_m",
+    "carrier_ghz",
+    "bandwidth_hz",
+    "tx_power_dbm",
+    "noise_figure_db",
+    "num_paths",
+    "angular_spread_deg",
+    "outage",
+)
+#: Largest ``penalty_weight`` [bit/s/Hz per excess UE]: beyond it the penalty of one excess UE
+#: dwarfs any sum rate (and 1e38 · K overflows float32).
+MAX_PENALTY_WEIGHT = 1e6
 
 
 @dataclass(frozen=True)
 class MultiCellConfig:
     """Keyword arguments of ``MultiCellAssoc-v0`` (1:1 with the registered kwargs).
 
-    Channel-generator fields (``num_bs`` … ``outage``) are passed to the ``scenario`` generator
-    unchanged (SPEC §3.1 defaults). ``load_limit`` is ``None`` (no limit), a positive integer,
-    or the string ``"num_antennas"`` (the limit is ``N``, as in [AttSKGS];
+    ``scenario`` is a registered channel generator (``"mmwave28"``, the default, or the
+    cell-free ``"cellfree_umi"`` / ``"cellfree_3slope"``) or any
+    :class:`~ua_envs.core.channels.ChannelGenerator`. The channel fields (``num_bs`` …
+    ``outage``) default to ``None``: the scenario's value, written once in its config
+    (:mod:`ua_envs.core.channels.generators`); after construction they hold the values in force
+    (fields the scenario does not have stay ``None``). ``load_limit`` is ``None`` (no limit), a
+    positive integer, or ``"num_antennas"`` (the limit is ``N``, as in [AttSKGS];
     ``MultiCellAssocBalanced-v0`` registers that with ``overload="drop"``).
     """
 
-    num_bs: int = 2  #: M, base stations
-    num_antennas: int = 4  #: N, ULA antennas per BS
-    num_ues: int = 8  #: K, single-antenna UEs
-    scenario: str = "mmwave28"  #: channel generator (SPEC §3)
-    area_m: float = 200.0  #: side of the square deployment [m]
-    carrier_ghz: float = 28.0  #: carrier frequency [GHz]
-    bandwidth_hz: float = 1e9  #: bandwidth [Hz] (sets the noise power)
-    tx_power_dbm: float = 30.0  #: per-BS transmit power [dBm]
-    noise_figure_db: float = 0.0  #: UE noise figure [dB]
-    num_paths: int = 3  #: I, propagation paths per link
-    angular_spread_deg: float = 10.2  #: rms angular spread of paths 2..I [deg]
-    outage: bool = False  #: Akdeniz outage state (links with h = 0)
+    num_bs: int = None  # type: ignore[assignment]  #: M, base stations (mmwave28: 2)
+    num_antennas: int = None  # type: ignore[assignment]  #: N, ULA antennas per BS (4)
+    num_ues: int = None  # type: ignore[assignment]  #: K, single-antenna UEs (8)
+    scenario: str | ChannelGenerator = "mmwave28"  #: channel generator (docs/model.md §3)
+    area_m: float = None  # type: ignore[assignment]  #: side of the square [m] (200)
+    carrier_ghz: float = None  # type: ignore[assignment]  #: carrier frequency [GHz] (28)
+    bandwidth_hz: float = None  # type: ignore[assignment]  #: bandwidth [Hz] (1e9)
+    tx_power_dbm: float = None  # type: ignore[assignment]  #: per-BS power [dBm] (30)
+    noise_figure_db: float = None  # type: ignore[assignment]  #: UE noise figure [dB] (0)
+    num_paths: int = None  # type: ignore[assignment]  #: paths per link (3)
+    angular_spread_deg: float = None  # type: ignore[assignment]  #: rms spread [deg] (10.2)
+    outage: bool = None  # type: ignore[assignment]  #: Akdeniz outage state (False)
     beamforming: str = "mrt"  #: "mrt", "zf", "rzf" or "wmmse"
     load_limit: int | str | None = None  #: max UEs per BS: None, int >= 1 or "num_antennas"
     overload: str = "drop"  #: "drop", "penalty" or "none" (only with a load limit)
     penalty_weight: float = 1.0  #: [bit/s/Hz per excess UE] for overload="penalty"
 
+    #: The channel generator in force (set by ``__post_init__``).
+    channel_generator: ChannelGenerator = dataclasses.field(
+        init=False, repr=False, compare=False, default=None  # type: ignore[assignment]
+    )
+
     def __post_init__(self) -> None:
-        check_int_range("num_bs", self.num_bs, 1)
-        check_int_range("num_antennas", self.num_antennas, 1)
-        check_int_range("num_ues", self.num_ues, 1)
-        check_choice("scenario", self.scenario, SCENARIOS)
-        check_float_range("area_m", self.area_m, 0.0, low_inclusive=False)
-        check_float_range("carrier_ghz", self.carrier_ghz, 0.0, low_inclusive=False)
-        check_float_range("bandwidth_hz", self.bandwidth_hz, 0.0, low_inclusive=False)
-        check_float_range("tx_power_dbm", self.tx_power_dbm, *TX_POWER_DBM_RANGE)
-        check_float_range("noise_figure_db", self.noise_figure_db, 0.0)
-        check_int_range("num_paths", self.num_paths, 1)
-        check_float_range("angular_spread_deg", self.angular_spread_deg, 0.0)
-        if not isinstance(self.outage, bool):
-            raise ValueError(f"outage must be a bool, got {self.outage!r}")
+        bind_scenario(self, CHANNEL_FIELDS)
         check_choice("beamforming", self.beamforming, BEAMFORMERS)
         if self.load_limit is not None and self.load_limit != "num_antennas":
             if isinstance(self.load_limit, str) or isinstance(self.load_limit, bool):
@@ -107,7 +122,7 @@ class MultiCellConfig:
                 )
             check_int_range("load_limit", self.load_limit, 1)
         check_choice("overload", self.overload, OVERLOAD_MODES)
-        check_float_range("penalty_weight", self.penalty_weight, 0.0)
+        check_float_range("penalty_weight", self.penalty_weight, 0.0, MAX_PENALTY_WEIGHT)
 
     @property
     def resolved_load_limit(self) -> int | None:
@@ -117,22 +132,6 @@ class MultiCellConfig:
         if self.load_limit == "num_antennas":
             return int(self.num_antennas)
         return int(self.load_limit)
-
-    def generator_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of the channel generator ``scenario``."""
-        return {
-            "num_bs": self.num_bs,
-            "num_antennas": self.num_antennas,
-            "num_ues": self.num_ues,
-            "area_m": self.area_m,
-            "carrier_ghz": self.carrier_ghz,
-            "bandwidth_hz": self.bandwidth_hz,
-            "tx_power_dbm": self.tx_power_dbm,
-            "noise_figure_db": self.noise_figure_db,
-            "num_paths": self.num_paths,
-            "angular_spread_deg": self.angular_spread_deg,
-            "outage": self.outage,
-        }
 
 
 @dataclass
@@ -166,7 +165,7 @@ class MultiCellState:
     done: Array  #: (B,) bool, decision taken
 
 
-class MultiCellSimulator:
+class MultiCellSimulator(DecisionSimulator[MultiCellState]):
     """Batched simulator: draw instances, apply associations, compute sum rates.
 
     :param config: the family's :class:`MultiCellConfig`.
@@ -188,25 +187,35 @@ class MultiCellSimulator:
         self.num_ues = int(config.num_ues)
         self.num_antennas = int(config.num_antennas)
         self.load_limit = config.resolved_load_limit
-        self._generator_kwargs = config.generator_kwargs()
+        self.channel_generator = config.channel_generator
 
     # ---- instances ---------------------------------------------------------------------------
+
+    #: The single env steps a numpy copy of its state (see :meth:`outcome`).
+    array_generic = True
 
     def reset(
         self,
         generator: torch.Generator,
-        options: dict[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
         batch_size: int | None = None,
     ) -> MultiCellState:
         """Draw ``batch_size`` (default: the simulator's) fresh instances from ``generator``.
 
-        :param options: accepted for API compatibility; this family has no reset options.
+        :param options: ``None`` or ``{"instance": ChannelInstance}``: play that instance (its
+            arrays with or without the batch dim) instead of a draw; the generator is unused.
+        :raises ValueError: an unknown option key (the message lists the valid ones).
         """
-        del options
+        options = self.check_options(options)
         batch = (
             self.batch_size if batch_size is None else check_int_range("batch_size", batch_size, 1)
         )
-        sample = make_channels(self.config.scenario, generator, batch, **self._generator_kwargs)
+        if "instance" in options:
+            sample = channel_instance_sample(
+                options["instance"], batch, self.config, device=self.device
+            )
+        else:
+            sample = self.channel_generator.sample(generator, batch)
         return self.state_from_instances(
             sample.channels,
             sample.tx_power,
@@ -364,13 +373,16 @@ class MultiCellSimulator:
         # A numpy state (single env): the iterative beamformers run in torch on views.
         return self._rates(state_to_torch(state), torch.from_numpy(association)).numpy()
 
-    def step(self, state: MultiCellState, action: Any) -> tuple[MultiCellState, Tensor, Tensor]:
+    def step(self, state: MultiCellState, action: Any) -> tuple[MultiCellState, Array, Array]:
         """Associate every UE with the BS of ``action`` and score the result (one-shot).
 
-        :param action: ``(B, K)`` integer BS indices in ``[0, M)`` (tensor or array).
+        :param action: ``(B, K)`` integer BS indices in ``[0, M)`` (tensor or array), validated
+            here; a numpy state (the single env's) takes a numpy action its adapter validated.
         :return: ``(state, reward (B,), terminated (B,) all True)``.
         :raises ValueError: malformed action (see :meth:`check_action`).
         """
+        if isinstance(state.done, np.ndarray):
+            return self.apply(state, action)
         return self.apply(state, self.check_action(action, state.channels.shape[0]))
 
     def apply(self, state: MultiCellState, action: Array) -> tuple[MultiCellState, Array, Array]:
@@ -404,12 +416,6 @@ class MultiCellSimulator:
             "gain_db": arrays.copy(state.gain_db),
             "tx_power_dbm": arrays.copy(state.tx_power_dbm),
         }
-
-    def action_mask(self, state: MultiCellState) -> Tensor:
-        """``(B, K·M)`` bool, all True: every UE may pick every BS (the load limit is a joint
-        constraint that per-UE masks cannot express; it is enforced by ``overload``)."""
-        batch = state.channels.shape[0]
-        return torch.ones(batch, self.num_ues * self.num_bs, dtype=torch.bool, device=self.device)
 
     def info(self, state: MultiCellState, *, copy: bool = True) -> dict[str, Array]:
         """Batched info: ``sum_rate (B,)``, ``rates (B, K)``, ``association (B, M, K)`` as
@@ -454,29 +460,26 @@ class MultiCellSimulator:
         )
 
     def evaluate(
-        self,
-        association: Tensor,
-        beams: Tensor | None = None,
-        *,
-        state: MultiCellState,
-        project: bool = True,
-    ) -> Tensor:
+        self, state: MultiCellState, association: Any, *, beams: Any = None
+    ) -> Outcome:
         """Differentiable sum rate [bit/s/Hz] of ``association`` on the instances of ``state``.
 
         The hook for learning-to-optimize agents ([GS-GNN], [AttSKGS]): gradients flow to
         ``association`` (and ``beams``) through MRT, ZF and RZF; WMMSE is an iterative optimiser
         that treats the association as the served set ``{a > 0}`` and is not differentiable in it
         (see :mod:`ua_envs.core.beamforming`). No overload handling is applied (drops are
-        discrete); add a load regulariser to the loss instead (SPEC §6).
+        discrete); add a load regulariser to the loss instead (docs/model.md §6).
 
-        :param association: ``(B, M, K)`` (or ``(M, K)``, broadcast) real in ``[0, 1]``;
+        :param state: the instances (from :meth:`reset`, or an env's ``state``).
+        :param association: ``(B, M, K)`` (or ``(M, K)``, broadcast) bool or real in ``[0, 1]``;
             fractional (relaxed) associations are allowed.
         :param beams: ``None``: the configured beamformer on ``association``; else ``(B, M, K,
-            N)`` complex beams ṽ (e.g. from a learned beamforming head).
-        :param state: the instances (from :meth:`reset`, or an env's ``state``).
-        :param project: with ``beams`` given, rescale them to each BS's power budget with
-            :func:`ua_envs.core.project_power` ([GS-GNN] eq. 9) before scoring.
-        :return: ``(B,)`` sum rate.
+            N)`` complex beams ṽ (e.g. from a learned beamforming head), rescaled to each BS's
+            power budget with :func:`ua_envs.core.project_power` ([GS-GNN] eq. 9).
+        :return: :class:`~ua_envs.envs.contract.Outcome` with ``reward`` = ``metrics
+            ["sum_rate"]`` ``(B,)``, ``rates`` ``(B, K)``, ``association`` ``(B, M, K)`` (the
+            input, as scored) and ``metrics["load"]`` ``(B, M)`` (Σ_k a_{m,k}),
+            ``metrics["excess"]`` ``(B,)`` (Σ_m max(0, load_m − limit), 0 without a limit).
         :raises ValueError: wrong shapes, NaN/inf, an association outside ``[0, 1]``.
         """
         association = check_association(
@@ -490,10 +493,20 @@ class MultiCellSimulator:
         if association.dtype == torch.bool:
             association = association.to(state.tx_power.dtype)
         if beams is None:
-            beams = self._beams(state, association, validate=True)
-        elif project:
+            beams = self._beams(state, association, validate=False)
+        else:
             beams = signal.project_power(beams, association, state.tx_power)
-        return signal.sum_rate(state.channels, beams, association, state.noise_power)
+        rates = signal.rates(state.channels, beams, association, state.noise_power, validate=False)
+        sum_rate = rates.sum(-1)
+        load = association.sum(-1)
+        limit = self.load_limit
+        excess = load.sum(-1) * 0.0 if limit is None else (load - limit).clamp_min(0.0).sum(-1)
+        return Outcome(
+            reward=sum_rate,
+            rates=rates,
+            association=association,
+            metrics={"sum_rate": sum_rate, "load": load, "excess": excess},
+        )
 
 
 def make_config(kwargs: dict[str, Any]) -> MultiCellConfig:

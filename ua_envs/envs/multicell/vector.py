@@ -66,29 +66,5 @@ class MultiCellAssocVectorEnv(BatchedVectorEnv[MultiCellState]):
             action_space(self.config),
         )
 
-    def reset(
-        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, Tensor], dict[str, Any]]:
-        """Draw ``n`` new instances (seeding rule in :mod:`ua_envs.envs.base`)."""
-        # No autograd graph in the env loop; evaluate() stays differentiable.
-        with torch.no_grad():
-            return super().reset(seed=seed, options=options)
-
-    def step(
-        self, actions: Any
-    ) -> tuple[dict[str, Tensor], Tensor, Tensor, Tensor, dict[str, Any]]:
-        """Decide every sub-env's instance; every episode ends and is redrawn (``SAME_STEP``)."""
-        with torch.no_grad():
-            return super().step(actions)
-
     def _action_to_tensor(self, actions: Any) -> Tensor:
         return self.sim.check_action(actions, self.num_envs)
-
-    def action_masks(self) -> Tensor:
-        """``(n, K·M)`` bool, all True (every action is legal)."""
-        return self.sim.action_mask(self.state)
-
-    def evaluate(self, association: Any, beams: Any = None, *, project: bool = True) -> Tensor:
-        """Differentiable sum rate ``(n,)`` of ``association`` ``(n, M, K)`` on the current
-        instances (see :meth:`MultiCellSimulator.evaluate`)."""
-        return self.sim.evaluate(association, beams, state=self.state, project=project)
