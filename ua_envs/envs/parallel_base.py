@@ -25,6 +25,10 @@ __all__ = ["SimParallelEnv", "StepResult"]
 
 StateT = TypeVar("StateT")
 
+#: The reset option ``pettingzoo.test.parallel_api_test`` / ``api_test`` pass to probe that
+#: ``reset`` takes options; dropped instead of raising as an unknown key.
+PETTINGZOO_PROBE_KEY = "options"
+
 #: ``(observations, rewards, terminations, truncations, infos)``, each keyed by agent.
 StepResult = tuple[
     dict[str, Any],
@@ -125,7 +129,14 @@ class SimParallelEnv(ViewerOwner, ParallelEnv[str, Any, Any], Generic[StateT]):
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-        """Start an episode; with ``seed`` the one the family's Gymnasium env plays."""
+        """Start an episode; with ``seed`` the one the family's Gymnasium env plays.
+
+        ``options`` takes the simulator's keys (``"instance"``, ...); an unknown key raises
+        ``ValueError`` naming the valid ones, except the key ``"options"``, with which
+        PettingZoo's own API test probes ``reset`` (it is dropped).
+        """
+        if isinstance(options, Mapping) and PETTINGZOO_PROBE_KEY in options:
+            options = {k: v for k, v in options.items() if k != PETTINGZOO_PROBE_KEY}
         seeded = seed is not None or self._np_random is None
         if seeded:
             self._np_random, _ = seeding.np_random(seed)

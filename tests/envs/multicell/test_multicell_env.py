@@ -232,7 +232,7 @@ def test_env_evaluate_matches_reward() -> None:
     env = make("MultiCellAssoc-v0")
     env.reset(seed=3)
     _, reward, _, _, info = env.step(np.arange(8) % 2)
-    value = env.unwrapped.evaluate(torch.from_numpy(info["association"]))
+    value = env.unwrapped.evaluate(torch.from_numpy(info["association"])).reward
     assert value.item() == pytest.approx(reward, rel=1e-5)
 
 

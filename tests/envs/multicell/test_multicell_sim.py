@@ -116,7 +116,7 @@ def test_evaluate_is_differentiable_for_fractional_association() -> None:
     state = sim.reset(torch.Generator().manual_seed(0))
     logits = torch.zeros(4, 2, 8, requires_grad=True)
     association = torch.softmax(logits, dim=1)  # fractional: every entry 0.5
-    sum_rate = sim.evaluate(association, state=state)
+    sum_rate = sim.evaluate(state, association).reward
     assert sum_rate.shape == (4,)
     sum_rate.sum().backward()
     assert logits.grad is not None and torch.isfinite(logits.grad).all()
@@ -130,9 +130,9 @@ def test_evaluate_with_beams_and_integer_association_matches_step() -> None:
     action = torch.randint(0, 2, (3, 8), generator=torch.Generator().manual_seed(2))
     _, reward, _ = sim.step(state, action)
     one_hot = torch.nn.functional.one_hot(action, 2).movedim(-1, -2).float()
-    assert torch.allclose(sim.evaluate(one_hot, state=state), reward, rtol=1e-5)
+    assert torch.allclose(sim.evaluate(state, one_hot).reward, reward, rtol=1e-5)
     beams = state.channels.clone().requires_grad_(True)
-    sim.evaluate(one_hot, beams, state=state).sum().backward()
+    sim.evaluate(state, one_hot, beams=beams).reward.sum().backward()
     assert beams.grad is not None and torch.isfinite(beams.grad).all()
 
 
@@ -140,11 +140,11 @@ def test_evaluate_rejects_bad_association() -> None:
     sim = MultiCellSimulator(MultiCellConfig())
     state = sim.reset(torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="association"):
-        sim.evaluate(torch.ones(3, 8), state=state)
+        sim.evaluate(state, torch.ones(3, 8))
     with pytest.raises(ValueError, match="association"):
-        sim.evaluate(torch.full((2, 8), 1.5), state=state)
+        sim.evaluate(state, torch.full((2, 8), 1.5))
     with pytest.raises(ValueError, match="association has batch 3"):
-        sim.evaluate(torch.full((3, 2, 8), 0.5), state=state)
+        sim.evaluate(state, torch.full((3, 2, 8), 0.5))
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,13 @@ def test_evaluate_rejects_bad_association() -> None:
         ({"bandwidth_hz": -1.0}, "bandwidth_hz"),
         ({"noise_figure_db": -3.0}, "noise_figure_db"),
         ({"beamforming": "mmse"}, "beamforming"),
-        ({"scenario": "cellfree_umi"}, "scenario"),
+        ({"scenario": "umi_typo"}, "scenario"),
+        ({"scenario": object()}, "scenario"),
+        ({"penalty_weight": 1e38}, "penalty_weight"),
+        ({"area_m": 1e40}, "area_m"),
+        ({"num_ues": 10**12}, "num_ues"),
+        ({"num_bs": 4096, "num_ues": 4096, "num_antennas": 8}, "num_antennas"),
+        ({"scenario": "cellfree_umi", "num_paths": 3}, "num_paths"),
         ({"load_limit": 0}, "load_limit"),
         ({"load_limit": "antennas"}, "load_limit"),
         ({"overload": "clip"}, "overload"),

@@ -64,7 +64,7 @@ def test_vector_env_evaluate_and_masks() -> None:
     envs.reset(seed=1)
     assert envs.action_masks().shape == (4, 16) and bool(envs.action_masks().all())
     association = torch.full((4, 2, 8), 0.5, requires_grad=True)
-    value = envs.evaluate(association)
+    value = envs.evaluate(association).reward
     value.sum().backward()
     assert value.shape == (4,) and association.grad is not None
 
