@@ -44,6 +44,17 @@ from ua_envs.core.channels.common import (
     correlation_sqrt,
     rayleigh_channels,
 )
+from ua_envs.core.channels.generators import (
+    GENERATORS,
+    CellFree3Slope,
+    CellFree3SlopeConfig,
+    CellFreeUmi,
+    CellFreeUmiConfig,
+    ChannelGenerator,
+    MmWave28,
+    MmWave28Config,
+    make_generator,
+)
 from ua_envs.core.channels.mmwave28 import (
     mmwave28,
     mmwave28_from_positions,
@@ -53,8 +64,16 @@ from ua_envs.core.channels.mmwave28 import (
 )
 
 __all__ = [
+    "GENERATORS",
     "SCENARIOS",
+    "CellFree3Slope",
+    "CellFree3SlopeConfig",
+    "CellFreeUmi",
+    "CellFreeUmiConfig",
+    "ChannelGenerator",
     "ChannelSample",
+    "MmWave28",
+    "MmWave28Config",
     "cellfree_3slope",
     "cellfree_3slope_from_positions",
     "cellfree_umi",
@@ -64,6 +83,7 @@ __all__ = [
     "correlation_sqrt",
     "cost231_hata_constant_db",
     "make_channels",
+    "make_generator",
     "mmwave28",
     "mmwave28_from_positions",
     "mmwave28_large_scale",
