@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Generic, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -296,8 +296,15 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
     the rows that ended). The other ``infos`` entries are the step's info for every row, the
     reset rows included. Seeding follows the module's rule.
 
-    Subclasses set ``self.sim`` and call :meth:`_init_vector` (with, or after setting, the
-    single spaces); they override :meth:`_action_to_tensor` to validate actions.
+    A family's vector env sets :attr:`simulator_class`, :attr:`make_config` and
+    :attr:`single_spaces` (``config -> (observation space, action space)`` of the single env)
+    and overrides :meth:`_action_to_tensor` to validate actions; the constructor is this one:
+
+    :param num_envs: number of sub-envs ``n``.
+    :param device: torch device of the simulator and of every returned tensor.
+    :param max_episode_steps: truncation (``make_vec`` passes the registered one).
+    :param env_kwargs: the single env's kwargs (the family config's fields; ``render_mode`` is
+        accepted and must be None: the vector env does not render).
     """
 
     metadata: dict[str, Any] = {  # noqa: RUF012 (gymnasium declares an instance attribute)
@@ -306,6 +313,25 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
     }
     sim: Simulator[StateT]
     state: StateT
+    #: The family's simulator class.
+    simulator_class: ClassVar[type[Simulator[Any]]]
+    #: ``kwargs -> config`` (unknown names raise ``ValueError``).
+    make_config: ClassVar[Callable[[Mapping[str, Any]], Any]]
+    #: ``config -> (single observation space, single action space)``.
+    single_spaces: ClassVar[Callable[[Any], tuple[gym.Space[Any], gym.Space[Any]]]]
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        *,
+        device: torch.device | str = "cpu",
+        max_episode_steps: int | None = None,
+        **env_kwargs: Any,
+    ) -> None:
+        self._reject_render_mode(env_kwargs)
+        self.config = type(self).make_config(env_kwargs)
+        self.sim = self.simulator_class(self.config, batch_size=num_envs, device=device)
+        self._init_vector(num_envs, device, max_episode_steps, *type(self).single_spaces(self.config))
 
     @staticmethod
     def _reject_render_mode(env_kwargs: dict[str, Any]) -> None:

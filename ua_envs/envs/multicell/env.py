@@ -143,7 +143,13 @@ from ua_envs.envs.multicell.sim import (
 from ua_envs.envs.multicell.viewer import MultiCellViewer
 from ua_envs.envs.single import ChannelInstanceProperties, SimEnv
 
-__all__ = ["MultiCellAssocEnv", "action_space", "check_single_action", "observation_space"]
+__all__ = [
+    "MultiCellAssocEnv",
+    "action_space",
+    "check_single_action",
+    "observation_space",
+    "single_spaces",
+]
 
 
 def observation_space(config: MultiCellConfig) -> spaces.Dict:
@@ -160,6 +166,11 @@ def observation_space(config: MultiCellConfig) -> spaces.Dict:
 def action_space(config: MultiCellConfig) -> spaces.MultiDiscrete:
     """``MultiDiscrete([M] * K)``."""
     return spaces.MultiDiscrete(np.full(config.num_ues, config.num_bs, dtype=np.int64))
+
+
+def single_spaces(config: MultiCellConfig) -> tuple[spaces.Dict, spaces.MultiDiscrete]:
+    """``(observation_space, action_space)`` of the single env."""
+    return observation_space(config), action_space(config)
 
 
 def check_single_action(action: Any, num_bs: int, num_ues: int) -> np.ndarray:
@@ -191,7 +202,7 @@ class MultiCellAssocEnv(ChannelInstanceProperties, SimEnv[MultiCellState]):
     sim: MultiCellSimulator
 
     def _spaces(self) -> tuple[gym.Space[Any], gym.Space[Any]]:
-        return observation_space(self.config), action_space(self.config)
+        return single_spaces(self.config)
 
     def _batch_action(self, action: Any) -> Any:
         array = check_single_action(action, self.config.num_bs, self.config.num_ues)[None]

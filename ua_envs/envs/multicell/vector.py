@@ -24,47 +24,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from ua_envs.envs.base import BatchedVectorEnv
-from ua_envs.envs.multicell.env import action_space, observation_space
+from ua_envs.envs.multicell.env import single_spaces
 from ua_envs.envs.multicell.sim import MultiCellSimulator, MultiCellState, make_config
 
 __all__ = ["MultiCellAssocVectorEnv"]
 
 
 class MultiCellAssocVectorEnv(BatchedVectorEnv[MultiCellState]):
-    """Batched MultiCellAssoc on one torch device.
+    """Batched MultiCellAssoc on one torch device (constructor: :class:`BatchedVectorEnv`)."""
 
-    :param num_envs: number of sub-envs ``n``.
-    :param device: torch device of the simulator and of every returned tensor.
-    :param max_episode_steps: unused in practice (episodes last one step); accepted for
-        ``make_vec``.
-    :param env_kwargs: the single env's kwargs (``MultiCellConfig`` fields; ``render_mode`` is
-        accepted and must be None: the vector env does not render).
-    """
-
+    simulator_class = MultiCellSimulator
+    make_config = staticmethod(make_config)
+    single_spaces = staticmethod(single_spaces)
     sim: MultiCellSimulator
-
-    def __init__(
-        self,
-        num_envs: int = 1,
-        *,
-        device: torch.device | str = "cpu",
-        max_episode_steps: int | None = None,
-        **env_kwargs: Any,
-    ) -> None:
-        self._reject_render_mode(env_kwargs)
-        self.config = make_config(env_kwargs)
-        self.sim = MultiCellSimulator(self.config, batch_size=num_envs, device=device)
-        self._init_vector(
-            num_envs,
-            device,
-            max_episode_steps,
-            observation_space(self.config),
-            action_space(self.config),
-        )
 
     def _action_to_tensor(self, actions: Any) -> Tensor:
         return self.sim.check_action(actions, self.num_envs)
