@@ -48,4 +48,4 @@ def test_docs_page_python_blocks_run(page: str) -> None:
     for block in blocks:
         if block.lstrip().startswith(">>>"):
             continue  # doctest-style blocks are checked by the doctest runner
-        exec(compile(block, f"docs/{page}", "exec"), namespace)  # noqa: S102
+        exec(compile(block, f"docs/{page}", "exec"), namespace)

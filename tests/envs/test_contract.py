@@ -125,14 +125,14 @@ def test_adapters_are_the_shared_bases(family: Family) -> None:
 @pytest.mark.parametrize("family", FAMILIES, ids=IDS)
 def test_unknown_reset_option_is_a_value_error_naming_the_valid_ones(family: Family) -> None:
     env = gym.make(family.env_id)
-    with pytest.raises(ValueError, match="valid: .*'instance'"):
+    with pytest.raises(ValueError, match=r"valid: .*'instance'"):
         env.reset(seed=0, options={"instanse": 1})
     vec = gym.make_vec(family.env_id, num_envs=2, vectorization_mode="vector_entry_point")
-    with pytest.raises(ValueError, match="valid: .*'instance'"):
+    with pytest.raises(ValueError, match=r"valid: .*'instance'"):
         vec.reset(seed=0, options={"channels": 1})
     if family.parallel is not None:
         module = importlib.import_module(f"ua_envs.multiagent.{family.parallel}")
-        with pytest.raises(ValueError, match="valid: .*'instance'"):
+        with pytest.raises(ValueError, match=r"valid: .*'instance'"):
             module.parallel_env().reset(seed=0, options={"typo": 1})
 
 
@@ -202,5 +202,5 @@ def test_pettingzoo_rejects_unknown_agents(family: Family) -> None:
     env.reset(seed=0)
     actions = {agent: env.action_space(agent).sample() for agent in env.agents}
     actions["intruder_99"] = 0
-    with pytest.raises(ValueError, match="intruder_99.*live agents"):
+    with pytest.raises(ValueError, match=r"intruder_99.*live agents"):
         env.step(actions)

@@ -27,21 +27,33 @@ MAX_STEPS = 60
 #: (case name, env id, kwargs): every id at its defaults and the settings that take other paths.
 CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("multicell", "MultiCellAssoc-v0", {}),
-    ("multicell_zf_penalty", "MultiCellAssoc-v0",
-     {"beamforming": "zf", "load_limit": 3, "overload": "penalty"}),
+    (
+        "multicell_zf_penalty",
+        "MultiCellAssoc-v0",
+        {"beamforming": "zf", "load_limit": 3, "overload": "penalty"},
+    ),
     ("multicell_wmmse", "MultiCellAssoc-v0", {"beamforming": "wmmse", "num_ues": 4}),
     ("multicell_balanced", "MultiCellAssocBalanced-v0", {}),
     ("cellfree", "CellFreeAssoc-v0", {}),
     ("cellfree_delta_mrt", "CellFreeAssoc-v0", {"reward_mode": "delta", "beamforming": "mrt"}),
-    ("cellfree_coverage_wmmse", "CellFreeAssoc-v0",
-     {"require_coverage": True, "beamforming": "wmmse", "num_bs": 4, "num_ues": 3}),
+    (
+        "cellfree_coverage_wmmse",
+        "CellFreeAssoc-v0",
+        {"require_coverage": True, "beamforming": "wmmse", "num_bs": 4, "num_ues": 3},
+    ),
     ("fronthaul", "FronthaulAssoc-v0", {}),
-    ("fronthaul_penalty_scale", "FronthaulAssoc-v0",
-     {"reward_mode": "penalty", "enforce_fronthaul": "scale", "capacity_mbps": 30.0}),
+    (
+        "fronthaul_penalty_scale",
+        "FronthaulAssoc-v0",
+        {"reward_mode": "penalty", "enforce_fronthaul": "scale", "capacity_mbps": 30.0},
+    ),
     ("fronthaul_rzf_horizon", "FronthaulAssoc-v0", {"beamforming": "rzf", "horizon": 3}),
     ("slotted", "SlottedArrivalAssoc-v0", {}),
-    ("slotted_full_load", "SlottedArrivalAssoc-v0",
-     {"arrival_prob": 1.0, "mean_demand": 14, "allow_reject": True}),
+    (
+        "slotted_full_load",
+        "SlottedArrivalAssoc-v0",
+        {"arrival_prob": 1.0, "mean_demand": 14, "allow_reject": True},
+    ),
 ]
 
 

@@ -315,10 +315,16 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
     state: StateT
     #: The family's simulator class.
     simulator_class: ClassVar[type[Simulator[Any]]]
-    #: ``kwargs -> config`` (unknown names raise ``ValueError``).
-    make_config: ClassVar[Callable[[Mapping[str, Any]], Any]]
-    #: ``config -> (single observation space, single action space)``.
-    single_spaces: ClassVar[Callable[[Any], tuple[gym.Space[Any], gym.Space[Any]]]]
+
+    @staticmethod
+    def make_config(kwargs: Mapping[str, Any]) -> Any:
+        """The family config from env kwargs (unknown names raise ``ValueError``)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def single_spaces(config: Any) -> tuple[gym.Space[Any], gym.Space[Any]]:
+        """``(observation space, action space)`` of the single env of ``config``."""
+        raise NotImplementedError
 
     def __init__(
         self,
@@ -329,9 +335,9 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
         **env_kwargs: Any,
     ) -> None:
         self._reject_render_mode(env_kwargs)
-        self.config = type(self).make_config(env_kwargs)
+        self.config = self.make_config(env_kwargs)
         self.sim = self.simulator_class(self.config, batch_size=num_envs, device=device)
-        self._init_vector(num_envs, device, max_episode_steps, *type(self).single_spaces(self.config))
+        self._init_vector(num_envs, device, max_episode_steps, *self.single_spaces(self.config))
 
     @staticmethod
     def _reject_render_mode(env_kwargs: dict[str, Any]) -> None:

@@ -39,6 +39,7 @@ import torch
 from torch import Tensor
 
 from ua_envs.core.arrays import Array
+from ua_envs.core.validation import check_int_range
 
 __all__ = [
     "ChannelInstance",
@@ -147,6 +148,14 @@ class Simulator(abc.ABC, Generic[StateT]):
     config: Any
     batch_size: int
     device: torch.device
+
+    def __init__(
+        self, config: Any, batch_size: int = 1, device: torch.device | str = "cpu"
+    ) -> None:
+        """Store ``config``, the default batch size ``B`` of :meth:`reset` and the device."""
+        self.config = config
+        self.batch_size = check_int_range("batch_size", batch_size, 1)
+        self.device = torch.device(device)
 
     def check_options(self, options: Any) -> dict[str, Any]:
         """The reset options as a dict; unknown keys raise ``ValueError`` naming the valid ones."""

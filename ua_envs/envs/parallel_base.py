@@ -54,13 +54,18 @@ class SimParallelEnv(ViewerOwner, ParallelEnv[str, Any, Any], Generic[StateT]):
         "render_modes": ["human", "rgb_array"],
         "is_parallelizable": True,
     }
+    #: The family's simulator class.
     simulator_class: ClassVar[type[Simulator[Any]]]
-    make_config: ClassVar[Callable[[Mapping[str, Any]], Any]]
+
+    @staticmethod
+    def make_config(kwargs: Mapping[str, Any]) -> Any:
+        """The family config from env kwargs (unknown names raise ``ValueError``)."""
+        raise NotImplementedError
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
         check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
         self.render_mode = render_mode
-        self.config = type(self).make_config(kwargs)
+        self.config = self.make_config(kwargs)
         self.sim = self.simulator_class(self.config, batch_size=1, device="cpu")
         self.runner: EpisodeRunner[StateT] = EpisodeRunner(self.sim)
         self.possible_agents: list[str] = self._agent_names()
@@ -189,5 +194,3 @@ class SimParallelEnv(ViewerOwner, ParallelEnv[str, Any, Any], Generic[StateT]):
     def sim_state(self) -> StateT:
         """The simulator state of the current episode (batch of one) as torch tensors."""
         return self.runner.torch_state()
-
-

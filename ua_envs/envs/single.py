@@ -173,15 +173,18 @@ class SimEnv(ViewerOwner, gym.Env[dict[str, Any], Any], Generic[StateT]):
     metadata: dict[str, Any] = {"render_modes": ["human", "rgb_array"], "render_fps": 4}  # noqa: RUF012
     #: The family's simulator class.
     simulator_class: ClassVar[type[Simulator[Any]]]
-    #: ``kwargs -> config`` (unknown names raise ``ValueError``).
-    make_config: ClassVar[Callable[[Mapping[str, Any]], Any]]
+
+    @staticmethod
+    def make_config(kwargs: Mapping[str, Any]) -> Any:
+        """The family config from env kwargs (unknown names raise ``ValueError``)."""
+        raise NotImplementedError
 
     def __init__(
         self, render_mode: str | None = None, device: torch.device | str = "cpu", **kwargs: Any
     ) -> None:
         check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
         self.render_mode = render_mode
-        self.config = type(self).make_config(kwargs)
+        self.config = self.make_config(kwargs)
         self.device = torch.device(device)
         self.sim = self.simulator_class(self.config, batch_size=1, device=self.device)
         self.runner: EpisodeRunner[StateT] = EpisodeRunner(self.sim)

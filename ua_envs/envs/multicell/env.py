@@ -140,7 +140,7 @@ from ua_envs.envs.multicell.sim import (
     MultiCellState,
     make_config,
 )
-from ua_envs.envs.multicell.viewer import MultiCellViewer
+from ua_envs.envs.multicell.viewer import MultiCellViewer, draw_runner_state
 from ua_envs.envs.single import ChannelInstanceProperties, SimEnv
 
 __all__ = [
@@ -209,17 +209,7 @@ class MultiCellAssocEnv(ChannelInstanceProperties, SimEnv[MultiCellState]):
         return array if self.runner.numpy_state else self.sim.check_action(array, 1)
 
     def _draw(self, viewer: MultiCellViewer, state: MultiCellState) -> np.ndarray | None:
-        decided = bool(state.done[0])
-        frame: np.ndarray | None = viewer.render(
-            bs_positions=self.runner.field("bs_positions"),
-            ue_positions=self.runner.field("ue_positions"),
-            area_m=float(self.config.area_m or 1.0),
-            association=self.runner.field("association") if decided else None,
-            rates=self.runner.field("rates") if decided else None,
-            dropped=self.runner.field("dropped") if decided else None,
-            sum_rate=float(self.runner.field("sum_rate")) if decided else None,
-        )
-        return frame
+        return draw_runner_state(viewer, self.runner, self.config.area_m)
 
     def _make_viewer(self, render_mode: str) -> MultiCellViewer:
         return MultiCellViewer(render_mode)

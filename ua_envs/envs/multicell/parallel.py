@@ -38,7 +38,7 @@ from ua_envs.envs.multicell.sim import (
     MultiCellState,
     make_config,
 )
-from ua_envs.envs.multicell.viewer import MultiCellViewer
+from ua_envs.envs.multicell.viewer import MultiCellViewer, draw_runner_state
 from ua_envs.envs.parallel_base import SimParallelEnv
 
 __all__ = ["REWARD_MODES", "MultiCellAssocParallelEnv"]
@@ -162,15 +162,4 @@ class MultiCellAssocParallelEnv(SimParallelEnv[MultiCellState]):
         return MultiCellViewer(render_mode)
 
     def _draw(self, viewer: MultiCellViewer, state: MultiCellState) -> np.ndarray | None:
-        decided = bool(state.done[0])
-        field = self.runner.field
-        frame: np.ndarray | None = viewer.render(
-            bs_positions=field("bs_positions"),
-            ue_positions=field("ue_positions"),
-            area_m=float(self.config.area_m or 1.0),
-            association=field("association") if decided else None,
-            rates=field("rates") if decided else None,
-            dropped=field("dropped") if decided else None,
-            sum_rate=float(field("sum_rate")) if decided else None,
-        )
-        return frame
+        return draw_runner_state(viewer, self.runner, self.config.area_m)

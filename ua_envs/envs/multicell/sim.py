@@ -14,8 +14,8 @@ The Gymnasium env (``env.py``), the vector env (``vector.py``) and the PettingZo
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -108,7 +108,10 @@ class MultiCellConfig:
 
     #: The channel generator in force (set by ``__post_init__``).
     channel_generator: ChannelGenerator = dataclasses.field(
-        init=False, repr=False, compare=False, default=None  # type: ignore[assignment]
+        init=False,
+        repr=False,
+        compare=False,
+        default=None,  # type: ignore[assignment]
     )
 
     def __post_init__(self) -> None:
@@ -459,9 +462,7 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
             state.channels, association, state.tx_power, state.noise_power, validate=validate
         )
 
-    def evaluate(
-        self, state: MultiCellState, association: Any, *, beams: Any = None
-    ) -> Outcome:
+    def evaluate(self, state: MultiCellState, association: Any, *, beams: Any = None) -> Outcome:
         """Differentiable sum rate [bit/s/Hz] of ``association`` on the instances of ``state``.
 
         The hook for learning-to-optimize agents ([GS-GNN], [AttSKGS]): gradients flow to
@@ -509,6 +510,6 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
         )
 
 
-def make_config(kwargs: dict[str, Any]) -> MultiCellConfig:
+def make_config(kwargs: Mapping[str, Any]) -> MultiCellConfig:
     """A :class:`MultiCellConfig` from env kwargs; unknown names raise ``ValueError``."""
     return config_from_kwargs(MultiCellConfig, kwargs, "MultiCellAssoc")

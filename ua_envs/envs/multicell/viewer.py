@@ -70,3 +70,21 @@ class MultiCellViewer(MatplotlibViewer):
     def draw(self, ax: Any, **instance: Any) -> None:
         """Draw ``instance`` on ``ax`` with :func:`draw_instance`."""
         draw_instance(ax, **instance)
+
+
+def draw_runner_state(
+    viewer: MultiCellViewer, runner: Any, area_m: float | None
+) -> np.ndarray | None:
+    """Draw the current episode of an :class:`~ua_envs.envs.single.EpisodeRunner` (the single
+    and the PettingZoo env share it): the deployment, and once decided the association."""
+    field = runner.field
+    decided = bool(field("done"))
+    return viewer.render(
+        bs_positions=field("bs_positions"),
+        ue_positions=field("ue_positions"),
+        area_m=float(area_m or 1.0),
+        association=field("association") if decided else None,
+        rates=field("rates") if decided else None,
+        dropped=field("dropped") if decided else None,
+        sum_rate=float(field("sum_rate")) if decided else None,
+    )
