@@ -1,6 +1,7 @@
 """Throughput benchmarks: the physics core, a single Gymnasium env and its native vector env.
 
-Run from a shell (one intra-op torch thread on the CPU, as in ARCHITECTURE rule 8)::
+Run from a shell (one intra-op torch thread on the CPU: on 2-core machines two threads make
+small ops 50–150× slower)::
 
     python -m ua_envs.benchmarks core                      # sum_rate(mrt(...)) evaluations/s
     python -m ua_envs.benchmarks MultiCellAssoc-v0 --num-envs 1024 --steps 200
@@ -23,7 +24,7 @@ What is timed:
   call advances ``num_envs`` env-steps; rate = ``num_envs · steps / seconds``.
 
 Figures depend on the machine and on what else runs on it; report them with the command.
-This module never imports :mod:`agents` (ARCHITECTURE rule 1) and does not change global torch
+This module never imports :mod:`agents` (the library never depends on the agents) and does not change global torch
 state on import; :func:`main` sets ``torch.set_num_threads`` (default 1).
 """
 

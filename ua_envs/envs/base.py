@@ -1,6 +1,6 @@
 """Pieces shared by every env family's adapters: seeding rule, numpy conversion, vector base.
 
-Seeding rule (one source of randomness per env, ARCHITECTURE rule 2):
+Seeding rule (one source of randomness per env; nothing owns a seed or uses global RNG):
 
 * A single env's ``reset(seed=s)`` seeds ``self.np_random`` (Gymnasium), and the simulator's
   ``torch.Generator`` is seeded with :func:`torch_seed` of that ``np_random``.
