@@ -1,8 +1,8 @@
 """Shipped checker for ua-envs environments: ``check_ua_env(env)``.
 
 One call runs every check our environments promise (one seeded random source, fresh
-observations, docs/model.md §4) on any single Gymnasium env, so each env family's tests (and users writing their own variant) can
-assert them in one line::
+observations, docs/model.md §4) on any single Gymnasium env, so each env family's tests (and
+users writing their own variant) can assert them in one line::
 
     import gymnasium as gym
     from ua_envs.testing import check_ua_env
