@@ -204,3 +204,19 @@ def test_pettingzoo_rejects_unknown_agents(family: Family) -> None:
     actions["intruder_99"] = 0
     with pytest.raises(ValueError, match=r"intruder_99.*live agents"):
         env.step(actions)
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=IDS)
+def test_graph_views_exist_in_single_and_batched_form(family: Family) -> None:
+    from ua_envs.graph import GRAPH_BUILDERS, observation_graph, observation_graph_batch
+
+    assert family.name in GRAPH_BUILDERS
+    env = gym.make(family.env_id)
+    obs, _ = env.reset(seed=0)
+    single = observation_graph(family.env_id, obs)
+    vec = gym.make_vec(family.env_id, num_envs=2, vectorization_mode="vector_entry_point")
+    batch = observation_graph_batch(family.env_id, vec.reset(seed=0)[0])
+    first = batch.get_example(0)
+    for key, value in single.to_dict().items():
+        if isinstance(value, torch.Tensor):
+            torch.testing.assert_close(first.to_dict()[key], value)
