@@ -12,8 +12,18 @@
 
 User errors (unknown env, policy or trainer, bad kwarg, bad number) print one line naming the
 valid choices on stderr and exit with status 2, without a traceback (``--debug`` shows it).
-An env whose module cannot be imported exits with status 1. The CPU path runs one torch
-thread unless ``--threads`` says otherwise.
+So do, before any training or evaluation starts: an ``--out`` that cannot be written (``train
+--out FILE``: a missing parent directory, a directory, a parent that is a file; ``compare`` /
+``evaluate --out DIR``: a file, or a directory that cannot be created; missing parents of DIR
+are created), an ``--env-module`` that fails to import (syntax error included), a checkpoint
+given to a policy that takes none (``random:model.npz``), a checkpoint that cannot be loaded
+(missing, empty, truncated, corrupted, wrong metadata, another algorithm's, a Q-table with
+NaN / inf entries), and a policy or trainer whose algorithm cannot serve the env's action
+space (``dqn`` on a non-``Discrete`` env). An env whose module cannot be imported, and an
+operating-system error while writing, exit with status 1. ``compare`` / ``evaluate`` print one
+``ua-envs: warning:`` line on stderr per policy with episodes cut by truncation (the table and
+its files carry the counts). The CPU path runs one torch thread unless ``--threads`` says
+otherwise.
 """
 
 from __future__ import annotations
@@ -289,7 +299,12 @@ def _note(args: argparse.Namespace, message: str) -> None:
 
 
 def import_env_module(name: str) -> None:
-    """Import a dotted module name or a ``.py`` file (it registers ids/policies on import)."""
+    """Import a dotted module name or a ``.py`` file (it registers ids/policies on import).
+
+    :raises UsageError: no such file, or the module cannot be imported: a missing module, a
+        syntax error, or any exception its code raises (one line; ``--debug`` shows the cause).
+    """
+    added: str | None = None
     try:
         if name.endswith(".py") or os.sep in name or "/" in name:
             path = Path(name)
@@ -303,11 +318,30 @@ def import_env_module(name: str) -> None:
                 raise UsageError(f"--env-module: cannot import {name!r}")
             module = importlib.util.module_from_spec(spec)
             sys.modules[path.stem] = module
+            added = path.stem
             spec.loader.exec_module(module)
         else:
             importlib.import_module(name)
+    except UsageError:
+        raise
+    except SyntaxError as error:
+        _forget(added)
+        where = f"{error.filename or name}, line {error.lineno}" if error.lineno else name
+        raise UsageError(f"--env-module: syntax error in {where}: {error.msg or error}") from error
     except ImportError as error:
-        raise UsageError(f"--env-module: cannot import {name!r}: {error}") from None
+        _forget(added)
+        raise UsageError(f"--env-module: cannot import {name!r}: {error}") from error
+    except Exception as error:  # the module's own code failed: the user's error, in one line
+        _forget(added)
+        raise UsageError(
+            f"--env-module: importing {name!r} failed: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _forget(module: str | None) -> None:
+    """Drop a half-imported module from ``sys.modules``."""
+    if module is not None:
+        sys.modules.pop(module, None)
 
 
 def _check_env(env_id: str) -> None:
@@ -343,8 +377,8 @@ def np_list(value: Any) -> Any:
 def cmd_list(args: argparse.Namespace) -> int:
     """``ua-envs list``: env ids (description, spaces), policies and trainers."""
     import ua_envs
-    from agents.evaluate import known_env_ids, make_env
-    from agents.registry import policy_entries, trainer_entries
+    from agents.envs import env_traits, known_env_ids, make_env
+    from agents.registry import entry_supports, policy_entries, trainer_entries
 
     if args.env is not None:
         _check_env(args.env)
@@ -361,17 +395,29 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"      observation: {_space_str(env.observation_space)}")
             print(f"      action:      {_space_str(env.action_space)}")
             env.close()
+
+    def where(entry: Any) -> str:
+        if entry.env_ids is not None:
+            return ", ".join(entry.env_ids)
+        if entry.action_spaces is None and not getattr(entry, "needs_action_masks", False):
+            return "all envs"
+        # Restricted to some action spaces (or to envs with masks): name the ids that fit.
+        ids = [
+            env_id
+            for env_id in known_env_ids()
+            if env_traits(env_id) is not None and entry_supports(entry, env_id)
+        ]
+        return ", ".join(ids) or "no registered env"
+
     if args.what in ("all", "policies"):
         print("Policies (NAME or NAME:CHECKPOINT):")
         for entry in policy_entries(args.env):
-            where = "all envs" if entry.env_ids is None else ", ".join(entry.env_ids)
             checkpoint = ", needs checkpoint" if entry.needs_checkpoint else ""
-            print(f"  {entry.name:<24} {entry.description} [{where}{checkpoint}]")
+            print(f"  {entry.name:<24} {entry.description} [{where(entry)}{checkpoint}]")
     if args.what in ("all", "trainers"):
         print("Trainers (ua-envs train NAME --env ENV ...):")
         for tentry in trainer_entries(args.env):
-            where = "all envs" if tentry.env_ids is None else ", ".join(tentry.env_ids)
-            print(f"  {tentry.name:<24} {tentry.description} [{where}]")
+            print(f"  {tentry.name:<24} {tentry.description} [{where(tentry)}]")
     return 0
 
 
@@ -420,7 +466,8 @@ def _check_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
 
 
 def _run_table(args: argparse.Namespace, specs: list[str], reference: str | None) -> int:
-    from agents.evaluate import compare
+    from agents.evaluate import OUTPUT_FILES, compare
+    from agents.paths import check_output_dir
 
     _check_env(args.env)
     kwargs = parse_env_kwargs(args.env_kwargs)
@@ -429,6 +476,8 @@ def _run_table(args: argparse.Namespace, specs: list[str], reference: str | None
     _set_threads(args.threads)
     if args.plot and not args.out:
         raise UsageError("--plot needs --out DIR (the figure is written to DIR/compare.png)")
+    if args.out is not None:
+        check_output_dir(args.out, "--out", OUTPUT_FILES if args.plot else OUTPUT_FILES[:-1])
     table = compare(
         specs,
         args.env,
@@ -442,6 +491,8 @@ def _run_table(args: argparse.Namespace, specs: list[str], reference: str | None
         progress=not args.quiet,
         print_table=True,
     )
+    for warning in table.warnings():  # shown even with --quiet: the numbers need it
+        print(f"ua-envs: warning: {warning}", file=sys.stderr)
     for path in table.files.values():
         _note(args, f"wrote {path}")
     return 0
@@ -480,6 +531,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     reserved = sorted(set(hyperparameters) & {"episodes", "seed", "out", "env_kwargs", "quiet"})
     if reserved:
         raise UsageError(f"--trainer-kwargs: set {', '.join(reserved)} with its own option")
+    _check_train_out(args.out, entry.default_suffix)
     path = entry.trainer(
         args.env,
         episodes=args.episodes,
@@ -492,6 +544,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(path)
     _note(args, f"evaluate with: ua-envs evaluate {args.policy}:{path} --env {args.env}")
     return 0
+
+
+def _check_train_out(out: str, default_suffix: str) -> None:
+    """``--out FILE`` of ``train``: the path the trainer will write must be writable."""
+    from agents.paths import check_output_file
+
+    check_output_file(out, "--out")
+    if default_suffix and Path(out).suffix == "":
+        check_output_file(f"{out}{default_suffix}", "--out")
 
 
 def _set_threads(threads: int) -> None:
@@ -533,6 +594,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{prog}: error: {_one_line(str(error))}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as error:  # e.g. a disk that fills up while the results are written
+        if debug:
+            raise
+        print(f"{prog}: error: {_one_line(str(error))}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
 
 
 if __name__ == "__main__":

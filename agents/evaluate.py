@@ -27,6 +27,15 @@ Entries whose name starts with ``_`` and the entries ``association``, ``action_m
 metrics); ``metrics=[...]`` selects entries explicitly. An episode whose info lacks an entry
 gets NaN for it, and the statistics of that entry are over the episodes that have it (``n``).
 
+Truncation. An episode that ends because ``truncated`` is set (a time limit such as the id's
+``max_episode_steps``) while ``terminated`` is not, was cut before its end: in envs whose
+reward comes at the end (``CellFreeAssoc-v0`` pays the sum rate at END) its return is
+meaningless. :class:`Results` records per episode whether it was truncated
+(``Results.truncated``); tables carry the count and fraction per policy (columns ``truncated``
+and ``truncated_fraction``, in every output file) and :meth:`Table.warnings` returns one line
+per policy with truncated episodes, which :func:`compare` prints under the table (and the
+command line on stderr).
+
 Statistics (:func:`summarize`): mean, sample standard deviation (``ddof=1``) and the 95 %
 Student-t confidence interval of the mean ``mean ± t_{0.975, n-1} · std / sqrt(n)``; a constant
 sample has ``std = 0`` exactly and a zero-width interval; with ``n = 1`` the std and the
@@ -36,7 +45,6 @@ interval are undefined (NaN, printed ``n/a``).
 from __future__ import annotations
 
 import csv
-import inspect
 import json
 import math
 import time
@@ -49,8 +57,27 @@ import gymnasium as gym
 import numpy as np
 import scipy.special
 
+from agents.envs import MAKE_KWARGS, check_env_id, env_kwarg_names, known_env_ids, make_env
+from agents.paths import check_output_dir
 from agents.policy import Policy
-from agents.registry import make_policy, parse_policy_spec, policy_entry
+from agents.registry import check_policy_spec, make_policy
+
+__all__ = [
+    "AGGREGATES",
+    "CONFIDENCE",
+    "OUTPUT_FILES",
+    "Results",
+    "Stat",
+    "Table",
+    "check_env_id",
+    "compare",
+    "env_kwarg_names",
+    "evaluate",
+    "format_stat",
+    "known_env_ids",
+    "make_env",
+    "summarize",
+]
 
 #: Per-episode aggregations of info metrics.
 AGGREGATES: tuple[str, ...] = ("final", "mean", "sum")
@@ -59,9 +86,9 @@ SKIPPED_INFO: frozenset[str] = frozenset(
     {"association", "action_mask", "final_obs", "final_info", "episode"}
 )
 #: Arguments of ``gym.make`` that are not env kwargs but are always accepted.
-_MAKE_KWARGS = frozenset(
-    {"render_mode", "max_episode_steps", "disable_env_checker", "autoreset", "apply_api_compat"}
-)
+_MAKE_KWARGS = MAKE_KWARGS
+#: Files :meth:`Table.save` writes into its directory (the figure only with ``plot=True``).
+OUTPUT_FILES: tuple[str, ...] = ("summary.csv", "episodes.csv", "summary.json", "compare.png")
 #: Safety cap: an env without a time limit that never ends is a bug, not an infinite loop.
 MAX_STEPS_PER_EPISODE = 1_000_000
 #: Confidence level of every interval.
@@ -140,71 +167,6 @@ def summarize(values: Sequence[float] | np.ndarray, confidence: float = CONFIDEN
 
 
 # --------------------------------------------------------------------------------------------
-# Env construction with user-facing errors
-# --------------------------------------------------------------------------------------------
-
-
-def known_env_ids() -> list[str]:
-    """The ua-envs ids plus ids registered by other (non-Gymnasium) modules, e.g. test envs."""
-    import ua_envs
-
-    ids = list(ua_envs.ENV_IDS)
-    for env_id, spec in gym.registry.items():
-        entry = spec.entry_point
-        module = entry if isinstance(entry, str) else getattr(entry, "__module__", "")
-        if env_id not in ids and not str(module).startswith(("gymnasium", "shimmy", "ale_py")):
-            ids.append(env_id)
-    return ids
-
-
-def check_env_id(env_id: str) -> None:
-    """Raise ``ValueError`` naming the valid ids unless ``env_id`` is registered."""
-    import ua_envs  # noqa: F401  (registers the ids)
-
-    if env_id not in gym.registry:
-        raise ValueError(f"unknown env id {env_id!r}; valid: {', '.join(known_env_ids())}")
-
-
-def env_kwarg_names(env_id: str) -> list[str] | None:
-    """Keyword arguments the env's constructor accepts (``None`` when it takes ``**kwargs``).
-
-    Imports the env's module (raises ``ImportError`` if that module is missing).
-    """
-    check_env_id(env_id)
-    entry = gym.spec(env_id).entry_point
-    creator = gym.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
-    if creator is None:
-        raise ValueError(f"env id {env_id!r} has no single-env entry point (vector only)")
-    parameters = inspect.signature(creator).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return None
-    return [
-        p.name
-        for p in parameters
-        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ]
-
-
-def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> gym.Env:
-    """``gym.make(env_id, **env_kwargs)`` with one-line ``ValueError`` for user mistakes.
-
-    :raises ValueError: unknown id (naming the valid ids), unknown kwarg (naming the valid
-        kwargs), or whatever ``ValueError`` the env's config validation raises.
-    :raises ImportError: the id is registered but its module is not importable.
-    """
-    kwargs = dict(env_kwargs or {})
-    valid = env_kwarg_names(env_id)
-    if valid is not None:
-        unknown = sorted(set(kwargs) - set(valid) - _MAKE_KWARGS)
-        if unknown:
-            raise ValueError(
-                f"unknown env kwarg(s) {', '.join(unknown)} for {env_id}; valid: "
-                f"{', '.join(k for k in valid if k != 'render_mode') or '(none)'}"
-            )
-    return gym.make(env_id, **kwargs)
-
-
-# --------------------------------------------------------------------------------------------
 # evaluate()
 # --------------------------------------------------------------------------------------------
 
@@ -243,6 +205,10 @@ class Results:
     :param episodes: number of episodes.
     :param returns: ``(episodes,)`` float64 undiscounted episode returns.
     :param lengths: ``(episodes,)`` int64 steps per episode.
+    :param truncated: ``(episodes,)`` bool, the episode was cut by truncation (a time limit)
+        without terminating, so its return may miss the terminal reward; ``None`` (when built
+        by hand) means none was.
+    :param max_episode_steps: the env's time limit (``None``: none), for messages.
     :param metrics: name → ``(episodes,)`` float64 per-episode aggregate of the info entry
         (NaN where the episode's info lacked it).
     :param aggregate: ``"final"``, ``"mean"`` or ``"sum"`` (module docstring).
@@ -260,6 +226,57 @@ class Results:
     aggregate: str = "final"
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    truncated: np.ndarray | None = None
+    max_episode_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.truncated is None:
+            self.truncated = np.zeros(len(self.returns), dtype=bool)
+        else:
+            self.truncated = np.asarray(self.truncated, dtype=bool).reshape(-1)
+        if self.truncated.shape != (len(self.returns),):
+            raise ValueError(
+                f"truncated must have one flag per episode ({len(self.returns)}), "
+                f"got shape {self.truncated.shape}"
+            )
+
+    @property
+    def truncated_flags(self) -> np.ndarray:
+        """``(episodes,)`` bool: :attr:`truncated`, never ``None``."""
+        assert self.truncated is not None  # set by __post_init__
+        return self.truncated
+
+    @property
+    def num_truncated(self) -> int:
+        """Episodes cut by truncation before they terminated."""
+        return int(self.truncated_flags.sum())
+
+    @property
+    def truncated_fraction(self) -> float:
+        """``num_truncated / episodes`` (0 when there are no episodes)."""
+        count = len(self.truncated_flags)
+        return self.num_truncated / count if count else 0.0
+
+    def truncation_warning(self) -> str | None:
+        """One line saying how many episodes were truncated, or ``None`` if none was.
+
+        >>> r = Results("argmax", "X-v0", 0, 2, np.zeros(2), np.full(2, 3), {},
+        ...             truncated=np.array([True, False]), max_episode_steps=3)
+        >>> print(r.truncation_warning())
+        1 of 2 episodes of argmax on X-v0 were truncated at max_episode_steps=3 before they ...
+        """
+        if self.num_truncated == 0:
+            return None
+        limit = (
+            f" at max_episode_steps={self.max_episode_steps}"
+            if self.max_episode_steps is not None
+            else ""
+        )
+        return (
+            f"{self.num_truncated} of {len(self.truncated_flags)} episodes of "
+            f"{self.policy} on {self.env_id} were truncated{limit} before they terminated; "
+            "their returns may miss the terminal reward (raise max_episode_steps)"
+        )
 
     def summary(self) -> dict[str, Stat]:
         """:class:`Stat` of ``return``, ``length`` and every info metric, in that order."""
@@ -274,6 +291,15 @@ def _label(policy: Policy | str) -> str:
     return str(getattr(policy, "name", type(policy).__name__))
 
 
+def _check_run_args(episodes: Any, seed: Any, aggregate: Any) -> None:
+    if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
+
+
 def evaluate(
     policy: Policy | str,
     env_id: str | gym.Env,
@@ -284,6 +310,7 @@ def evaluate(
     progress: bool = False,
     aggregate: str = "final",
     metrics: Sequence[str] | None = None,
+    label: str | None = None,
 ) -> Results:
     """Run ``policy`` for ``episodes`` seeded episodes and collect returns and info metrics.
 
@@ -296,14 +323,12 @@ def evaluate(
     :param progress: show a tqdm bar over episodes (on stderr).
     :param aggregate: per-episode aggregation of info metrics: ``"final"``, ``"mean"``, ``"sum"``.
     :param metrics: info entries to collect (default: every numeric entry, module docstring).
-    :raises ValueError: bad episodes/seed/aggregate, unknown env id, kwarg or policy name.
+    :param label: the policy's label in results (default: the spec, or the policy's ``name``
+        attribute or class name).
+    :raises ValueError: bad episodes/seed/aggregate, unknown env id, kwarg or policy name, a
+        checkpoint that cannot be loaded (before the first episode).
     """
-    if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    if aggregate not in AGGREGATES:
-        raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
+    _check_run_args(episodes, seed, aggregate)
     episodes, seed = int(episodes), int(seed)
     own_env = isinstance(env_id, str)
     if isinstance(env_id, str):
@@ -313,7 +338,8 @@ def evaluate(
             raise ValueError("env_kwargs can only be given with an env id, not an env instance")
         env = env_id
     name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
-    label = _label(policy)
+    max_steps = env.spec.max_episode_steps if env.spec is not None else None
+    label = label if label is not None else _label(policy)
     try:
         if isinstance(policy, str):
             policy = make_policy(policy, env, seed)
@@ -322,6 +348,7 @@ def evaluate(
             reset(seed)
         returns = np.zeros(episodes, dtype=np.float64)
         lengths = np.zeros(episodes, dtype=np.int64)
+        truncated = np.zeros(episodes, dtype=bool)
         per_episode: list[dict[str, float]] = []
         started = time.perf_counter()
         iterator: Any = range(episodes)
@@ -330,7 +357,9 @@ def evaluate(
 
             iterator = tqdm(iterator, desc=f"{label} on {name}", unit="ep", leave=False)
         for j in iterator:
-            returns[j], lengths[j], values = _run_episode(policy, env, seed + j, metrics, aggregate)
+            returns[j], lengths[j], truncated[j], values = _run_episode(
+                policy, env, seed + j, metrics, aggregate
+            )
             per_episode.append(values)
         seconds = time.perf_counter() - started
     finally:
@@ -354,12 +383,15 @@ def evaluate(
         aggregate=aggregate,
         env_kwargs=dict(env_kwargs or {}),
         seconds=seconds,
+        truncated=truncated,
+        max_episode_steps=max_steps,
     )
 
 
 def _run_episode(
     policy: Policy, env: gym.Env, seed: int, metrics: Sequence[str] | None, aggregate: str
-) -> tuple[float, int, dict[str, float]]:
+) -> tuple[float, int, bool, dict[str, float]]:
+    """Return, length, whether it was truncated (cut without terminating), info aggregates."""
     observation, info = env.reset(seed=seed)
     total = 0.0
     steps = 0
@@ -367,6 +399,7 @@ def _run_episode(
     counts: dict[str, int] = {}
     last: dict[str, float] = {}
     done = False
+    cut = False
     while not done:
         action = policy.act(observation, info, env=env)
         observation, reward, terminated, truncated, info = env.step(action)
@@ -377,6 +410,7 @@ def _run_episode(
             sums[key] = sums.get(key, 0.0) + value
             counts[key] = counts.get(key, 0) + 1
         done = bool(terminated) or bool(truncated)
+        cut = bool(truncated) and not bool(terminated)
         if steps >= MAX_STEPS_PER_EPISODE and not done:
             raise RuntimeError(
                 f"episode did not end within {MAX_STEPS_PER_EPISODE} steps; "
@@ -388,7 +422,7 @@ def _run_episode(
         values = {key: sums[key] / counts[key] for key in sums}
     else:
         values = sums
-    return total, steps, values
+    return total, steps, cut, values
 
 
 # --------------------------------------------------------------------------------------------
@@ -447,6 +481,14 @@ class Table:
             names.extend(k for k in result.metrics if k not in names)
         return names
 
+    def any_truncated(self) -> bool:
+        """Whether any episode of any policy was cut by truncation."""
+        return any(r.num_truncated > 0 for r in self.results)
+
+    def warnings(self) -> list[str]:
+        """One line per policy with truncated episodes (empty when none was)."""
+        return [w for w in (r.truncation_warning() for r in self.results) if w is not None]
+
     def _show_length(self) -> bool:
         return any(bool(np.any(r.lengths != 1)) for r in self.results)
 
@@ -459,8 +501,9 @@ class Table:
         return 100.0 * float(result.returns.mean()) / denominator if denominator else math.nan
 
     def rows(self) -> list[dict[str, Any]]:
-        """One flat dict per policy: ``policy, episodes, seed, return_mean, return_std,
-        return_ci95, [return_pct_of_REF], length_*, <metric>_mean, _std, _ci95 ...``."""
+        """One flat dict per policy: ``policy, episodes, seed, truncated, truncated_fraction,
+        return_mean, return_std, return_ci95, [return_pct_of_REF], length_*, <metric>_mean,
+        _std, _ci95 ...`` (``truncated``: episodes cut by truncation before they terminated)."""
         out = []
         for result in self.results:
             summary = result.summary()
@@ -468,6 +511,8 @@ class Table:
                 "policy": result.policy,
                 "episodes": result.episodes,
                 "seed": result.seed,
+                "truncated": result.num_truncated,
+                "truncated_fraction": result.truncated_fraction,
             }
             names = ["return", "length", *self.metric_names()]
             for name in names:
@@ -481,11 +526,17 @@ class Table:
         return out
 
     def to_markdown(self) -> str:
-        """Markdown table: mean ± 95 % CI half-width of the return and of each info metric."""
+        """Markdown table: mean ± 95 % CI half-width of the return and of each info metric.
+
+        With truncated episodes, a ``truncated`` column (count of the policy's episodes) and,
+        under the table, the lines of :meth:`warnings`.
+        """
         metric_names = self.metric_names()
         header = ["policy", "return"]
         if self.reference is not None:
             header.append(f"% of {self.reference}")
+        if self.any_truncated():
+            header.append("truncated")
         if self._show_length():
             header.append("length")
         header.extend(metric_names)
@@ -499,6 +550,8 @@ class Table:
             if self.reference is not None:
                 pct = self.percent_of_reference(result)
                 cells.append("n/a" if math.isnan(pct) else f"{pct:.1f}")
+            if self.any_truncated():
+                cells.append(f"{result.num_truncated}/{result.episodes}")
             if self._show_length():
                 cells.append(format_stat(summary["length"]))
             cells.extend(format_stat(summary.get(n, summarize([]))) for n in metric_names)
@@ -510,6 +563,7 @@ class Table:
             f"{first.seed + first.episodes - 1}, mean ± 95 % CI (Student t), "
             f"info metrics aggregated per episode: {first.aggregate}"
         )
+        lines.extend(f"WARNING: {warning}" for warning in self.warnings())
         return "\n".join(lines)
 
     def to_csv(self, path: str | Path) -> Path:
@@ -527,22 +581,33 @@ class Table:
         return path
 
     def episodes_csv(self, path: str | Path) -> Path:
-        """Per-episode CSV: ``policy, episode, seed, return, length, <metrics>``."""
+        """Per-episode CSV: ``policy, episode, seed, return, length, truncated, <metrics>``
+        (``truncated``: 1 if the episode was cut by truncation before it terminated, else 0)."""
         path = Path(path)
         names = self.metric_names()
         with path.open("w", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(["policy", "episode", "seed", "return", "length", *names])
+            writer.writerow(["policy", "episode", "seed", "return", "length", "truncated", *names])
             for r in self.results:
+                flags = r.truncated_flags
                 for j in range(r.episodes):
                     extra = [float(r.metrics[n][j]) if n in r.metrics else "" for n in names]
                     writer.writerow(
-                        [r.policy, j, r.seed + j, float(r.returns[j]), int(r.lengths[j]), *extra]
+                        [
+                            r.policy,
+                            j,
+                            r.seed + j,
+                            float(r.returns[j]),
+                            int(r.lengths[j]),
+                            int(flags[j]),
+                            *extra,
+                        ]
                     )
         return path
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: settings, per-policy summaries and per-episode returns."""
+        """JSON-ready dict: settings, per-policy summaries, truncation counts, per-episode
+        returns, lengths and truncation flags, and the :meth:`warnings`."""
         import ua_envs
 
         first = self.results[0]
@@ -556,13 +621,18 @@ class Table:
                 "confidence": CONFIDENCE,
                 "reference": self.reference,
                 "ua_envs_version": ua_envs.__version__,
+                "max_episode_steps": first.max_episode_steps,
+                "warnings": self.warnings(),
                 "policies": [
                     {
                         "policy": r.policy,
                         "summary": {k: s.as_dict() for k, s in r.summary().items()},
                         "percent_of_reference": self.percent_of_reference(r),
+                        "truncated": r.num_truncated,
+                        "truncated_fraction": r.truncated_fraction,
                         "returns": r.returns.tolist(),
                         "lengths": r.lengths.tolist(),
+                        "truncated_episodes": r.truncated_flags.astype(bool).tolist(),
                     }
                     for r in self.results
                 ],
@@ -611,7 +681,10 @@ class Table:
         return path
 
     def save(self, out_dir: str | Path, *, plot: bool = False) -> dict[str, Path]:
-        """Write ``summary.csv``, ``episodes.csv``, ``summary.json`` (and ``compare.png``)."""
+        """Write ``summary.csv``, ``episodes.csv``, ``summary.json`` (and ``compare.png``).
+
+        The directory is created with its missing parents.
+        """
         directory = Path(out_dir)
         directory.mkdir(parents=True, exist_ok=True)
         self.files["csv"] = self.to_csv(directory / "summary.csv")
@@ -653,13 +726,20 @@ def compare(
     :param aggregate: per-episode aggregation of info metrics (module docstring).
     :param progress: tqdm bars on stderr.
     :param print_table: print the markdown table with ``printer``.
-    :raises ValueError: empty ``policy_specs``, ``plot`` without ``out_dir``, and whatever
-        :func:`evaluate` raises.
+    :raises ValueError: empty ``policy_specs``, ``plot`` without ``out_dir``, an ``out_dir``
+        that cannot be written, and whatever :func:`evaluate` raises; all of them before the
+        first episode (every policy is built, its checkpoint loaded, before any is evaluated).
+
+    The table's :meth:`Table.warnings` (truncated episodes) are printed with ``printer`` too,
+    as part of the markdown.
     """
     if not policy_specs:
         raise ValueError("policy_specs must name at least one policy")
     if plot and out_dir is None:
         raise ValueError("plot=True needs out_dir (the figure is saved as out_dir/compare.png)")
+    _check_run_args(episodes, seed, aggregate)
+    if out_dir is not None:
+        check_output_dir(out_dir, "out_dir", OUTPUT_FILES if plot else OUTPUT_FILES[:-1])
     specs = list(policy_specs)
     labels = [_label(p) for p in specs]
     if reference is not None and reference not in labels:
@@ -667,21 +747,35 @@ def compare(
         labels.append(reference)
     if isinstance(env_id, str):
         check_env_id(env_id)
-    # Fail fast on unknown names, before any long evaluation.
-    for spec in specs:
-        if isinstance(spec, str):
-            name, checkpoint = parse_policy_spec(spec)
-            if policy_entry(name, env_id).needs_checkpoint and checkpoint is None:
-                raise ValueError(f"policy {name!r} needs a checkpoint: use {name}:PATH")
-    seen: dict[str, int] = {}
-    results = []
-    for spec, label in zip(specs, labels, strict=True):
-        result = evaluate(
-            spec, env_id, episodes, seed, env_kwargs, progress=progress, aggregate=aggregate
-        )
-        seen[label] = seen.get(label, 0) + 1
-        result.policy = label if seen[label] == 1 else f"{label}#{seen[label]}"
-        results.append(result)
+        # Fail fast on unknown names and misused checkpoints, before any env is built.
+        for spec in specs:
+            if isinstance(spec, str):
+                check_policy_spec(spec, env_id)
+    # Build every policy (loading its checkpoint) on its own env before the first episode, so
+    # that a damaged checkpoint of the last policy is reported before any evaluation.
+    owned: list[gym.Env] = []
+    runs: list[tuple[Policy, gym.Env]] = []
+    try:
+        for spec in specs:
+            if isinstance(env_id, str):
+                env = make_env(env_id, env_kwargs)
+                owned.append(env)
+            else:
+                env = env_id
+            runs.append((make_policy(spec, env, seed) if isinstance(spec, str) else spec, env))
+        seen: dict[str, int] = {}
+        results = []
+        for (policy, env), label in zip(runs, labels, strict=True):
+            result = evaluate(
+                policy, env, episodes, seed, progress=progress, aggregate=aggregate, label=label
+            )
+            result.env_kwargs = dict(env_kwargs or {})
+            seen[label] = seen.get(label, 0) + 1
+            result.policy = label if seen[label] == 1 else f"{label}#{seen[label]}"
+            results.append(result)
+    finally:
+        for env in owned:
+            env.close()
     table = Table(results, reference=reference)
     if out_dir is not None:
         table.save(out_dir, plot=plot)

@@ -61,7 +61,7 @@ MAX_TABLE_ENTRIES = 100_000_000
 class QLearningArgs:
     """Hyper-parameters of :func:`train` (defaults: the GROWS paper's Q-learning).
 
-    :param episodes: training episodes (of ``max_episode_steps`` slots each).
+    :param episodes: training episodes (of ``horizon`` slots each).
     :param num_envs: episodes run in parallel in the vector env (one table update per slot).
     :param learning_rate: step size ``lr`` (paper: 0.5).
     :param gamma: discount factor (paper: 0.5).
@@ -220,26 +220,79 @@ class QTable:
 
     @classmethod
     def load(cls, path: str | Path) -> QTable:
-        """Read a table written by :meth:`save` (``ValueError`` if the file is not one)."""
+        """Read and check a table written by :meth:`save`.
+
+        :raises ValueError: the file does not exist, or is not a readable table (empty,
+            truncated, corrupted, not an ``.npz`` of ``q``, ``visits`` and JSON ``meta``), or
+            its content is wrong: ``q`` not a 2-D float array or with NaN / inf entries,
+            ``visits`` not non-negative integers of the same shape, ``meta`` without the
+            ``env_config`` and ``args`` objects. One line, whatever numpy or zipfile raised.
+        """
         path = Path(path)
+        where = f"checkpoint {str(path)!r}"
         if not path.is_file():
-            raise ValueError(f"checkpoint {str(path)!r} does not exist")
+            raise ValueError(f"{where} does not exist")
         try:
             with np.load(path, allow_pickle=False) as data:
-                q = torch.from_numpy(data["q"].astype(np.float32))
-                visits = torch.from_numpy(data["visits"].astype(np.int64))
+                q = np.asarray(data["q"])
+                visits = np.asarray(data["visits"])
                 meta = json.loads(str(data["meta"]))
-        except (OSError, KeyError, ValueError) as err:
-            raise ValueError(f"checkpoint {str(path)!r} is not a Q-learning table: {err}") from None
-        return cls(q, visits, meta["env_config"], meta["args"], float(meta.get("seconds", 0.0)))
+        except Exception as err:  # zipfile, zlib, OSError, EOFError, KeyError, ValueError, ...
+            raise ValueError(
+                f"{where} is not a Q-learning table ({type(err).__name__}: {err})"
+            ) from None
+        return cls._checked(q, visits, meta, where)
+
+    @classmethod
+    def _checked(cls, q: np.ndarray, visits: np.ndarray, meta: Any, where: str) -> QTable:
+        """A table from loaded arrays and metadata, or ``ValueError`` saying what is wrong."""
+        if q.ndim != 2 or q.dtype.kind not in "fiu" or 0 in q.shape:
+            raise ValueError(
+                f"{where}: q must be a non-empty 2-D float array (states, actions), "
+                f"got dtype {q.dtype} shape {q.shape}"
+            )
+        with np.errstate(over="ignore"):  # values beyond float32 become inf, refused below
+            q32 = q.astype(np.float32)
+        if not bool(np.isfinite(q32).all()):
+            bad = int((~np.isfinite(q32)).sum())
+            raise ValueError(
+                f"{where}: q has {bad} non-finite (NaN or inf) entries; a Q-table must be finite"
+            )
+        if visits.shape != q.shape or visits.dtype.kind not in "iu" or bool((visits < 0).any()):
+            raise ValueError(
+                f"{where}: visits must be non-negative integers of q's shape {q.shape}, "
+                f"got dtype {visits.dtype} shape {visits.shape}"
+            )
+        if not isinstance(meta, dict):
+            raise ValueError(f"{where}: meta must be a JSON object, got {type(meta).__name__}")
+        for key in ("env_config", "args"):
+            if not isinstance(meta.get(key), dict):
+                raise ValueError(
+                    f"{where}: meta[{key!r}] must be a JSON object, got {meta.get(key)!r}"
+                )
+        levels = meta["args"].get("demand_levels", 3)
+        if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+            raise ValueError(
+                f"{where}: meta['args']['demand_levels'] must be an integer >= 1, got {levels!r}"
+            )
+        seconds = meta.get("seconds", 0.0)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise ValueError(f"{where}: meta['seconds'] must be a number, got {seconds!r}")
+        return cls(
+            torch.from_numpy(q32),
+            torch.from_numpy(visits.astype(np.int64)),
+            meta["env_config"],
+            meta["args"],
+            float(seconds),
+        )
 
     def check_compatible(self, config: SlottedConfig) -> None:
         """``ValueError`` unless ``config`` encodes states as the training env did."""
         for name in ENCODING_FIELDS:
             trained = self.env_config.get(name)
             current = getattr(config, name)
-            if isinstance(current, tuple):
-                trained = tuple(trained) if trained is not None else None
+            if isinstance(current, tuple) and isinstance(trained, list):
+                trained = tuple(trained)
             if trained != current:
                 raise ValueError(
                     f"Q-table trained with {name}={trained!r} cannot drive an env with "
@@ -256,14 +309,15 @@ def train(
     env_kwargs: dict[str, Any] | None = None,
     args: QLearningArgs | None = None,
     *,
-    max_episode_steps: int = 40,
+    max_episode_steps: int | None = None,
     progress: bool = False,
 ) -> QTable:
     """Train a table on ``SlottedArrivalAssocVectorEnv(**env_kwargs)`` (module docstring).
 
     :param env_kwargs: env configuration (``SlottedConfig`` fields).
     :param args: hyper-parameters (default :class:`QLearningArgs`).
-    :param max_episode_steps: slots per episode (the registered 40).
+    :param max_episode_steps: slots per episode; ``None``: the env's ``horizon`` (40 by
+        default), the episode length of the single env.
     :param progress: print ε and the mean episode utility every ~10 % on stderr.
     """
     from ua_envs.envs.slotted.vector import SlottedArrivalAssocVectorEnv
@@ -274,6 +328,7 @@ def train(
     envs = SlottedArrivalAssocVectorEnv(
         args.num_envs, max_episode_steps=max_episode_steps, **env_kwargs
     )
+    slots = envs.max_episode_steps or envs.config.horizon  # the episode length
     encoder = StateEncoder(envs.config, args.demand_levels)
     num_actions = encoder.num_actions
     q = torch.zeros(encoder.num_states * num_actions, dtype=torch.float32)
@@ -287,7 +342,7 @@ def train(
     episode_utility = torch.zeros(args.num_envs)
     for r in range(rounds):
         epsilon = args.epsilon(r * args.num_envs)
-        for _ in range(max_episode_steps):
+        for _ in range(slots):
             q_s = q.view(-1, num_actions)[state]
             greedy = masked_greedy(q_s, mask, generator)
             explore = torch.rand(args.num_envs, generator=generator) < epsilon

@@ -1,17 +1,30 @@
 """stable-baselines3 adapter: any SB3 model as a :class:`~agents.policy.Policy`, plus loaders.
 
-Registered on import (``agents.registry`` imports this module), for every env:
+Declared in ``POLICIES`` / ``TRAINERS`` (collected by :func:`agents.registry.load_builtin`),
+each for the action spaces its algorithm supports:
 
 =================  =====================================  ==================================
-policy spec        loads                                  trainer (``ua-envs train NAME``)
+policy spec        loads (action spaces)                  trainer (``ua-envs train NAME``)
 =================  =====================================  ==================================
 ``ppo:PATH``       ``stable_baselines3.PPO.load(PATH)``   PPO, ``MultiInputPolicy`` for Dict
-                                                          observations, ``MlpPolicy`` else
+                   (Box, Discrete, MultiDiscrete,         observations, ``MlpPolicy`` else
+                   MultiBinary)
 ``a2c:PATH``       ``stable_baselines3.A2C.load(PATH)``   –
+                   (as PPO)
 ``dqn:PATH``       ``stable_baselines3.DQN.load(PATH)``   –
+                   (Discrete only)
 ``maskable_ppo:``  ``sb3_contrib.MaskablePPO.load(PATH)`` MaskablePPO (masks from the env's
-``PATH``                                                  ``action_masks()``)
+``PATH``           (Discrete, MultiDiscrete,              ``action_masks()``: only envs that
+                   MultiBinary)                           have one)
 =================  =====================================  ==================================
+
+So ``dqn`` is listed and accepted only for ids with a ``Discrete`` action space
+(``CellFreeAssoc-v0``, ``SlottedArrivalAssoc-v0``), and the ``maskable_ppo`` trainer only for
+envs with ``action_masks()`` (not ``FronthaulAssoc-v0``).
+
+A checkpoint that cannot be loaded (missing, empty, truncated, corrupted, saved by another
+algorithm, e.g. a plain PPO zip given as ``maskable_ppo:PATH``, non-finite weights, or trained
+on other spaces) is a ``ValueError`` in one line, raised before any evaluation.
 
 stable-baselines3 is imported only when one of these is used (it takes seconds to import).
 Models load on the CPU: the MLP policies SB3 builds are faster there than on a GPU.
@@ -26,8 +39,16 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from agents.entries import (
+    PolicyEntry,
+    SpaceTypes,
+    TrainerEntry,
+    has_action_masks,
+    space_names,
+)
+from agents.envs import make_env
+from agents.paths import check_output_dir
 from agents.policy import observation_mask
-from agents.registry import register_policy, register_trainer
 
 #: Loadable algorithms: registry name → (module, class name).
 ALGORITHMS: dict[str, tuple[str, str]] = {
@@ -38,6 +59,22 @@ ALGORITHMS: dict[str, tuple[str, str]] = {
 }
 #: Algorithms with a registered trainer.
 TRAINABLE: tuple[str, ...] = ("ppo", "maskable_ppo")
+#: Action spaces each algorithm supports (stable-baselines3's and sb3-contrib's docs).
+ACTION_SPACES: dict[str, SpaceTypes] = {
+    "ppo": (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
+    "a2c": (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
+    "dqn": (spaces.Discrete,),
+    "maskable_ppo": (spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
+}
+#: Trainers that need the env's ``action_masks()``.
+NEEDS_ACTION_MASKS: frozenset[str] = frozenset({"maskable_ppo"})
+#: Policy class (module, name) each algorithm's checkpoints must hold.
+POLICY_BASES: dict[str, tuple[str, str]] = {
+    "ppo": ("stable_baselines3.common.policies", "ActorCriticPolicy"),
+    "a2c": ("stable_baselines3.common.policies", "ActorCriticPolicy"),
+    "dqn": ("stable_baselines3.dqn.policies", "DQNPolicy"),
+    "maskable_ppo": ("sb3_contrib.common.maskable.policies", "MaskableActorCriticPolicy"),
+}
 
 
 def algorithm_class(name: str) -> Any:
@@ -109,27 +146,90 @@ class SB3Policy:
         return action
 
 
-def load_sb3(algorithm: str, checkpoint: str, device: str = "cpu") -> Any:
-    """Load an SB3 checkpoint (``.zip``) with ``ALGORITHMS[algorithm].load``.
+def resolve_checkpoint(checkpoint: str, suffix: str = ".zip") -> Path:
+    """The file ``checkpoint`` names: itself, else itself + ``suffix`` (as SB3's ``load``).
 
-    :raises ValueError: the file does not exist (a user mistake, reported in one line).
+    :raises ValueError: an empty path, a directory, or no such file (with or without suffix).
     """
+    if not checkpoint.strip():
+        raise ValueError("checkpoint path is empty")
     path = Path(checkpoint)
-    if not path.exists() and not path.with_suffix(".zip").exists():
-        raise ValueError(f"checkpoint {checkpoint!r} does not exist")
-    return algorithm_class(algorithm).load(str(path), device=device)
+    if path.is_file():
+        return path
+    with_suffix = Path(f"{checkpoint}{suffix}")
+    if path.suffix != suffix and with_suffix.is_file():
+        return with_suffix
+    if path.is_dir():
+        raise ValueError(f"checkpoint {checkpoint!r} is a directory, not a checkpoint file")
+    raise ValueError(f"checkpoint {checkpoint!r} does not exist")
+
+
+def _policy_base(algorithm: str) -> Any:
+    import importlib
+
+    module, attribute = POLICY_BASES[algorithm]
+    return getattr(importlib.import_module(module), attribute)
+
+
+def load_sb3(algorithm: str, checkpoint: str, device: str = "cpu") -> Any:
+    """Load an SB3 checkpoint (``.zip``) with ``ALGORITHMS[algorithm].load`` and check it.
+
+    :raises ValueError: the file does not exist, cannot be read as a checkpoint of
+        ``algorithm`` (empty, truncated, corrupted, wrong metadata, another algorithm's policy,
+        e.g. a plain PPO zip loaded as ``maskable_ppo``), or holds non-finite weights: one line,
+        whatever SB3 raised.
+    :raises ImportError: the algorithm's package (stable-baselines3, sb3-contrib) is missing.
+    """
+    import warnings
+
+    import torch
+
+    cls = algorithm_class(algorithm)  # ImportError: not installed (reported as unavailable)
+    base = _policy_base(algorithm)
+    label = ALGORITHMS[algorithm][1]
+    path = resolve_checkpoint(checkpoint)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = cls.load(str(path), device=device)
+        except Exception as error:  # a damaged file raises anything: zip, json, torch, pickle
+            hint = ""
+            if algorithm == "maskable_ppo" and "MaskableActorCriticPolicy" in str(error):
+                hint = " (a plain PPO checkpoint? use ppo:PATH)"
+            raise ValueError(
+                f"checkpoint {checkpoint!r} is not a readable {label} checkpoint{hint}: "
+                f"{type(error).__name__}: {error}"
+            ) from None
+    for warning in caught:  # SB3's notes about a loadable file are still shown
+        warnings.warn(warning.message, warning.category, stacklevel=2)
+    if not isinstance(model.policy, base):
+        raise ValueError(
+            f"checkpoint {checkpoint!r} holds a {type(model.policy).__name__}, not the "
+            f"{POLICY_BASES[algorithm][1]} of a {label} checkpoint"
+        )
+    with torch.no_grad():
+        if not all(bool(torch.isfinite(p).all()) for p in model.policy.parameters()):
+            raise ValueError(f"checkpoint {checkpoint!r} has non-finite (NaN or inf) weights")
+    return model
 
 
 def _make_loader(algorithm: str) -> Any:
     def factory(env: gym.Env, checkpoint: str | None = None, seed: int | None = None) -> SB3Policy:
         if checkpoint is None:
             raise ValueError(f"policy {algorithm!r} needs a checkpoint: use {algorithm}:PATH")
-        model = load_sb3(algorithm, checkpoint)
-        if model.observation_space != env.observation_space:
+        if not isinstance(env.action_space, ACTION_SPACES[algorithm]):
             raise ValueError(
-                f"checkpoint {checkpoint!r} was trained on observation space "
-                f"{model.observation_space}, the env has {env.observation_space}"
+                f"policy {algorithm!r} serves {space_names(ACTION_SPACES[algorithm])} action "
+                f"spaces, the env has {env.action_space}"
             )
+        model = load_sb3(algorithm, checkpoint)
+        for what in ("observation_space", "action_space"):
+            trained, current = getattr(model, what), getattr(env, what)
+            if trained != current:
+                raise ValueError(
+                    f"checkpoint {checkpoint!r} was trained with {what.replace('_', ' ')} "
+                    f"{trained}, the env has {current}"
+                )
         policy = SB3Policy(model, name=f"{algorithm}:{checkpoint}")
         policy.reset(seed)
         return policy
@@ -158,13 +258,27 @@ def train_sb3(
 
     :return: path of the saved ``.zip`` (SB3 appends ``.zip`` when ``out`` has no suffix).
     """
-    from stable_baselines3.common.callbacks import BaseCallback, StopTrainingOnMaxEpisodes
-
-    from agents.evaluate import make_env
-
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    algorithm_class(algorithm)  # ImportError before the env is built
+    path = Path(out)
+    if path.suffix == "":
+        path = path.with_suffix(".zip")
+    if path.is_dir():
+        raise ValueError(f"out: {str(path)!r} is a directory, not a file")
+    check_output_dir(path.parent, "out")  # before training; missing parents are created
+    from stable_baselines3.common.callbacks import BaseCallback, StopTrainingOnMaxEpisodes
+
     env = make_env(env_id, env_kwargs)
+    if not isinstance(env.action_space, ACTION_SPACES[algorithm]):
+        env.close()
+        raise ValueError(
+            f"{algorithm} trains on {space_names(ACTION_SPACES[algorithm])} action spaces, "
+            f"{env_id} has {env.action_space}"
+        )
+    if algorithm in NEEDS_ACTION_MASKS and not has_action_masks(env):
+        env.close()
+        raise ValueError(f"{algorithm} needs an env with action_masks(), {env_id} has none")
     network = "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
     options = {"verbose": 0, "seed": seed, "device": "cpu", **hyperparameters}
     try:
@@ -193,9 +307,6 @@ def train_sb3(
     budget = episodes * (max_steps or 100_000)
     model.learn(total_timesteps=budget, callback=callbacks)
     env.close()
-    path = Path(out)
-    if path.suffix == "":
-        path = path.with_suffix(".zip")
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(str(path))
     return str(path)
@@ -209,16 +320,28 @@ def _make_trainer(algorithm: str) -> Any:
     return trainer
 
 
-for _name, (_module, _cls) in ALGORITHMS.items():
-    register_policy(
-        _name,
-        _make_loader(_name),
-        description=f"{_module}.{_cls} checkpoint ({_name}:PATH.zip)",
+#: The loaders (``ppo:PATH``, ...), collected by :func:`agents.registry.load_builtin`.
+POLICIES: tuple[PolicyEntry, ...] = tuple(
+    PolicyEntry(
+        name=name,
+        factory=_make_loader(name),
+        env_ids=None,
+        description=f"{module}.{cls} checkpoint ({name}:PATH.zip)",
         needs_checkpoint=True,
+        action_spaces=ACTION_SPACES[name],
     )
-for _name in TRAINABLE:
-    register_trainer(
-        _name,
-        _make_trainer(_name),
-        description=f"{ALGORITHMS[_name][0]}.{ALGORITHMS[_name][1]} with SB3 defaults",
+    for name, (module, cls) in ALGORITHMS.items()
+)
+#: The trainers (``ua-envs train ppo|maskable_ppo``).
+TRAINERS: tuple[TrainerEntry, ...] = tuple(
+    TrainerEntry(
+        name=name,
+        trainer=_make_trainer(name),
+        env_ids=None,
+        description=f"{ALGORITHMS[name][0]}.{ALGORITHMS[name][1]} with SB3 defaults",
+        action_spaces=ACTION_SPACES[name],
+        needs_action_masks=name in NEEDS_ACTION_MASKS,
+        default_suffix=".zip",
     )
+    for name in TRAINABLE
+)

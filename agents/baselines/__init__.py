@@ -1,3 +1,7 @@
-"""Baselines (SPEC §5), one module per env family; each registers its policies on import."""
+"""Baselines (SPEC §5), one module per env family.
 
-from agents.baselines import cellfree, fronthaul, generic, multicell, slotted  # noqa: F401
+Each module (``generic``, ``multicell``, ``cellfree``, ``fronthaul``, ``slotted``) declares its
+entries in ``POLICIES`` (and ``TRAINERS``) and imports nothing of :mod:`agents.registry`;
+the registry collects them on its first use (:func:`agents.registry.load_builtin`). Importing
+this package imports none of them.
+"""

@@ -1,4 +1,4 @@
-"""Baselines of the cellfree family (SPEC §5). Registered on import.
+"""Baselines of the cellfree family (docs/model.md §5), declared in ``POLICIES``.
 
 * ``greedy`` ([SupportSet]'s greedy association, its ref. [6]): UEs in index order take their
   strongest APs (largest ``‖h_{m,k}‖²``, i.e. ``gain_db``) up to ``max_aps_per_ue``; an AP that
@@ -23,7 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.registry import register_policy
+from agents.entries import PolicyEntry
 
 __all__ = ["GreedyPolicy", "greedy_links", "make_greedy", "make_greedy_wmmse"]
 
@@ -122,7 +122,8 @@ class GreedyPolicy:
 def make_greedy(
     env: gym.Env, checkpoint: str | None = None, seed: int | None = None
 ) -> GreedyPolicy:
-    """Greedy association with the env's beamformer (SPEC §5; deterministic, ``seed`` unused)."""
+    """Greedy association with the env's beamformer (docs/model.md §5; deterministic, ``seed``
+    unused)."""
     del checkpoint, seed
     config = _cellfree_env(env).config
     return GreedyPolicy(config.max_ues_per_ap, config.max_aps_per_ue, name="greedy")
@@ -139,15 +140,18 @@ def make_greedy_wmmse(
     return GreedyPolicy(config.max_ues_per_ap, config.max_aps_per_ue, name="greedy_wmmse")
 
 
-register_policy(
-    "greedy",
-    make_greedy,
-    env_ids=CELLFREE_IDS,
-    description="UEs in turn take their strongest APs up to the caps, then END",
-)
-register_policy(
-    "greedy_wmmse",
-    make_greedy_wmmse,
-    env_ids=CELLFREE_IDS,
-    description="greedy links scored with WMMSE beams (switches the env to beamforming=wmmse)",
+#: This module's policies (collected by :func:`agents.registry.load_builtin`).
+POLICIES: tuple[PolicyEntry, ...] = (
+    PolicyEntry(
+        name="greedy",
+        factory=make_greedy,
+        env_ids=CELLFREE_IDS,
+        description="UEs in turn take their strongest APs up to the caps, then END",
+    ),
+    PolicyEntry(
+        name="greedy_wmmse",
+        factory=make_greedy_wmmse,
+        env_ids=CELLFREE_IDS,
+        description="greedy links scored with WMMSE beams (switches the env to beamforming=wmmse)",
+    ),
 )

@@ -1,4 +1,4 @@
-"""Baselines of the fronthaul family (SPEC §5, [EGAT] §V-A). Registered on import.
+"""Baselines of the fronthaul family (SPEC §5, [EGAT] §V-A), declared in ``POLICIES``.
 
 ==============  ==========================================================================
 name            association
@@ -14,8 +14,8 @@ Beamforming. The env evaluates every association with its own ``beamforming`` kw
 baseline is [EGAT]'s scheme only in an env built with the matching beamformer:
 ``pc_wmmse`` with ``beamforming="wmmse"`` and ``fc_zf`` with ``beamforming="fc_zf"``
 (``ua-envs compare FronthaulAssoc-v0 --policies pc_wmmse --env-kwargs beamforming=wmmse``).
-``pc_wmmse`` runs its drop loop through the env's simulator (:meth:`FronthaulSimulator.evaluate
-<ua_envs.envs.fronthaul.sim.FronthaulSimulator.evaluate>`), i.e. with the env's beamformer, so
+``pc_wmmse`` runs its drop loop through the env's simulator (:meth:`FronthaulSimulator.score
+<ua_envs.envs.fronthaul.sim.FronthaulSimulator.score>`), i.e. with the env's beamformer, so
 the association it returns is fronthaul-feasible under exactly the beams the env then computes
 (100 % feasible by construction, whatever the beamformer). In an env with another beamformer
 these two policies still run (partial / full connection under that beamformer) and warn once,
@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from agents.registry import register_policy
+from agents.entries import PolicyEntry
 from ua_envs.core.validation import check_int_range
 from ua_envs.envs.fronthaul.sim import FronthaulSimulator, FronthaulState
 
@@ -96,7 +96,7 @@ def partial_connection(
     strength = (channels.real.square() + channels.imag.square()).sum(dim=-1)  # (B, M, K)
     with torch.no_grad():
         for _ in range(rounds):
-            result = sim.evaluate(state, association, enforce_fronthaul=None)
+            result = sim.score(state, association, enforce_fronthaul=None)
             over = result.load_bps > sim.capacity_bps  # (B, M)
             if not bool(over.any()):
                 break
@@ -206,21 +206,26 @@ def make_fc_zf(
     return FullConnectionPolicy(config.num_bs, config.num_ues)
 
 
-register_policy(
-    "nearest_aps",
-    make_nearest_aps,
-    env_ids=FRONTHAUL_IDS,
-    description="each UE on its 2 strongest APs (observed gain)",
-)
-register_policy(
-    "pc_wmmse",
-    make_pc_wmmse,
-    env_ids=FRONTHAUL_IDS,
-    description="[EGAT] PC-WMMSE: all links, drop weakest UE of overloaded APs (beamforming=wmmse)",
-)
-register_policy(
-    "fc_zf",
-    make_fc_zf,
-    env_ids=FRONTHAUL_IDS,
-    description="[EGAT] FC-ZF: every AP serves every UE (use beamforming=fc_zf)",
+#: This module's policies (collected by :func:`agents.registry.load_builtin`).
+POLICIES: tuple[PolicyEntry, ...] = (
+    PolicyEntry(
+        name="nearest_aps",
+        factory=make_nearest_aps,
+        env_ids=FRONTHAUL_IDS,
+        description="each UE on its 2 strongest APs (observed gain)",
+    ),
+    PolicyEntry(
+        name="pc_wmmse",
+        factory=make_pc_wmmse,
+        env_ids=FRONTHAUL_IDS,
+        description=(
+            "[EGAT] PC-WMMSE: all links, drop weakest UE of overloaded APs (beamforming=wmmse)"
+        ),
+    ),
+    PolicyEntry(
+        name="fc_zf",
+        factory=make_fc_zf,
+        env_ids=FRONTHAUL_IDS,
+        description="[EGAT] FC-ZF: every AP serves every UE (use beamforming=fc_zf)",
+    ),
 )

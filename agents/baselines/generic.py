@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from agents.entries import PolicyEntry
 from agents.policy import RandomPolicy
-from agents.registry import register_policy
 
 
 def make_random(
@@ -16,4 +16,12 @@ def make_random(
     return RandomPolicy(env.action_space, seed=seed)
 
 
-register_policy("random", make_random, description="uniform over legal actions (masked)")
+#: This module's policies (collected by :func:`agents.registry.load_builtin`).
+POLICIES: tuple[PolicyEntry, ...] = (
+    PolicyEntry(
+        name="random",
+        factory=make_random,
+        env_ids=None,
+        description="uniform over legal actions (masked)",
+    ),
+)

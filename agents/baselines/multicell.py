@@ -1,4 +1,4 @@
-"""Baselines of the multicell family (SPEC §5). Registered on import.
+"""Baselines of the multicell family (SPEC §5), declared in ``POLICIES``.
 
 Every policy maps one observation of ``MultiCellAssoc-v0`` / ``MultiCellAssocBalanced-v0`` to an
 action ``(K,)`` of BS indices. ``random`` (uniform) is registered generically in
@@ -39,7 +39,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.registry import register_policy
+from agents.entries import PolicyEntry
 from ua_envs.core import assignment
 from ua_envs.envs.base import select_rows
 
@@ -266,36 +266,44 @@ def make_capacitated_assignment(
     return CapacitatedAssignmentPolicy(limit)
 
 
-register_policy(
-    "argmax", make_argmax, env_ids=MULTICELL_IDS, description="each UE to its max-SNR BS"
-)
-register_policy(
-    "exhaustive",
-    make_exhaustive,
-    env_ids=MULTICELL_IDS,
-    description="all M^K actions scored in one batched call; optimal (K<=10, M<=3)",
-)
-register_policy(
-    "exhaustive_feasible",
-    make_exhaustive_feasible,
-    env_ids=MULTICELL_IDS,
-    description="best load-feasible association (<= load_limit, else N, UEs per BS) (K<=10, M<=3)",
-)
-register_policy(
-    "random_balanced",
-    make_random_balanced,
-    env_ids=MULTICELL_IDS,
-    description="random association with at most load_limit (else N) UEs per BS",
-)
-register_policy(
-    "dual_decomposition",
-    make_dual_decomposition,
-    env_ids=MULTICELL_IDS,
-    description="Ye et al. 2013 load-balancing dual decomposition on log2(1+SNR)",
-)
-register_policy(
-    "capacitated_assignment",
-    make_capacitated_assignment,
-    env_ids=MULTICELL_IDS,
-    description="max sum log2(1+SNR) with at most load_limit (else N) UEs per BS (Hungarian)",
+#: This module's policies (collected by :func:`agents.registry.load_builtin`).
+POLICIES: tuple[PolicyEntry, ...] = (
+    PolicyEntry(
+        name="argmax",
+        factory=make_argmax,
+        env_ids=MULTICELL_IDS,
+        description="each UE to its max-SNR BS",
+    ),
+    PolicyEntry(
+        name="exhaustive",
+        factory=make_exhaustive,
+        env_ids=MULTICELL_IDS,
+        description="all M^K actions scored in one batched call; optimal (K<=10, M<=3)",
+    ),
+    PolicyEntry(
+        name="exhaustive_feasible",
+        factory=make_exhaustive_feasible,
+        env_ids=MULTICELL_IDS,
+        description=(
+            "best load-feasible association (<= load_limit, else N, UEs per BS) (K<=10, M<=3)"
+        ),
+    ),
+    PolicyEntry(
+        name="random_balanced",
+        factory=make_random_balanced,
+        env_ids=MULTICELL_IDS,
+        description="random association with at most load_limit (else N) UEs per BS",
+    ),
+    PolicyEntry(
+        name="dual_decomposition",
+        factory=make_dual_decomposition,
+        env_ids=MULTICELL_IDS,
+        description="Ye et al. 2013 load-balancing dual decomposition on log2(1+SNR)",
+    ),
+    PolicyEntry(
+        name="capacitated_assignment",
+        factory=make_capacitated_assignment,
+        env_ids=MULTICELL_IDS,
+        description="max sum log2(1+SNR) with at most load_limit (else N) UEs per BS (Hungarian)",
+    ),
 )

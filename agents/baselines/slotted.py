@@ -1,4 +1,4 @@
-"""Baselines of the slotted family (SPEC §5), registered on import.
+"""Baselines of the slotted family (SPEC §5), declared in ``POLICIES``/``TRAINERS``.
 
 * ``argmax`` — the arriving user goes to the candidate BS with the best SNR (the GROWS paper's
   baseline "B", max-RSSI association); the no-op when there is no arrival or no candidate. It
@@ -18,7 +18,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.registry import register_policy, register_trainer
+from agents.entries import PolicyEntry, TrainerEntry
+from agents.paths import check_output_dir
 
 SLOTTED_IDS = ("SlottedArrivalAssoc-v0",)
 
@@ -79,8 +80,8 @@ def train_q_learning(
 
     Uses the native vector env (256 episodes in parallel) with the paper's hyper-parameters
     (:class:`agents.q_learning.QLearningArgs`) unless ``hyperparameters`` override fields of it
-    (``ua-envs train ... --trainer-kwargs gamma=0.9``); the episode length is the id's
-    ``max_episode_steps``. Returns the path written (``.npz``).
+    (``ua-envs train ... --trainer-kwargs gamma=0.9``); the episode length is the env's
+    ``horizon`` (40 by default). Returns the path written (``.npz``).
 
     :raises ValueError: an unknown hyper-parameter name (the message lists the valid ones).
     """
@@ -98,10 +99,12 @@ def train_q_learning(
 
     if env_id not in SLOTTED_IDS:
         raise ValueError(f"q_learning trains on {', '.join(SLOTTED_IDS)}, got {env_id!r}")
-    steps = gym.spec(env_id).max_episode_steps or 40
+    if Path(out).is_dir():
+        raise ValueError(f"out: {str(out)!r} is a directory, not a file")
+    check_output_dir(Path(out).parent, "out")  # before training; missing parents are created
     hyperparameters.setdefault("num_envs", min(256, episodes))
     args = QLearningArgs(episodes=episodes, seed=seed, **hyperparameters)
-    table = train(env_kwargs, args, max_episode_steps=steps, progress=not quiet)
+    table = train(env_kwargs, args, progress=not quiet)
     path = table.save(out)
     if not quiet:
         visited = int((table.visits.sum(1) > 0).sum())
@@ -113,22 +116,28 @@ def train_q_learning(
     return str(Path(path))
 
 
-register_policy(
-    "argmax",
-    make_argmax,
-    env_ids=SLOTTED_IDS,
-    description="arriving user to the candidate BS with the best SNR (GROWS baseline B)",
+#: This module's policies (collected by :func:`agents.registry.load_builtin`).
+POLICIES: tuple[PolicyEntry, ...] = (
+    PolicyEntry(
+        name="argmax",
+        factory=make_argmax,
+        env_ids=SLOTTED_IDS,
+        description="arriving user to the candidate BS with the best SNR (GROWS baseline B)",
+    ),
+    PolicyEntry(
+        name="q_learning",
+        factory=make_q_learning,
+        env_ids=SLOTTED_IDS,
+        description="tabular Q-learning (GROWS baseline Q); q_learning:PATH from 'ua-envs train'",
+        needs_checkpoint=True,
+    ),
 )
-register_policy(
-    "q_learning",
-    make_q_learning,
-    env_ids=SLOTTED_IDS,
-    description="tabular Q-learning (GROWS baseline Q); q_learning:PATH from 'ua-envs train'",
-    needs_checkpoint=True,
-)
-register_trainer(
-    "q_learning",
-    train_q_learning,
-    env_ids=SLOTTED_IDS,
-    description="tabular epsilon-greedy Q-learning, lr 0.5, gamma 0.5 (saves .npz)",
+#: This module's trainers.
+TRAINERS: tuple[TrainerEntry, ...] = (
+    TrainerEntry(
+        name="q_learning",
+        trainer=train_q_learning,
+        env_ids=SLOTTED_IDS,
+        description="tabular epsilon-greedy Q-learning, lr 0.5, gamma 0.5 (saves .npz)",
+    ),
 )

@@ -14,6 +14,10 @@ legal with probability 1/2, at least one is); a masked action raises ``ValueErro
 * ``"bernoulli"``: 1 with probability ``value`` (from ``np_random``), else 0;
 * ``"action"``: the action's index.
 
+``TinyBitsEnv`` (``UATinyBits-v0``): one step, action ``MultiBinary(3)``, reward = number of
+bits set, no action mask and no ``action_masks()`` (for the action-space filters of the SB3
+entries).
+
 Info after step ``t`` (1-based): ``step = t``, ``even = (t % 2 == 0)``, ``pair = [t, 2t]``,
 ``association`` and ``label`` (skipped by the harness).
 """
@@ -32,6 +36,8 @@ from agents.registry import register_policy
 TINY_ID = "UATiny-v0"
 #: Registered with an entry point whose module does not exist (an env not written yet).
 BROKEN_ID = "UABroken-v0"
+#: :class:`TinyBitsEnv`: MultiBinary actions, no masks.
+BITS_ID = "UATinyBits-v0"
 
 
 class TinyBanditEnv(gym.Env[dict[str, np.ndarray], np.int64]):
@@ -118,6 +124,27 @@ class TinyBanditEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         return self._obs(), reward, self._t >= self.horizon, False, info
 
 
+class TinyBitsEnv(gym.Env[np.ndarray, np.ndarray]):
+    """One step; action ``MultiBinary(3)``; reward = number of bits set; no masks."""
+
+    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        self.render_mode = render_mode
+        self.action_space = spaces.MultiBinary(3)
+        self.observation_space = spaces.Box(0.0, 1.0, (2,), np.float32)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        return self.np_random.random(2).astype(np.float32), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        reward = float(np.asarray(action).sum())
+        return np.zeros(2, np.float32), reward, True, False, {}
+
+
 class FirstLegalPolicy:
     """Always the lowest-index legal action (deterministic)."""
 
@@ -132,6 +159,8 @@ def make_first_legal(env: gym.Env, checkpoint: str | None = None, seed: int | No
 
 if TINY_ID not in gym.registry:
     register(id=TINY_ID, entry_point=TinyBanditEnv)
+if BITS_ID not in gym.registry:
+    register(id=BITS_ID, entry_point=TinyBitsEnv)
 if BROKEN_ID not in gym.registry:
     register(id=BROKEN_ID, entry_point="no_such_module_for_tests.env:Env")
 register_policy("first_legal", make_first_legal, env_ids=[TINY_ID], description="lowest legal")
