@@ -32,7 +32,7 @@ register(
     id="CellFreeAssoc-v0",
     entry_point="ua_envs.envs.cellfree.env:CellFreeAssocEnv",
     vector_entry_point="ua_envs.envs.cellfree.vector:CellFreeAssocVectorEnv",
-    max_episode_steps=8 * 6 + 1,  # M·K + 1 at the default 8 APs × 6 UEs
+    # No max_episode_steps: episodes end by themselves within M·K + 1 steps at every size.
 )
 register(
     id="FronthaulAssoc-v0",
@@ -43,7 +43,8 @@ register(
     id="SlottedArrivalAssoc-v0",
     entry_point="ua_envs.envs.slotted.env:SlottedArrivalAssocEnv",
     vector_entry_point="ua_envs.envs.slotted.vector:SlottedArrivalAssocVectorEnv",
-    max_episode_steps=40,
+    # No max_episode_steps: the env truncates itself after `horizon` slots (40 by default), so
+    # that horizon=80 plays 80 slots.
 )
 
 __all__ = ["ENV_IDS", "__version__"]

@@ -1,7 +1,7 @@
 """Shared pieces of the cellfree tests: a hand-solvable instance and an independent reference.
 
-The reference mask and the reference joint RZF below are written from SPEC §2 / §4.2 with plain
-numpy loops, independently of the simulator, so the tests compare two implementations.
+The reference mask and the reference joint RZF below are written from docs/model.md §2 / §4.2
+with plain numpy loops, independently of the simulator, so the tests compare two implementations.
 """
 
 from __future__ import annotations
@@ -12,21 +12,27 @@ import gymnasium as gym
 import numpy as np
 
 import ua_envs  # noqa: F401  (registers the ids)
+from ua_envs.envs.contract import ChannelInstance
 
 ENV_ID = "CellFreeAssoc-v0"
 
 
-def hand_options() -> dict[str, Any]:
+def hand_instance() -> ChannelInstance:
     """2 APs × 3 UEs × 1 antenna, P = 1 W per AP, σ² = 1 W per UE (real channels).
 
     ``h[0] = [1, 0.5, 0]`` (AP 0 → UEs 0, 1, 2), ``h[1] = [0, 0.5, 2]`` (AP 1).
     """
     channels = np.array([[[1.0], [0.5], [0.0]], [[0.0], [0.5], [2.0]]], dtype=np.complex64)
-    return {
-        "channels": channels,
-        "tx_power": np.ones(2, dtype=np.float32),
-        "noise_power": np.ones(3, dtype=np.float32),
-    }
+    return ChannelInstance(
+        channels=channels,
+        tx_power=np.ones(2, dtype=np.float32),
+        noise_power=np.ones(3, dtype=np.float32),
+    )
+
+
+def hand_options() -> dict[str, Any]:
+    """The reset options that play :func:`hand_instance`."""
+    return {"instance": hand_instance()}
 
 
 def hand_env(**kwargs: Any) -> gym.Env:
@@ -43,7 +49,7 @@ def reference_mask(
     require_coverage: bool,
     done: bool,
 ) -> np.ndarray:
-    """SPEC §4.2's mask of a state, by loops: ``(M·K + 1,)`` bool (END last)."""
+    """docs/model.md §4.2's mask of a state, by loops: ``(M·K + 1,)`` bool (END last)."""
     num_aps, num_ues = support.shape
     mask = np.zeros(num_aps * num_ues + 1, dtype=bool)
     for m in range(num_aps):
@@ -63,7 +69,7 @@ def reference_mask(
 def reference_rzf_sum_rate(
     channels: np.ndarray, association: np.ndarray, tx_power: np.ndarray, noise_power: np.ndarray
 ) -> float:
-    """SPEC §2 joint partial RZF, then the SPEC §1 sum rate, in float64 numpy with loops.
+    """docs/model.md §2 joint partial RZF, then the §1 sum rate, in float64 numpy with loops.
 
     ``Ĥ[:, k] = D_k h_k`` (stacked over APs), ``W = Ĥ (Ĥ^H Ĥ + λ I)^{-1}``,
     ``λ = K mean(σ²) / Σ P``, ``v_k = D_k w_k``, each serving AP scaled to exactly ``P_m``.

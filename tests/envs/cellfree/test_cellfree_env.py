@@ -13,13 +13,16 @@ import torch
 from cellfree_helpers import (
     ENV_ID,
     hand_env,
+    hand_instance,
     hand_options,
     random_episode,
     reference_rzf_sum_rate,
 )
 
 from ua_envs.core import sum_rate
-from ua_envs.core.beamforming import rzf, wmmse
+from ua_envs.core.beamforming import mrt, rzf, wmmse
+from ua_envs.core.channels.generators import CellFreeUmi
+from ua_envs.envs.contract import ChannelInstance, Outcome
 from ua_envs.testing import check_ua_env
 
 # ---- API -------------------------------------------------------------------------------------
@@ -54,10 +57,11 @@ def test_sb3_check_env() -> None:
         check_env(gym.make(ENV_ID).unwrapped)
 
 
-def test_registered_time_limit_and_spaces() -> None:
-    """The id carries max_episode_steps = M·K + 1 = 49; spaces match SPEC §4.2."""
+def test_registered_without_time_limit_and_spaces() -> None:
+    """The id carries no max_episode_steps (episodes end by themselves at every size); spaces
+    match docs/model.md §4.2."""
     env = gym.make(ENV_ID)
-    assert env.spec is not None and env.spec.max_episode_steps == 49
+    assert env.spec is not None and env.spec.max_episode_steps is None
     assert env.action_space == gym.spaces.Discrete(49)
     shapes = {k: s.shape for k, s in env.observation_space.items()}  # type: ignore[attr-defined]
     assert shapes == {
@@ -151,7 +155,8 @@ def test_hand_instance_masks_and_auto_end() -> None:
 
 
 def test_require_coverage_masks_end_until_every_ue_has_a_link() -> None:
-    """END is masked while a UE is uncovered and links remain (SPEC §4.2 require_coverage)."""
+    """END is masked while a UE is uncovered and links remain (require_coverage, docs/model.md
+    §4.2)."""
     env = hand_env(require_coverage=True)
     obs, _ = env.reset(options=hand_options())
     assert obs["action_mask"][-1] == 0
@@ -256,8 +261,11 @@ def test_scalar_like_actions_are_accepted() -> None:
         ({"max_ues_per_ap": 0}, "max_ues_per_ap"),
         ({"max_aps_per_ue": -1}, "max_aps_per_ue"),
         ({"require_coverage": "yes"}, "require_coverage"),
-        ({"scenario": "mmwave28"}, "scenario"),
+        ({"scenario": "nosuch"}, "scenario"),
+        ({"scenario": object()}, "scenario"),
+        ({"scenario": "mmwave28", "height_difference_m": 5.0}, "height_difference_m"),
         ({"tx_power_dbm": float("nan")}, "tx_power_dbm"),
+        ({"correlated_shadowing": 1}, "correlated_shadowing"),
         ({"area_m": 0.0}, "area_m"),
         ({"bandwidth_hz": -1.0}, "bandwidth_hz"),
         ({"wmmse_iterations": 0}, "wmmse_iterations"),
@@ -273,14 +281,37 @@ def test_bad_kwargs_raise_naming_the_argument(kwargs: dict, name: str) -> None:
 
 def test_bad_options_raise() -> None:
     env = hand_env()
-    with pytest.raises(ValueError, match="unknown keys"):
-        env.reset(options={"channels": hand_options()["channels"], "foo": 1})
-    with pytest.raises(ValueError, match="channels"):
-        env.reset(options={"channels": np.ones((2, 3, 2), dtype=np.complex64)})
+    channels = hand_instance().channels
+    with pytest.raises(ValueError, match=r"unknown reset option\(s\) 'channels'.*valid: 'inst"):
+        env.reset(options={"channels": channels})  # the pre-contract way
+    with pytest.raises(ValueError, match=r"unknown reset option.*'foo'"):
+        env.reset(options={**hand_options(), "foo": 1})
+    with pytest.raises(ValueError, match="must be a ChannelInstance"):
+        env.reset(options={"instance": channels})
+    with pytest.raises(ValueError, match=r"instance\.channels must have shape"):
+        env.reset(options={"instance": ChannelInstance(np.ones((2, 3, 2), dtype=np.complex64))})
     with pytest.raises(ValueError, match="complex"):
-        env.reset(options={"channels": np.ones((2, 3, 1))})
+        env.reset(options={"instance": ChannelInstance(np.ones((2, 3, 1)))})
     with pytest.raises(ValueError, match="noise_power"):
-        env.reset(options={**hand_options(), "noise_power": np.zeros(3)})
+        env.reset(options={"instance": ChannelInstance(channels, noise_power=np.zeros(3))})
+
+
+def test_instance_defaults_and_batch_broadcast() -> None:
+    """A ChannelInstance without powers takes the config's; the vector env plays it in every
+    sub-env (and in autoresets)."""
+    env = hand_env(tx_power_dbm=30.0, bandwidth_hz=1e6, noise_figure_db=0.0)
+    env.reset(options={"instance": ChannelInstance(hand_instance().channels)})
+    np.testing.assert_allclose(cf(env).tx_power, [1.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(cf(env).noise_power, 10 ** ((-174 + 60 - 30) / 10), rtol=1e-4)
+    vec = gym.make_vec(
+        ENV_ID, 3, vectorization_mode="vector_entry_point", num_bs=2, num_ues=3, num_antennas=1
+    )
+    obs, _ = vec.reset(seed=0, options=hand_options())
+    single, _ = hand_env().reset(options=hand_options())
+    for row in range(3):
+        np.testing.assert_array_equal(obs["gain_db"][row].numpy(), single["gain_db"])
+    obs, *_ = vec.step(np.full(3, 6))  # END everywhere: autoreset replays the instance
+    np.testing.assert_array_equal(obs["gain_db"][2].numpy(), single["gain_db"])
 
 
 def test_step_before_reset_raises() -> None:
@@ -317,12 +348,13 @@ def test_delta_info_tracks_the_current_support() -> None:
         _, reward, _, _, info = env.step(action)
         total += float(reward)
         assert info["sum_rate"] == pytest.approx(total, abs=1e-6)
-        assert info["sum_rate"] == pytest.approx(float(cf(env).evaluate()[0]), abs=1e-5)
+        outcome = cf(env).evaluate(cf(env).support)
+        assert info["sum_rate"] == pytest.approx(float(outcome.reward[0]), abs=1e-5)
 
 
 def test_terminal_reward_recomputed_from_the_instance() -> None:
     """reward = Σ rates of rzf(channels, info["association"], joint) via ua_envs.core, and = an
-    independent float64 numpy implementation of SPEC §2's joint partial RZF."""
+    independent float64 numpy implementation of docs/model.md §2's joint partial RZF."""
     env = gym.make(ENV_ID)
     rng = np.random.default_rng(1)
     for seed in range(15):
@@ -359,8 +391,6 @@ def test_wmmse_and_mrt_rewards_match_the_core() -> None:
         if name == "wmmse":
             beams = wmmse(channels, association, tx_power, noise, transmission="joint")
         else:
-            from ua_envs.core.beamforming import mrt
-
             beams = mrt(channels, association, tx_power)
         assert reward == pytest.approx(
             float(sum_rate(channels, beams, association, noise)), rel=1e-5
@@ -417,4 +447,147 @@ def test_simulator_evaluate_validates_shape_batch_and_values() -> None:
         sim.evaluate(state, torch.ones(1, 3, 2))
     # (M, K) broadcasts; a bool association equals its float version.
     ones = torch.ones(2, 3)
-    assert torch.equal(sim.evaluate(state, ones), sim.evaluate(state, ones.bool()[None]))
+    assert torch.equal(
+        sim.evaluate(state, ones).reward, sim.evaluate(state, ones.bool()[None]).reward
+    )
+    with pytest.raises(ValueError, match="beams must be complex"):
+        sim.evaluate(state, ones, beams=torch.ones(2, 3, 1))
+    with pytest.raises(ValueError, match="beams must have shape"):
+        sim.evaluate(state, ones, beams=torch.ones(2, 3, 2, dtype=torch.complex64))
+
+
+# ---- evaluate() and scenarios ----------------------------------------------------------------
+
+
+def test_evaluate_outcome_metrics_and_given_beams() -> None:
+    """evaluate returns an Outcome (reward = sum rate, loads as metrics); given beams are
+    projected to each AP's power: the unnormalised channels as beams are MRT."""
+    env = hand_env(beamforming="mrt")
+    env.reset(options=hand_options())
+    association = torch.tensor([[1.0, 0.5, 0.0], [0.0, 1.0, 1.0]], requires_grad=True)
+    outcome = cf(env).evaluate(association)
+    assert isinstance(outcome, Outcome)
+    assert torch.equal(outcome.reward, outcome.metrics["sum_rate"])
+    assert outcome.reward.shape == (1,) and outcome.rates.shape == (1, 3)
+    torch.testing.assert_close(outcome.reward, outcome.rates.sum(-1))
+    assert outcome.metrics["ap_load"].tolist() == [[1.5, 2.0]]
+    assert outcome.metrics["ue_degree"].tolist() == [[1.0, 1.5, 1.0]]
+    outcome.reward.sum().backward()
+    assert association.grad is not None
+    channels = torch.from_numpy(cf(env).channels)
+    given = cf(env).evaluate(association.detach(), beams=channels * 7.0)
+    torch.testing.assert_close(given.reward, outcome.reward.detach())
+    # The hand-computed MRT sum rate (see test_hand_instance_mrt_terminal_reward).
+    support = np.array([[1, 0, 0], [0, 0, 1]])
+    assert float(cf(env).evaluate(support).reward[0]) == pytest.approx(1 + math.log2(5), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "shape"), [("mmwave28", (2, 8, 8)), ("cellfree_3slope", (8, 4, 4))]
+)
+def test_other_registered_scenarios(scenario: str, shape: tuple) -> None:
+    """scenario= takes every registered generator; the sizes default to the scenario's."""
+    env = gym.make(ENV_ID, scenario=scenario)
+    assert env.unwrapped.config.height_difference_m is None  # not a parameter of these
+    _, total, info = random_episode(env, 0, np.random.default_rng(0))
+    obs, _ = env.reset(seed=1)
+    assert obs["channel"].shape == shape
+    assert np.isfinite(total) and total == pytest.approx(info["sum_rate"])
+
+
+def test_user_generator_object() -> None:
+    """scenario= takes a ChannelGenerator object; its config decides sizes and parameters."""
+    env = gym.make(ENV_ID, scenario=CellFreeUmi(num_bs=3, num_ues=2, area_m=100.0))
+    obs, _ = env.reset(seed=0)
+    assert obs["action_mask"].shape == (7,) and cf(env).config.area_m == 100.0
+    with pytest.raises(ValueError, match="area_m cannot be set"):
+        gym.make(ENV_ID, scenario=CellFreeUmi(), area_m=50.0)
+    with pytest.raises(ValueError, match="num_bs=4 does not fit"):
+        gym.make(ENV_ID, scenario=CellFreeUmi(), num_bs=4)
+
+
+# ---- edge cases (regressions) ----------------------------------------------------------------
+
+
+def test_large_instance_pays_its_terminal_reward() -> None:
+    """32 APs × 32 UEs: a random legal policy (links until none is left) gets its terminal
+    reward. Before, the id was registered with max_episode_steps = 49 (the default size's
+    M·K + 1) and every such episode was truncated at 49 steps with return 0."""
+    env = gym.make(ENV_ID, num_bs=32, num_ues=32)
+    rng = np.random.default_rng(0)
+    obs, _ = env.reset(seed=0)
+    total, steps, terminated, truncated = 0.0, 0, False, False
+    while not (terminated or truncated):
+        links = np.flatnonzero(obs["action_mask"][:-1])
+        action = int(rng.choice(links)) if links.size else 32 * 32
+        obs, reward, terminated, truncated, info = env.step(action)
+        total += float(reward)
+        steps += 1
+    assert terminated and not truncated
+    assert steps == 32 * 3  # every AP full: the last link ends the episode
+    assert total > 0 and total == pytest.approx(info["sum_rate"])
+
+
+@pytest.mark.parametrize("reward_mode", ["terminal", "delta"])
+def test_ignore_masked_forever_ends_at_the_step_cap(reward_mode: str) -> None:
+    """invalid_action="ignore": a policy that repeats a masked action still terminates, after
+    exactly M·K + 1 = 7 steps, and is paid the sum rate of its support (treated as END).
+    Before, gym.make's registered time limit truncated it (49 steps here) with return 0."""
+    env = hand_env(invalid_action="ignore", reward_mode=reward_mode)
+    env.reset(options=hand_options())
+    total, steps = 0.0, 0
+    for _ in range(100):
+        _, reward, terminated, truncated, info = env.step(0)  # legal once, then masked
+        total += float(reward)
+        steps += 1
+        if terminated or truncated:
+            break
+    assert (steps, terminated, truncated, info["invalid_action"]) == (7, True, False, True)
+    support = np.array([[1, 0, 0], [0, 0, 0]])
+    expected = float(cf(env).evaluate(support).reward[0])
+    assert expected > 0 and total == pytest.approx(expected, rel=1e-6)
+    assert info["sum_rate"] == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(6)
+
+
+def test_vector_ignore_masked_forever_ends_at_the_step_cap() -> None:
+    """The same cap in the vector env (no max_episode_steps): terminated, not truncated."""
+    vec = gym.make_vec(
+        ENV_ID,
+        2,
+        vectorization_mode="vector_entry_point",
+        num_bs=2,
+        num_ues=3,
+        num_antennas=1,
+        invalid_action="ignore",
+    )
+    vec.reset(seed=0)
+    for step in range(7):
+        _, reward, terminated, truncated, infos = vec.step(np.zeros(2, dtype=np.int64))
+        assert bool(terminated.all()) == (step == 6) and not truncated.any()
+    assert (reward > 0).all() and infos["_final"].all()
+
+
+@pytest.mark.parametrize("end_by", ["END", "last link", "invalid"])
+def test_step_after_the_end_raises(end_by: str) -> None:
+    """Stepping an ended episode is a RuntimeError telling the user to reset (it used to
+    return another reward)."""
+    env = hand_env(max_ues_per_ap=1, max_aps_per_ue=1).unwrapped
+    env.reset(options=hand_options())
+    actions = {"END": [6], "last link": [1, 5], "invalid": [0, 0]}[end_by]
+    for action in actions:
+        *_, terminated, _, _ = env.step(action)
+    assert terminated
+    with pytest.raises(RuntimeError, match=r"call reset\(\)"):
+        env.step(6)
+    env.reset(options=hand_options())  # and reset() starts over
+    env.step(6)
+
+
+@pytest.mark.parametrize(("name", "value"), [("shadowing_std_db", 200.0), ("tx_power_dbm", 400.0)])
+def test_values_that_overflowed_are_rejected(name: str, value: float) -> None:
+    """shadowing_std_db=200 made NaN rewards and tx_power_dbm=400 inf ones: now out of the
+    generator config's physical bounds, a ValueError naming the argument at gym.make."""
+    with pytest.raises(ValueError, match=name):
+        gym.make(ENV_ID, **{name: value})

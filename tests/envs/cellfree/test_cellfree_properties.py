@@ -13,12 +13,16 @@ episodes ending at different steps), after every step:
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 import torch
 from cellfree_helpers import reference_mask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ua_envs.envs.base import state_to_numpy
 from ua_envs.envs.cellfree.sim import CellFreeConfig, CellFreeSimulator
 
 
@@ -99,19 +103,21 @@ def test_masked_rollouts_respect_every_constraint(
     params=scenarios(),
     invalid_action=st.sampled_from(["terminate", "raise", "ignore"]),
     seed=st.integers(0, 2**31 - 1),
-    masked_probability=st.sampled_from([0.0, 0.2]),
+    masked_probability=st.sampled_from([0.0, 0.2, 0.9]),
 )
-def test_step_one_equals_batched_step(
+def test_numpy_step_equals_torch_step(
     params: dict, invalid_action: str, seed: int, masked_probability: float
 ) -> None:
-    """The single env's CPU fast path is the batched transition: same states, rewards, ends,
-    and the same ValueError for a masked action under "raise" — legal and masked actions."""
+    """The one array-generic step on the single env's numpy state is the batched torch
+    transition: same states, rewards, ends, and the same ValueError for a masked action under
+    "raise" — legal and masked actions, past the end and past the M·K + 1 step cap."""
     config = CellFreeConfig(**params, invalid_action=invalid_action)
     sim = CellFreeSimulator(config, batch_size=1)
-    fast = slow = sim.reset(torch.Generator().manual_seed(seed))
+    slow = sim.reset(torch.Generator().manual_seed(seed))
+    fast = state_to_numpy(slow)
     rng = np.random.default_rng(seed)
-    for _ in range(config.num_links + 3):
-        mask = fast.action_mask.numpy()[0]
+    for _ in range(config.max_steps + 3):
+        mask = fast.action_mask[0]
         masked = np.flatnonzero(~mask)
         if masked.size and rng.random() < masked_probability:
             action = int(rng.choice(masked))
@@ -120,17 +126,22 @@ def test_step_one_equals_batched_step(
         try:
             slow_next, slow_reward, slow_done = sim.step(slow, torch.tensor([action]))
         except ValueError as err:
-            try:
-                sim.step_one(fast, action)
-            except ValueError as err_fast:
-                assert str(err_fast) == str(err)
-                return
-            raise AssertionError("step_one accepted an action that step rejected") from err
-        fast, fast_reward, fast_done = sim.step_one(fast, action)
+            with pytest.raises(ValueError) as fast_err:
+                sim.step(fast, np.array([action]))
+            assert str(fast_err.value) == str(err)
+            return
+        fast, fast_reward, fast_done = sim.step(fast, np.array([action]))
         slow = slow_next
-        assert fast_reward == float(slow_reward[0])
-        assert fast_done == bool(slow_done[0])
-        for name in ("support", "ap_load", "ue_degree", "action_mask", "done", "invalid"):
-            assert torch.equal(getattr(fast, name), getattr(slow, name)), name
-        assert torch.equal(fast.sum_rate, slow.sum_rate) and torch.equal(fast.rates, slow.rates)
+        assert isinstance(fast_reward, np.ndarray) and isinstance(fast.support, np.ndarray)
+        assert fast_reward.dtype == np.float64 and fast_done.dtype == np.bool_
+        np.testing.assert_array_equal(fast_reward, slow_reward.numpy())
+        np.testing.assert_array_equal(fast_done, slow_done.numpy())
+        for field in dataclasses.fields(fast):
+            expected = getattr(slow, field.name).numpy()
+            actual = getattr(fast, field.name)
+            assert actual.dtype == expected.dtype, field.name
+            np.testing.assert_array_equal(actual, expected, err_msg=field.name)
+        for key, value in sim.observe(fast).items():
+            np.testing.assert_array_equal(value, sim.observe(slow)[key].numpy(), err_msg=key)
         # No break at the end: rows that ended are stepped too (only END legal there).
+    assert bool(slow.done[0])  # every episode ends within M·K + 1 steps

@@ -1,1 +1,1 @@
-"""``CellFreeAssoc-v0``: sequential cell-free support-set construction (SPEC §4.2)."""
+"""``CellFreeAssoc-v0``: sequential cell-free support-set construction (docs/model.md §4.2)."""

@@ -1,11 +1,19 @@
-"""Batch-first simulator of ``CellFreeAssoc-v0``: sequential support-set construction (SPEC §4.2).
+"""Batch-first simulator of ``CellFreeAssoc-v0``: sequential support-set construction
+(docs/model.md §4.2).
 
 Every step adds one (AP, UE) link to the support (the association of a user-centric cell-free
 network with joint transmission) or stops with the END token. The action mask enforces the
 discrete constraints exactly: each AP serves at most ``max_ues_per_ap`` UEs, each UE is served by
-at most ``max_aps_per_ue`` APs, and no link is chosen twice. All tensors are batch first; the
-Gymnasium env (``env.py``) runs this simulator at batch size 1 and the vector env (``vector.py``)
-at batch size ``num_envs``.
+at most ``max_aps_per_ue`` APs, and no link is chosen twice. An episode lasts at most
+``M·K + 1`` steps: the step that reaches that cap ends it like END (the only way to reach it is
+masked no-ops under ``invalid_action="ignore"``), so the terminal reward is always paid.
+
+All arrays are batch first. The decision step is array-generic (:mod:`ua_envs.core.arrays`):
+the vector env (``vector.py``) runs it on torch tensors (any device, batch ``num_envs``), the
+Gymnasium env (``env.py``) on a numpy copy of its batch-of-one state; the physics of the reward
+(beamforming, rates) runs in torch on views of the state (:func:`~ua_envs.envs.base.
+state_to_torch`). :meth:`CellFreeSimulator.evaluate` is the differentiable reward of any
+(fractional) association.
 
 Action encoding (transmitter-major, the bipartite graph's edge order): ``a = m·K + k`` adds the
 link (AP m, UE k), ``a = M·K`` is END.
@@ -13,30 +21,37 @@ link (AP m, UE k), ``a = M·K`` is END.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from ua_envs.core import beamforming
-from ua_envs.core.channels import SCENARIOS, ChannelSample
-from ua_envs.core.channels.common import check_bool
+from ua_envs.core import arrays, beamforming
+from ua_envs.core.arrays import Array, arange, namespace, to_float32
+from ua_envs.core.channels.common import ChannelSample, check_bool
+from ua_envs.core.channels.generators import ChannelGenerator, bind_scenario
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
+from ua_envs.core.signal import project_power
 from ua_envs.core.signal import rates as signal_rates
-from ua_envs.core.units import dbm_to_watt, noise_power_watt
 from ua_envs.core.validation import (
     as_tensor,
     check_choice,
     check_finite,
     check_float_range,
     check_int_range,
-    check_positive,
 )
-from ua_envs.envs.base import check_association, config_from_kwargs
+from ua_envs.envs.base import check_association, config_from_kwargs, state_to_torch
+from ua_envs.envs.contract import DecisionSimulator, Outcome
+from ua_envs.envs.instances import channel_instance_sample
 
 __all__ = [
     "BEAMFORMERS",
+    "CHANNEL_FIELDS",
     "CHANNEL_OBS_BOUND",
     "GAIN_DB_RANGE",
     "INVALID_ACTIONS",
@@ -53,26 +68,48 @@ BEAMFORMERS = ("mrt", "rzf", "wmmse")
 REWARD_MODES = ("terminal", "delta")
 #: ``invalid_action`` values.
 INVALID_ACTIONS = ("terminate", "raise", "ignore")
-#: Channel scenarios this env draws from (SPEC §3.3).
-CELLFREE_SCENARIOS = ("cellfree_umi",)
+#: The config fields that parameterise the channel generator (sizes included): the fields of
+#: the default ``"cellfree_umi"`` scenario.
+CHANNEL_FIELDS = (
+    "num_bs",
+    "num_antennas",
+    "num_ues",
+    "area_m",
+    "height_difference_m",
+    "bandwidth_hz",
+    "noise_figure_db",
+    "tx_power_dbm",
+    "shadowing_std_db",
+    "correlated_shadowing",
+    "decorrelation_distance_m",
+)
 
 
 @dataclass(frozen=True)
 class CellFreeConfig:
     """Parameters of ``CellFreeAssoc-v0``; the registered kwargs map 1:1 to these fields.
 
-    :param num_bs: ``M`` access points, ``>= 1``.
-    :param num_antennas: ``N`` antennas per AP, ``>= 1``.
-    :param num_ues: ``K`` single-antenna UEs, ``>= 1``.
-    :param tx_power_dbm: per-AP power [dBm] (default 200 mW).
-    :param area_m: side of the wrap-around square [m].
-    :param height_difference_m: AP–UE height difference [m] (3-D distance).
-    :param bandwidth_hz: system bandwidth [Hz]; sets the noise power.
-    :param noise_figure_db: UE noise figure [dB].
-    :param shadowing_std_db: shadow fading standard deviation [dB].
-    :param correlated_shadowing: correlate shadowing over UEs (cell-free book model).
-    :param decorrelation_distance_m: shadowing decorrelation distance [m] (if correlated).
-    :param scenario: channel generator name; only ``"cellfree_umi"`` (SPEC §3.3).
+    ``scenario`` is a registered channel generator (``"cellfree_umi"``, the default,
+    ``"cellfree_3slope"`` or ``"mmwave28"``) or any
+    :class:`~ua_envs.core.channels.ChannelGenerator`. The channel fields (``num_bs`` …
+    ``decorrelation_distance_m``) default to ``None``: the scenario's value, written once in its
+    config (:mod:`ua_envs.core.channels.generators`, which also bounds them: e.g.
+    ``tx_power_dbm`` in ``[-100, 100]``, ``shadowing_std_db`` in ``[0, 20]``); after
+    construction they hold the values in force (fields the scenario does not have stay
+    ``None``).
+
+    :param num_bs: ``M`` access points (cellfree_umi: 8).
+    :param num_antennas: ``N`` antennas per AP (2).
+    :param num_ues: ``K`` single-antenna UEs (6).
+    :param scenario: channel generator (docs/model.md §3).
+    :param area_m: side of the wrap-around square [m] (400).
+    :param height_difference_m: AP–UE height difference [m] (10; 3-D distance).
+    :param bandwidth_hz: system bandwidth [Hz] (20e6); sets the noise power.
+    :param noise_figure_db: UE noise figure [dB] (7).
+    :param tx_power_dbm: per-AP power [dBm] (23.0103 = 200 mW).
+    :param shadowing_std_db: shadow fading standard deviation [dB] (4).
+    :param correlated_shadowing: correlate shadowing over UEs (cell-free book model; False).
+    :param decorrelation_distance_m: shadowing decorrelation distance [m] (9; if correlated).
     :param beamforming: ``"mrt"``, ``"rzf"`` (default) or ``"wmmse"``, joint transmission.
     :param max_ues_per_ap: cap on the UEs an AP serves, ``>= 1``.
     :param max_aps_per_ue: cap on the APs serving a UE, ``>= 1``.
@@ -83,18 +120,18 @@ class CellFreeConfig:
     :param wmmse_tol: WMMSE stopping tolerance on the change of ``Σ log ω``, ``> 0``.
     """
 
-    num_bs: int = 8
-    num_antennas: int = 2
-    num_ues: int = 6
-    tx_power_dbm: float = 23.0103
-    area_m: float = 400.0
-    height_difference_m: float = 10.0
-    bandwidth_hz: float = 20e6
-    noise_figure_db: float = 7.0
-    shadowing_std_db: float = 4.0
-    correlated_shadowing: bool = False
-    decorrelation_distance_m: float = 9.0
-    scenario: str = "cellfree_umi"
+    num_bs: int = None  # type: ignore[assignment]
+    num_antennas: int = None  # type: ignore[assignment]
+    num_ues: int = None  # type: ignore[assignment]
+    scenario: str | ChannelGenerator = "cellfree_umi"
+    area_m: float = None  # type: ignore[assignment]
+    height_difference_m: float = None  # type: ignore[assignment]
+    bandwidth_hz: float = None  # type: ignore[assignment]
+    noise_figure_db: float = None  # type: ignore[assignment]
+    tx_power_dbm: float = None  # type: ignore[assignment]
+    shadowing_std_db: float = None  # type: ignore[assignment]
+    correlated_shadowing: bool = None  # type: ignore[assignment]
+    decorrelation_distance_m: float = None  # type: ignore[assignment]
     beamforming: str = "rzf"
     max_ues_per_ap: int = 3
     max_aps_per_ue: int = 3
@@ -104,40 +141,19 @@ class CellFreeConfig:
     wmmse_iterations: int = 100
     wmmse_tol: float = 1e-4
 
+    #: The channel generator in force (set by ``__post_init__``).
+    channel_generator: ChannelGenerator = dataclasses.field(
+        init=False,
+        repr=False,
+        compare=False,
+        default=None,  # type: ignore[assignment]
+    )
+
     def __post_init__(self) -> None:
+        bind_scenario(self, CHANNEL_FIELDS)
         set_ = object.__setattr__  # frozen: store the normalised values
-        set_(self, "num_bs", check_int_range("num_bs", self.num_bs, 1))
-        set_(self, "num_antennas", check_int_range("num_antennas", self.num_antennas, 1))
-        set_(self, "num_ues", check_int_range("num_ues", self.num_ues, 1))
-        set_(self, "tx_power_dbm", check_float_range("tx_power_dbm", self.tx_power_dbm))
-        set_(self, "area_m", check_float_range("area_m", self.area_m, 0.0, low_inclusive=False))
-        set_(
-            self,
-            "height_difference_m",
-            check_float_range("height_difference_m", self.height_difference_m, 0.0),
-        )
-        set_(
-            self,
-            "bandwidth_hz",
-            check_float_range("bandwidth_hz", self.bandwidth_hz, 0.0, low_inclusive=False),
-        )
-        set_(
-            self, "noise_figure_db", check_float_range("noise_figure_db", self.noise_figure_db, 0.0)
-        )
-        set_(
-            self,
-            "shadowing_std_db",
-            check_float_range("shadowing_std_db", self.shadowing_std_db, 0.0),
-        )
-        check_bool("correlated_shadowing", self.correlated_shadowing)
-        set_(
-            self,
-            "decorrelation_distance_m",
-            check_float_range(
-                "decorrelation_distance_m", self.decorrelation_distance_m, 0.0, low_inclusive=False
-            ),
-        )
-        check_choice("scenario", self.scenario, CELLFREE_SCENARIOS)
+        for name in ("num_bs", "num_antennas", "num_ues"):
+            set_(self, name, int(getattr(self, name)))
         check_choice("beamforming", self.beamforming, BEAMFORMERS)
         set_(self, "max_ues_per_ap", check_int_range("max_ues_per_ap", self.max_ues_per_ap, 1))
         set_(self, "max_aps_per_ue", check_int_range("max_aps_per_ue", self.max_aps_per_ue, 1))
@@ -145,7 +161,9 @@ class CellFreeConfig:
         check_choice("reward_mode", self.reward_mode, REWARD_MODES)
         check_choice("invalid_action", self.invalid_action, INVALID_ACTIONS)
         set_(
-            self, "wmmse_iterations", check_int_range("wmmse_iterations", self.wmmse_iterations, 1)
+            self,
+            "wmmse_iterations",
+            check_int_range("wmmse_iterations", self.wmmse_iterations, 1),
         )
         set_(
             self,
@@ -163,56 +181,54 @@ class CellFreeConfig:
         """``M·K + 1``."""
         return self.num_bs * self.num_ues + 1
 
-    def channel_kwargs(self) -> dict[str, Any]:
-        """The kwargs of the scenario's channel generator."""
-        return {
-            "num_bs": self.num_bs,
-            "num_antennas": self.num_antennas,
-            "num_ues": self.num_ues,
-            "area_m": self.area_m,
-            "height_difference_m": self.height_difference_m,
-            "bandwidth_hz": self.bandwidth_hz,
-            "noise_figure_db": self.noise_figure_db,
-            "tx_power_dbm": self.tx_power_dbm,
-            "shadowing_std_db": self.shadowing_std_db,
-            "correlated_shadowing": self.correlated_shadowing,
-            "decorrelation_distance_m": self.decorrelation_distance_m,
-        }
+    @property
+    def max_steps(self) -> int:
+        """``M·K + 1``: the step that reaches it ends the episode like END."""
+        return self.num_bs * self.num_ues + 1
 
 
-def make_config(kwargs: dict[str, Any]) -> CellFreeConfig:
+def make_config(kwargs: Mapping[str, Any]) -> CellFreeConfig:
     """A :class:`CellFreeConfig` from env kwargs; unknown names raise ``ValueError``."""
     return config_from_kwargs(CellFreeConfig, kwargs, "CellFreeAssoc")
 
 
-@dataclass(frozen=True)
+@dataclass
 class CellFreeState:
-    """Batched state; every tensor field has the batch ``B`` as its first dim."""
+    """Batched state; every array has the batch ``B`` as its first dim.
 
-    channels: Tensor  # (B, M, K, N) complex64 [sqrt(W)]
-    tx_power: Tensor  # (B, M) float32 [W]
-    noise_power: Tensor  # (B, K) float32 [W]
-    bs_positions: Tensor  # (B, M, 2) float32 [m]
-    ue_positions: Tensor  # (B, K, 2) float32 [m]
-    channel_features: Tensor  # (B, M, K, 2N) float32: [Re, Im] of h / σ_k (observation)
-    gain_db: Tensor  # (B, M, K) float32 [dB]: 10 log10(||h||² / σ_k²) (observation)
-    support: Tensor  # (B, M, K) bool: chosen links
-    ap_load: Tensor  # (B, M) int64: UEs served by each AP
-    ue_degree: Tensor  # (B, K) int64: APs serving each UE
-    action_mask: Tensor  # (B, M·K + 1) bool: legal actions of this state
-    done: Tensor  # (B,) bool: the episode has ended (only END legal)
-    invalid: Tensor  # (B,) bool: the last action was illegal
-    sum_rate: Tensor  # (B,) float64 [bit/s/Hz]: of the last evaluated support (see rates)
-    rates: Tensor  # (B, K) float32 [bit/s/Hz]: of the last evaluated support
+    Torch tensors as built by the simulator; the single env steps a numpy copy of its
+    batch-of-one state (:func:`~ua_envs.envs.base.state_to_numpy`) with the same code.
+    """
+
+    channels: Array  #: (B, M, K, N) complex64 [sqrt(W)]
+    tx_power: Array  #: (B, M) float32 [W]
+    noise_power: Array  #: (B, K) float32 [W]
+    bs_positions: Array  #: (B, M, 2) float32 [m]
+    ue_positions: Array  #: (B, K, 2) float32 [m]
+    channel_features: Array  #: (B, M, K, 2N) float32: [Re, Im] of h / σ_k (observation)
+    gain_db: Array  #: (B, M, K) float32 [dB]: 10 log10(||h||² / σ_k²) (observation)
+    support: Array  #: (B, M, K) bool: chosen links
+    ap_load: Array  #: (B, M) int64: UEs served by each AP
+    ue_degree: Array  #: (B, K) int64: APs serving each UE
+    action_mask: Array  #: (B, M·K + 1) bool: legal actions of this state
+    done: Array  #: (B,) bool: the episode has ended (only END legal)
+    invalid: Array  #: (B,) bool: the last action was illegal
+    sum_rate: Array  #: (B,) float64 [bit/s/Hz]: of the last evaluated support (see rates)
+    rates: Array  #: (B, K) float32 [bit/s/Hz]: of the last evaluated support
+    steps: Array  #: (B,) int64: steps taken in the episode (the cap is M·K + 1)
 
 
-class CellFreeSimulator:
+class CellFreeSimulator(DecisionSimulator[CellFreeState]):
     """Batched dynamics of ``CellFreeAssoc-v0`` (see the module docstring and ``env.py``).
 
     :param config: the env parameters.
     :param batch_size: default number of parallel episodes ``B`` drawn by :meth:`reset`.
-    :param device: torch device of every state tensor.
+    :param device: torch device of every state tensor (the generator passed to :meth:`reset`
+        must be on the same device).
     """
+
+    #: The single env steps a numpy copy of its state (see :meth:`step`).
+    array_generic = True
 
     def __init__(
         self, config: CellFreeConfig, batch_size: int = 1, device: torch.device | str = "cpu"
@@ -222,7 +238,10 @@ class CellFreeSimulator:
         self.config = config
         self.batch_size = check_int_range("batch_size", batch_size, 1)
         self.device = torch.device(device)
+        self.num_bs = config.num_bs
+        self.num_ues = config.num_ues
         self._end = config.num_links
+        self._numpy_link_ids = np.arange(self._end)
         # float64 rewards so that delta rewards telescope exactly (MPS has no float64).
         self.reward_dtype = torch.float32 if self.device.type == "mps" else torch.float64
 
@@ -233,116 +252,41 @@ class CellFreeSimulator:
     def reset(
         self,
         generator: torch.Generator,
-        options: dict[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
         batch_size: int | None = None,
     ) -> CellFreeState:
         """Draw ``batch_size`` (default: the simulator's) fresh instances with an empty support.
 
         :param generator: the env's single random source (on ``self.device``).
-        :param options: ``None``, or a dict with a fixed instance instead of a random draw:
-            ``"channels"`` ``(M, K, N)`` or ``(B, M, K, N)`` complex [sqrt(W)], optional
-            ``"tx_power"`` ``(M,)`` / ``(B, M)`` [W] and ``"noise_power"`` ``(K,)`` / ``(B, K)``
-            [W] (default: the config's), optional ``"bs_positions"`` ``(M, 2)`` and
-            ``"ue_positions"`` ``(K, 2)`` [m] (only drawn; default zeros).
+        :param options: ``None`` or ``{"instance": ChannelInstance}``: play that instance (its
+            arrays with or without the batch dim; powers default to the config's, positions to
+            zeros) instead of a draw; the generator is unused.
         :return: the initial state.
+        :raises ValueError: an unknown option key (the message lists the valid ones), or a
+            malformed instance.
         """
-        size = self.batch_size
-        if batch_size is not None:
-            size = check_int_range("batch_size", batch_size, 1)
-        if options:
-            sample = self._instance_from_options(options, size)
-        else:
-            sample = SCENARIOS[self.config.scenario](
-                generator, size, **self.config.channel_kwargs()
+        options = self.check_options(options)
+        size = (
+            self.batch_size if batch_size is None else check_int_range("batch_size", batch_size, 1)
+        )
+        if options.get("instance") is not None:
+            sample = channel_instance_sample(
+                options["instance"], size, self.config, device=self.device
             )
+        else:
+            sample = self.config.channel_generator.sample(generator, size)
         return self._initial_state(sample)
 
-    def _instance_from_options(self, options: dict[str, Any], size: int) -> ChannelSample:
-        cfg = self.config
-        unknown = set(options) - {
-            "channels",
-            "tx_power",
-            "noise_power",
-            "bs_positions",
-            "ue_positions",
-        }
-        if unknown:
-            raise ValueError(
-                f"options has unknown keys {sorted(unknown)}; allowed: channels, tx_power, "
-                "noise_power, bs_positions, ue_positions"
-            )
-        if "channels" not in options:
-            raise ValueError("options must contain 'channels' (M, K, N) complex")
-        shape = (cfg.num_bs, cfg.num_ues, cfg.num_antennas)
-
-        def batched(name: str, value: Any, tail: tuple[int, ...], dtype: torch.dtype) -> Tensor:
-            tensor = as_tensor(name, value, device=self.device)
-            if tensor.dim() == len(tail):
-                tensor = tensor.unsqueeze(0)
-            if tuple(tensor.shape[1:]) != tail or tensor.shape[0] not in (1, size):
-                raise ValueError(
-                    f"options[{name!r}] must have shape {tail} or {(size, *tail)}, "
-                    f"got {tuple(tensor.shape)}"
-                )
-            return tensor.to(dtype).expand(size, *tail).clone()
-
-        channels = as_tensor("channels", options["channels"], device=self.device)
-        if not channels.is_complex():
-            raise ValueError(f"options['channels'] must be complex, got dtype {channels.dtype}")
-        channels = batched("channels", channels, shape, torch.complex64)
-        check_finite("options['channels']", channels)
-        tx = options.get("tx_power", dbm_to_watt(cfg.tx_power_dbm))
-        tx_power = batched(
-            "tx_power",
-            torch.as_tensor(tx).expand(cfg.num_bs) if _scalar(tx) else tx,
-            (cfg.num_bs,),
-            torch.float32,
-        )
-        check_positive("options['tx_power']", tx_power)
-        noise = options.get("noise_power", noise_power_watt(cfg.bandwidth_hz, cfg.noise_figure_db))
-        noise_power = batched(
-            "noise_power",
-            torch.as_tensor(noise).expand(cfg.num_ues) if _scalar(noise) else noise,
-            (cfg.num_ues,),
-            torch.float32,
-        )
-        check_positive("options['noise_power']", noise_power)
-        bs_positions = batched(
-            "bs_positions",
-            options.get("bs_positions", torch.zeros(cfg.num_bs, 2)),
-            (cfg.num_bs, 2),
-            torch.float32,
-        )
-        ue_positions = batched(
-            "ue_positions",
-            options.get("ue_positions", torch.zeros(cfg.num_ues, 2)),
-            (cfg.num_ues, 2),
-            torch.float32,
-        )
-        power = channels.real.square() + channels.imag.square()
-        gain_db = 10.0 * torch.log10(power.mean(dim=-1).clamp_min(1e-30))
-        return ChannelSample(
-            channels=channels,
-            tx_power=tx_power,
-            noise_power=noise_power,
-            bs_positions=bs_positions,
-            ue_positions=ue_positions,
-            distances_m=torch.zeros(size, cfg.num_bs, cfg.num_ues, device=self.device),
-            large_scale_gain_db=gain_db,
-            area_m=cfg.area_m,
-            bandwidth_hz=cfg.bandwidth_hz,
-        )
-
     def _initial_state(self, sample: ChannelSample) -> CellFreeState:
-        cfg = self.config
-        size = sample.batch_size
+        size = sample.channels.shape[0]
+        m, k = self.num_bs, self.num_ues
         dev = self.device
-        channels = sample.channels.to(dev)
+        channels = sample.channels.to(dev, torch.complex64)
         noise_power = sample.noise_power.to(dev, torch.float32)
         features, gain_db, _ = channel_features(channels, noise_power)
-        support = torch.zeros(size, cfg.num_bs, cfg.num_ues, dtype=torch.bool, device=dev)
-        ap_load = torch.zeros(size, cfg.num_bs, dtype=torch.long, device=dev)
-        ue_degree = torch.zeros(size, cfg.num_ues, dtype=torch.long, device=dev)
+        support = torch.zeros(size, m, k, dtype=torch.bool, device=dev)
+        ap_load = torch.zeros(size, m, dtype=torch.long, device=dev)
+        ue_degree = torch.zeros(size, k, dtype=torch.long, device=dev)
         done = torch.zeros(size, dtype=torch.bool, device=dev)
         return CellFreeState(
             channels=channels,
@@ -359,40 +303,47 @@ class CellFreeSimulator:
             done=done,
             invalid=torch.zeros(size, dtype=torch.bool, device=dev),
             sum_rate=torch.zeros(size, dtype=self.reward_dtype, device=dev),
-            rates=torch.zeros(size, cfg.num_ues, dtype=torch.float32, device=dev),
+            rates=torch.zeros(size, k, dtype=torch.float32, device=dev),
+            steps=torch.zeros(size, dtype=torch.long, device=dev),
         )
 
     # ---------------------------------------------------------------------------------------
-    # masks
+    # masks (array-generic)
     # ---------------------------------------------------------------------------------------
 
-    def _open_links(self, support: Tensor, ap_load: Tensor, ue_degree: Tensor) -> Tensor:
+    def _open_links(self, support: Array, ap_load: Array, ue_degree: Array) -> Array:
         """``(B, M·K)`` bool: links that are free with both caps open (ignoring ``done``)."""
         cfg = self.config
         return (
             (ap_load < cfg.max_ues_per_ap)[:, :, None]
             & (ue_degree < cfg.max_aps_per_ue)[:, None, :]
             & ~support
-        ).view(support.shape[0], cfg.num_links)
+        ).reshape(support.shape[0], self._end)
 
-    def _mask(self, links: Tensor, ue_degree: Tensor, done: Tensor) -> Tensor:
+    def _mask(
+        self, links: Array, ue_degree: Array, done: Array, any_link: Array | None = None
+    ) -> Array:
         """``(B, M·K + 1)`` bool action mask from the open links (see :meth:`_open_links`).
 
         Rows that ended keep only END legal. END is always legal; with ``require_coverage`` only
         once every UE has a link or no link is left.
+
+        :param any_link: ``links.any(-1)`` if the caller has it.
         """
         if self.config.require_coverage:
-            end = done | (ue_degree > 0).all(dim=-1) | ~links.any(dim=-1)
+            if any_link is None:
+                any_link = links.any(-1)
+            end = done | (ue_degree > 0).all(-1) | ~any_link
         else:
-            end = torch.ones_like(done)
-        return torch.cat([links & ~done[:, None], end[:, None]], dim=-1)
+            end = done | ~done  # all True, in the backend of done (no xp.ones_like call)
+        return namespace(links).concatenate([links & ~done[:, None], end[:, None]], -1)
 
-    def action_mask(self, state: CellFreeState) -> Tensor:
-        """``(B, M·K + 1)`` bool mask of the legal actions in ``state`` (a fresh tensor)."""
-        return state.action_mask.clone()
+    def action_mask(self, state: CellFreeState) -> Array:
+        """``(B, M·K + 1)`` bool mask of the legal actions in ``state`` (a fresh array)."""
+        return arrays.copy(state.action_mask)
 
     # ---------------------------------------------------------------------------------------
-    # step
+    # step (array-generic)
     # ---------------------------------------------------------------------------------------
 
     def check_action(self, action: Any, batch_size: int) -> Tensor:
@@ -413,7 +364,7 @@ class CellFreeSimulator:
             )
         return tensor
 
-    def explain_invalid(self, state: CellFreeState, action: Tensor, row: int) -> str:
+    def explain_invalid(self, state: CellFreeState, action: Array, row: int) -> str:
         """Why ``action[row]`` is masked in ``state`` (the ``invalid_action="raise"`` message)."""
         cfg = self.config
         value = int(action[row])
@@ -424,7 +375,7 @@ class CellFreeSimulator:
                 f"({self._end}) is legal"
             )
         if value == self._end:
-            uncovered = torch.nonzero(state.ue_degree[row] == 0).flatten().tolist()
+            uncovered = np.flatnonzero(_numpy(state.ue_degree[row]) == 0).tolist()
             return (
                 f"action {value} (END){where} is masked: require_coverage=True and UE(s) "
                 f"{uncovered} have no serving AP while links are still feasible"
@@ -439,60 +390,52 @@ class CellFreeSimulator:
             reasons.append(f"UE {ue} is already served by max_aps_per_ue={cfg.max_aps_per_ue} APs")
         return f"action {value} = link (AP {ap}, UE {ue}){where} is masked: " + "; ".join(reasons)
 
-    def step(
-        self, state: CellFreeState, action: Tensor, *, validate: bool = True
-    ) -> tuple[CellFreeState, Tensor, Tensor]:
-        """Apply one action per row.
+    def step(self, state: CellFreeState, action: Any) -> tuple[CellFreeState, Array, Array]:
+        """Apply one action per row (array-generic: torch, or the single env's numpy state).
 
         :param state: the current batched state.
-        :param action: ``(B,)`` integer actions in ``[0, M·K]``.
-        :param validate: check the action (callers that already did pass an int64 tensor and
-            ``False``).
+        :param action: ``(B,)`` integer actions in ``[0, M·K]``; validated here for a torch
+            state; a numpy state (the single env's) takes an ``int64`` array its adapter
+            validated.
         :return: ``(state, reward (B,) float64, terminated (B,) bool)``; rows that had already
-            ended stay terminated with reward 0 (only END is legal there).
+            ended stay terminated with reward 0 (only END is legal there). The step that
+            reaches ``M·K + 1`` steps ends a running row like END.
         :raises ValueError: malformed action, or a masked action with ``invalid_action="raise"``.
         """
         cfg = self.config
         size = state.done.shape[0]
-        if validate:
+        if not isinstance(state.done, np.ndarray):
             action = self.check_action(action, size)
-        legal = state.action_mask.gather(1, action.unsqueeze(-1)).squeeze(-1)
+        end = self._end
+        legal = state.action_mask[arange(size, like=action), action]
         invalid = ~legal
         if cfg.invalid_action == "raise" and bool(invalid.any()):
-            row = int(torch.nonzero(invalid)[0, 0])
+            row = int(np.flatnonzero(_numpy(invalid))[0])
             raise ValueError(self.explain_invalid(state, action, row))
-        is_end = action == self._end
+        is_end = action == end
         add = legal & ~is_end  # legal links (rows that ended have none)
-        added = torch.zeros(size, self._end + 1, dtype=torch.bool, device=self.device)
-        added.scatter_(1, action[:, None], add[:, None])
-        added = added[:, : self._end].view(size, cfg.num_bs, cfg.num_ues)
+        chosen = self._link_ids(action)[None, :] == action[:, None]  # (B, M·K); END: none
+        added = (chosen & add[:, None]).reshape(size, cfg.num_bs, cfg.num_ues)
         support = state.support | added
-        ap_load = state.ap_load + added.sum(dim=-1)
-        ue_degree = state.ue_degree + added.sum(dim=-2)
+        ap_load = state.ap_load + added.sum(-1)
+        ue_degree = state.ue_degree + added.sum(-2)
         links = self._open_links(support, ap_load, ue_degree)
-        # A legal END or the last feasible link ends a running row (done rows have only END).
-        finished = legal & ~state.done & (is_end | ~links.any(dim=-1))
+        any_link = links.any(-1)
+        steps = state.steps + 1
+        # A legal END, the last feasible link, or the step cap ends a running row (done rows
+        # have only END legal).
+        finished = ~state.done & ((legal & (is_end | ~any_link)) | (steps >= cfg.max_steps))
         done = state.done | finished
         if cfg.invalid_action == "terminate":
             done = done | invalid
-        mask = self._mask(links, ue_degree, done)
+        mask = self._mask(links, ue_degree, done, any_link)
 
-        reward = torch.zeros(size, dtype=self.reward_dtype, device=self.device)
+        reward = namespace(state.sum_rate).zeros_like(state.sum_rate)
         sum_rate, rates = state.sum_rate, state.rates
         # Rows whose reward needs a sum rate: the end (terminal) or every new link (delta).
         evaluate = finished if cfg.reward_mode == "terminal" else add
         if bool(evaluate.any()):
-            rows = torch.nonzero(evaluate).flatten()
-            new_rates = self.rates_of(
-                state.channels[rows],
-                support[rows],
-                state.tx_power[rows],
-                state.noise_power[rows],
-            )
-            new_sum = new_rates.to(self.reward_dtype).sum(dim=-1)
-            reward[rows] = new_sum - sum_rate[rows]  # terminal mode: sum_rate is still 0
-            sum_rate = sum_rate.index_copy(0, rows, new_sum)
-            rates = rates.index_copy(0, rows, new_rates.to(rates.dtype))
+            reward, sum_rate, rates = self._score(state, support, evaluate, reward)
 
         new_state = CellFreeState(
             channels=state.channels,
@@ -510,87 +453,50 @@ class CellFreeSimulator:
             invalid=invalid,
             sum_rate=sum_rate,
             rates=rates,
+            steps=steps,
         )
-        return new_state, reward, done
+        return new_state, reward, arrays.copy(done)
 
-    def step_one(self, state: CellFreeState, action: int) -> tuple[CellFreeState, float, bool]:
-        """:meth:`step` for a batch of one on the CPU, with Python scalars in and out.
+    def _link_ids(self, like: Array) -> Array:
+        """``0 .. M·K - 1`` (int64) in ``like``'s backend and device (cached for numpy)."""
+        if isinstance(like, np.ndarray):
+            return self._numpy_link_ids
+        return torch.arange(self._end, device=like.device)
 
-        The same transition as ``step(state, torch.tensor([action]))`` (the tests replay both
-        on the same episodes), written with numpy on views of the state's CPU tensors: at batch
-        size 1 the ~40 small torch operations of the batched update cost more than the update
-        itself. The Gymnasium env uses it on the CPU.
+    def _score(
+        self, state: CellFreeState, support: Array, rows: Array, reward: Array
+    ) -> tuple[Array, Array, Array]:
+        """Reward, ``sum_rate`` and ``rates`` after scoring ``support`` on the rows ``rows``.
 
-        :param state: a state with batch size 1 on the CPU.
-        :param action: an integer in ``[0, M·K]`` (the caller validated its type).
-        :return: ``(state, reward, terminated)``.
-        :raises ValueError: a batch other than one on the CPU, an action out of range, or a masked
-            action with ``invalid_action="raise"``.
+        The physics runs in torch (on views of a numpy state); the reward is the new sum rate
+        minus the stored one (terminal mode: still 0), in float64.
         """
-        cfg = self.config
-        end = self._end
-        if state.done.shape[0] != 1 or state.done.device.type != "cpu":
-            raise ValueError("step_one needs a state with batch size 1 on the CPU; use step")
-        if not 0 <= action <= end:
-            raise ValueError(f"action must be in [0, {end}] (M·K links, END = {end}), got {action}")
-        legal = bool(state.action_mask.numpy()[0, action])
-        if not legal and cfg.invalid_action == "raise":
-            raise ValueError(self.explain_invalid(state, torch.tensor([action]), 0))
-        was_done = bool(state.done.numpy()[0])
-        add = legal and action != end
-        support, ap_load, ue_degree = state.support, state.ap_load, state.ue_degree
-        if add:  # copy on write: state tensors are never modified in place
-            support, ap_load, ue_degree = support.clone(), ap_load.clone(), ue_degree.clone()
-            ap, ue = divmod(action, cfg.num_ues)
-            support.numpy()[0, ap, ue] = True
-            ap_load.numpy()[0, ap] += 1
-            ue_degree.numpy()[0, ue] += 1
-        degree = ue_degree.numpy()[0]
-        links = (
-            (ap_load.numpy()[0] < cfg.max_ues_per_ap)[:, None]
-            & (degree < cfg.max_aps_per_ue)[None, :]
-            & ~support.numpy()[0]
-        ).reshape(-1)
-        any_link = bool(links.any())
-        finished = legal and not was_done and (action == end or not any_link)
-        done = was_done or finished or (not legal and cfg.invalid_action == "terminate")
-        mask = torch.empty(1, end + 1, dtype=torch.bool)
-        row = mask.numpy()[0]
-        row[:end] = links & (not done)
-        if cfg.require_coverage:
-            row[end] = done or bool((degree > 0).all()) or not any_link
-        else:
-            row[end] = True
-
-        reward = 0.0
-        sum_rate, rates = state.sum_rate, state.rates
-        if finished if cfg.reward_mode == "terminal" else add:
-            new_rates = self.rates_of(state.channels, support, state.tx_power, state.noise_power)
-            new_sum = new_rates.to(self.reward_dtype).sum(dim=-1)
-            # float64 subtraction, as in step (terminal mode: sum_rate is still 0).
-            reward = float(new_sum[0]) - float(sum_rate[0])
-            sum_rate, rates = new_sum, new_rates.to(rates.dtype)
-        new_state = CellFreeState(
-            channels=state.channels,
-            tx_power=state.tx_power,
-            noise_power=state.noise_power,
-            bs_positions=state.bs_positions,
-            ue_positions=state.ue_positions,
-            channel_features=state.channel_features,
-            gain_db=state.gain_db,
-            support=support,
-            ap_load=ap_load,
-            ue_degree=ue_degree,
-            action_mask=mask,
-            done=torch.tensor([done]),
-            invalid=torch.tensor([not legal]),
-            sum_rate=sum_rate,
-            rates=rates,
+        if isinstance(support, np.ndarray):
+            picked = np.flatnonzero(rows)
+            scored = self.rates_of(
+                torch.from_numpy(state.channels[picked]),
+                torch.from_numpy(support[picked]),
+                torch.from_numpy(state.tx_power[picked]),
+                torch.from_numpy(state.noise_power[picked]),
+            )
+            scored_sum = scored.to(self.reward_dtype).sum(dim=-1).numpy()
+            sum_rate, rates = state.sum_rate.copy(), state.rates.copy()
+            reward[picked] = scored_sum - sum_rate[picked]  # reward: fresh zeros
+            sum_rate[picked] = scored_sum
+            rates[picked] = scored.numpy()
+            return reward, sum_rate, rates
+        index = torch.nonzero(rows).flatten()
+        new_rates = self.rates_of(
+            state.channels[index], support[index], state.tx_power[index], state.noise_power[index]
         )
-        return new_state, reward, done
+        new_sum = new_rates.to(self.reward_dtype).sum(dim=-1)
+        reward[index] = new_sum - state.sum_rate[index]  # reward: fresh zeros
+        sum_rate = state.sum_rate.index_copy(0, index, new_sum)
+        rates = state.rates.index_copy(0, index, new_rates.to(state.rates.dtype))
+        return reward, sum_rate, rates
 
     # ---------------------------------------------------------------------------------------
-    # evaluation (physics from ua_envs.core)
+    # physics (ua_envs.core, torch)
     # ---------------------------------------------------------------------------------------
 
     def beams_of(
@@ -636,60 +542,99 @@ class CellFreeSimulator:
         """Per-UE rates ``(b, K)`` [bit/s/Hz] of ``association`` with joint transmission.
 
         The empty support has rate 0 for every UE (no AP transmits). Differentiable in
-        ``association`` for ``"mrt"`` and ``"rzf"``.
+        ``association`` for ``"mrt"`` and ``"rzf"``. Not validated (see :meth:`evaluate`).
+
+        :param beamforming_name: ``"mrt"``, ``"rzf"`` or ``"wmmse"``; ``None``: the config's.
         """
         assoc = association.to(tx_power.dtype)
         beams = self.beams_of(channels, assoc, tx_power, noise_power, beamforming_name)
         return signal_rates(channels, beams, assoc, noise_power, validate=False)
 
-    def evaluate(
-        self,
-        state: CellFreeState,
-        association: Tensor | None = None,
-        *,
-        beamforming_name: str | None = None,
-    ) -> Tensor:
-        """Sum rate ``(B,)`` [bit/s/Hz] of ``association`` (default: the state's support).
+    def evaluate(self, state: CellFreeState, association: Any, *, beams: Any = None) -> Outcome:
+        """Differentiable sum rate [bit/s/Hz] of ``association`` on the instances of ``state``.
 
-        :param association: ``(B, M, K)`` bool or float in [0, 1]; a relaxed (fractional)
-            association gives a differentiable sum rate with MRT or RZF.
-        :param beamforming_name: ``None`` (the config's), ``"mrt"``, ``"rzf"`` or ``"wmmse"``.
-        :raises ValueError: a wrong shape or batch, NaN/inf, an entry outside ``[0, 1]``.
+        The hook of learning-to-optimize agents, e.g. mid-episode in terminal mode: gradients
+        flow to a fractional ``association`` through MRT and RZF (WMMSE treats it as the served
+        set ``{a > 0}``), and to ``beams``. The caps ``max_ues_per_ap`` / ``max_aps_per_ue`` are
+        not applied (they are discrete); ``metrics`` report the loads to regularise instead.
+
+        :param state: the instances (from :meth:`reset`, or an env's ``state``).
+        :param association: ``(B, M, K)`` (or ``(M, K)``, broadcast) bool or real in ``[0, 1]``.
+        :param beams: ``None``: the configured beamformer (joint transmission) on
+            ``association``; else ``(B, M, K, N)`` (or ``(M, K, N)``) complex beams ṽ, rescaled
+            to each AP's power budget with :func:`ua_envs.core.project_power`.
+        :return: :class:`~ua_envs.envs.contract.Outcome`: ``reward`` = ``metrics["sum_rate"]``
+            ``(B,)``, ``rates`` ``(B, K)``, ``association`` ``(B, M, K)`` (the input, as
+            scored), ``metrics["ap_load"]`` ``(B, M)`` (Σ_k a_{m,k}) and
+            ``metrics["ue_degree"]`` ``(B, K)`` (Σ_m a_{m,k}).
+        :raises ValueError: wrong shapes, NaN/inf, an association outside ``[0, 1]``, beams
+            that are not complex.
         """
-        if association is None:
-            assoc = state.support
+        if isinstance(state.done, np.ndarray):
+            state = state_to_torch(state)
+        batch = state.channels.shape[0]
+        assoc = check_association(
+            "association", association, batch, self.num_bs, self.num_ues, device=self.device
+        )
+        assoc = assoc.to(state.tx_power.dtype)
+        if beams is None:
+            beams = self.beams_of(state.channels, assoc, state.tx_power, state.noise_power)
         else:
-            cfg = self.config
-            batch = state.channels.shape[0]
-            assoc = check_association(
-                "association", association, batch, cfg.num_bs, cfg.num_ues, device=self.device
+            beams = self._check_beams(beams, tuple(state.channels.shape))
+            beams = project_power(beams, assoc, state.tx_power, validate=False)
+        rates = signal_rates(state.channels, beams, assoc, state.noise_power, validate=False)
+        sum_rate = rates.sum(-1)
+        return Outcome(
+            reward=sum_rate,
+            rates=rates,
+            association=assoc,
+            metrics={"sum_rate": sum_rate, "ap_load": assoc.sum(-1), "ue_degree": assoc.sum(-2)},
+        )
+
+    def _check_beams(self, beams: Any, shape: tuple[int, ...]) -> Tensor:
+        """``beams`` as a complex ``shape`` = ``(B, M, K, N)`` tensor ((M, K, N) broadcast)."""
+        tensor = as_tensor("beams", beams, device=self.device)
+        if not tensor.is_complex():
+            raise ValueError(f"beams must be complex, got dtype {tensor.dtype}")
+        if tensor.dim() == 3:
+            tensor = tensor.unsqueeze(0)
+        if (
+            tensor.dim() != 4
+            or tuple(tensor.shape[1:]) != shape[1:]
+            or tensor.shape[0]
+            not in (
+                1,
+                shape[0],
             )
-        return self.rates_of(
-            state.channels, assoc, state.tx_power, state.noise_power, beamforming_name
-        ).sum(dim=-1)
+        ):
+            raise ValueError(
+                f"beams must have shape {shape} or {shape[1:]}, got {tuple(beams.shape)}"
+            )
+        check_finite("beams", tensor)
+        return tensor.to(torch.complex64).expand(*shape)
 
     # ---------------------------------------------------------------------------------------
-    # observation / info
+    # observation / info (array-generic)
     # ---------------------------------------------------------------------------------------
 
-    def observe(self, state: CellFreeState) -> dict[str, Tensor]:
-        """Batched observation dict (fresh tensors, no aliasing of the state).
+    def observe(self, state: CellFreeState) -> dict[str, Array]:
+        """Batched observation dict (fresh arrays, torch or numpy like the state).
 
         ``channel`` ``(B, M, K, 2N)`` float32, ``gain_db`` ``(B, M, K)`` float32, ``support``
         ``(B, M, K)`` float32 0/1, ``ap_load`` ``(B, M)`` float32, ``ue_degree`` ``(B, K)``
         float32, ``action_mask`` ``(B, M·K + 1)`` int8.
         """
         return {
-            "channel": state.channel_features.clone(),
-            "gain_db": state.gain_db.clone(),
-            "support": state.support.to(torch.float32),
-            "ap_load": state.ap_load.to(torch.float32),
-            "ue_degree": state.ue_degree.to(torch.float32),
-            "action_mask": state.action_mask.to(torch.int8),
+            "channel": arrays.copy(state.channel_features),
+            "gain_db": arrays.copy(state.gain_db),
+            "support": to_float32(state.support),
+            "ap_load": to_float32(state.ap_load),
+            "ue_degree": to_float32(state.ue_degree),
+            "action_mask": _to_int8(state.action_mask),
         }
 
-    def info(self, state: CellFreeState) -> dict[str, Tensor]:
-        """Batched info dict.
+    def info(self, state: CellFreeState) -> dict[str, Array]:
+        """Batched info dict (fresh arrays, torch or numpy like the state).
 
         ``sum_rate`` ``(B,)`` float64 and ``rates`` ``(B, K)`` float32 [bit/s/Hz]: of the support
         as evaluated for the reward (delta mode: the current support; terminal mode: the final
@@ -697,12 +642,28 @@ class CellFreeSimulator:
         current support. ``invalid_action`` ``(B,)`` bool: the last action was masked.
         """
         return {
-            "sum_rate": state.sum_rate.clone(),
-            "rates": state.rates.clone(),
-            "association": state.support.to(torch.float32),
-            "invalid_action": state.invalid.clone(),
+            "sum_rate": arrays.copy(state.sum_rate),
+            "rates": arrays.copy(state.rates),
+            "association": to_float32(state.support),
+            "invalid_action": arrays.copy(state.invalid),
         }
 
+    def set_beamforming(self, beamforming_name: str) -> None:
+        """Score rewards with ``beamforming_name`` (``"mrt"``, ``"rzf"``, ``"wmmse"``) from now on
+        (replaces :attr:`config` by a copy with that ``beamforming``)."""
+        check_choice("beamforming", beamforming_name, BEAMFORMERS)
+        config = copy.copy(self.config)
+        object.__setattr__(config, "beamforming", beamforming_name)
+        self.config = config
 
-def _scalar(value: Any) -> bool:
-    return isinstance(value, (int, float)) or (isinstance(value, Tensor) and value.dim() == 0)
+
+def _numpy(array: Array) -> np.ndarray:
+    """``array`` as numpy (a CPU copy of a tensor)."""
+    return array if isinstance(array, np.ndarray) else array.numpy(force=True)
+
+
+def _to_int8(array: Array) -> Array:
+    """``array`` cast to int8 (a bool mask becomes 0/1), numpy or torch."""
+    if isinstance(array, np.ndarray):
+        return array.astype(np.int8)
+    return array.to(torch.int8)

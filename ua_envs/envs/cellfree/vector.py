@@ -6,8 +6,9 @@ torch tensors on ``device``, batch first, with the single env's keys (see ``env.
 are ``(n,)`` integers (tensor or numpy). Seeding, same-step autoreset and truncation follow
 :class:`ua_envs.envs.base.BatchedVectorEnv`: reset with ``seed=s``, sub-env ``i`` equals a
 single env reset with ``s + i``, and with the same actions it steps identically.
-``reset(options={"channels": ...})`` (a fixed instance, see ``env.py``) applies to every sub-env
-and to every autoreset until the next reset.
+``reset(options={"instance": ChannelInstance(...)})`` (a given instance, see ``env.py``) applies
+to every sub-env and to every autoreset until the next reset. Episodes end by themselves (at
+most ``M·K + 1`` steps, see ``env.py``); ``max_episode_steps`` truncates earlier if given.
 
 >>> import gymnasium as gym
 >>> import torch
@@ -42,10 +43,13 @@ class CellFreeAssocVectorEnv(BatchedVectorEnv[CellFreeState]):
 
     :param num_envs: number of sub-envs ``n >= 1``.
     :param device: torch device of the simulator and of every returned tensor.
-    :param max_episode_steps: truncation limit (``make_vec`` passes the registered 49).
+    :param max_episode_steps: truncation limit, or ``None`` (the registered default: episodes end
+        by themselves within ``M·K + 1`` steps).
     :param env_kwargs: the fields of :class:`~ua_envs.envs.cellfree.sim.CellFreeConfig`
         (``render_mode`` is accepted and must be None: the vector env does not render).
     """
+
+    sim: CellFreeSimulator
 
     def __init__(
         self,
@@ -76,7 +80,3 @@ class CellFreeAssocVectorEnv(BatchedVectorEnv[CellFreeState]):
             tensor = torch.from_numpy(array.astype(np.int64, copy=False))
         # Shape, dtype and range are checked by the simulator's step.
         return tensor.to(self.device)
-
-    def action_masks(self) -> Tensor:
-        """``(n, M·K + 1)`` bool legal actions of every sub-env (a fresh tensor on ``device``)."""
-        return self.state.action_mask.clone()
