@@ -32,7 +32,7 @@ def _mrt_rates_numpy(
     noise_power: np.ndarray,
     beam_scale: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Rates of joint MRT recomputed in numpy float64 from the exposed instance (SPEC §1–2).
+    """Joint-MRT rates recomputed in numpy float64 from the exposed instance (docs/model.md §1–2).
 
     ``v_mk = sqrt(P_m) x_mk h_mk / sqrt(Σ_j x_mj ‖h_mj‖²)`` (times the UE's beam scale),
     ``G[k, l] = Σ_m h_mk^H v_ml``, ``SINR_k = |G_kk|² / (Σ_{l≠k} |G_kl|² + σ_k²)``.
@@ -80,7 +80,7 @@ def test_check_ua_env_with_rendering_horizon_and_scaling() -> None:
 
 
 def test_stable_baselines3_check_env() -> None:
-    """SB3's checker passes; its only remarks are about the SPEC's multi-dim observation boxes."""
+    """SB3's checker passes; its only remarks are about the multi-dim observation boxes."""
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
     with warnings.catch_warnings(record=True) as caught:
@@ -287,10 +287,15 @@ def test_horizon_redraws_fading_and_keeps_the_deployment() -> None:
         ({"horizon": 0}, "horizon"),
         ({"num_bs": 0}, "num_bs"),
         ({"bandwidth_hz": 0.0}, "bandwidth_hz"),
-        ({"scenario": "mmwave28"}, "scenario"),
-        ({"channel_kwargs": {"num_ues": 3}}, "num_ues"),
-        ({"channel_kwargs": {"foo": 1.0}}, "foo"),
-        ({"channel_kwargs": {"shadowing_std_db": -1.0}}, "shadowing_std_db"),
+        ({"scenario": "rayleigh"}, "scenario"),
+        ({"shadowing_std_db": -1.0}, "shadowing_std_db"),
+        ({"area_m": float("inf")}, "area_m"),
+        ({"scenario": "cellfree_umi", "noise_power_dbm": -90.0}, "noise_power_dbm"),
+        ({"scenario": "mmwave28", "shadowing_delta": 0.5}, "shadowing_delta"),
+        ({"num_paths": 3}, "num_paths"),  # a mmwave28 parameter, not cellfree_3slope's
+        # The untyped dict of generator kwargs is gone: the parameters are typed fields.
+        ({"channel_kwargs": {"area_m": 300.0}}, r"unknown FronthaulAssoc kwarg.*channel_kwargs"),
+        ({"channel_kwargs": "notadict"}, r"unknown FronthaulAssoc kwarg.*channel_kwargs"),
         ({"beamforming": "fc_zf", "num_bs": 1, "num_ues": 4}, "fc_zf"),
         ({"render_mode": "ansi"}, "render_mode"),
         ({"foo": 1}, r"unknown FronthaulAssoc kwarg.*foo"),
@@ -385,3 +390,121 @@ def test_evaluate_rejects_an_association_outside_zero_one(value: float) -> None:
     association[0, 0] = value
     with pytest.raises(ValueError, match="association"):
         env.evaluate(association)
+
+
+# ---- typed channel parameters, edges and the contract ------------------------------------------
+
+
+def test_channel_parameters_are_typed_fields_resolved_from_the_scenario() -> None:
+    """None = the scenario's value, written back into the config; given values reach the draw."""
+    config = FronthaulAssocEnv().config
+    assert (config.num_bs, config.num_antennas, config.num_ues) == (8, 2, 4)
+    assert config.area_m == 500.0 and config.noise_power_dbm == -85.0
+    assert config.decorrelation_distance_m == 100.0 and config.bandwidth_hz == 10e6
+    assert config.num_paths is None and config.height_difference_m is None  # not 3-slope's
+    env = FronthaulAssocEnv(decorrelation_distance_m=500.0, area_m=300.0, noise_power_dbm=-90.0)
+    generator_config = env.config.channel_generator.config
+    assert generator_config.decorrelation_distance_m == 500.0 and generator_config.area_m == 300.0
+    env.reset(seed=0)
+    np.testing.assert_allclose(env.noise_power, 10 ** (-90 / 10) / 1000, rtol=1e-5)
+    assert np.all(env.bs_positions < 300.0) and np.all(env.ue_positions < 300.0)
+    umi = FronthaulAssocEnv(scenario="cellfree_umi", num_ues=3, noise_figure_db=9.0)
+    assert umi.config.num_ues == 3 and umi.config.noise_figure_db == 9.0
+    assert umi.config.noise_power_dbm is None and umi.config.bandwidth_hz == 20e6
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        # 3e38 fits float32 but the penalty μ·excess overflowed to inf (and inf − inf = NaN).
+        ({"multipliers": 3e38}, "multipliers"),
+        ({"multipliers": [0.0] * 7 + [1e7]}, "multipliers"),
+        # 1e39 Hz became inf in the float32 loads (rates · bandwidth), then NaN rewards.
+        ({"bandwidth_hz": 1e39}, "bandwidth_hz"),
+        # A tiny bandwidth made C / bandwidth overflow float32 in the reward.
+        ({"bandwidth_hz": 1e-30}, "bandwidth_hz"),
+        # Sizes: 10**12 UEs ran out of memory at the first draw instead of a clear error.
+        ({"num_ues": 10**12}, "num_ues"),
+        ({"num_bs": 65_536, "num_ues": 65_536}, "num_bs"),
+    ],
+)
+def test_edge_values_are_rejected_instead_of_overflowing(kwargs: dict[str, Any], name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        FronthaulAssocEnv(**kwargs)
+
+
+def test_largest_accepted_multipliers_and_bandwidth_give_finite_rewards() -> None:
+    env = FronthaulAssocEnv(multipliers=1e6, bandwidth_hz=1e12, capacity_mbps=1e6)
+    env.reset(seed=0)
+    _, reward, *_ = env.step(np.ones(32, dtype=np.int8))
+    assert math.isfinite(reward)
+    env = FronthaulAssocEnv(multipliers=1e6, bandwidth_hz=1.0, capacity_mbps=1e6)
+    env.reset(seed=0)
+    _, reward, *_ = env.step(np.zeros(32, dtype=np.int8))
+    assert math.isfinite(reward) and reward == pytest.approx(8 * 1e6 * 1e12, rel=1e-5)
+
+
+def test_multipliers_above_the_bound_are_rejected_by_options_and_setter() -> None:
+    env = FronthaulAssocEnv()
+    with pytest.raises(ValueError, match="multipliers"):
+        env.reset(seed=0, options={"multipliers": 3e38})
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="multipliers"):
+        env.multipliers = 1e7
+    env.multipliers = 1e6
+    np.testing.assert_array_equal(env.multipliers, np.full(8, 1e6, dtype=np.float32))
+
+
+@pytest.mark.parametrize("options", [{"seed": 3}, {"multipliers": 0.25, "typo": 2}])
+def test_unknown_reset_option_raises_naming_the_valid_ones(options: dict[str, Any]) -> None:
+    """Other keys were silently ignored; now they are a ValueError listing the valid keys (and
+    nothing of the rejected options is applied)."""
+    env = FronthaulAssocEnv()
+    with pytest.raises(ValueError, match=r"valid: 'instance', 'multipliers'"):
+        env.reset(seed=0, options=options)
+    np.testing.assert_array_equal(env.multipliers, np.ones(8, dtype=np.float32))
+
+
+def test_instance_option_plays_the_given_instance_for_every_decision() -> None:
+    """M = K = 2, N = 1, AP m reaches only UE m with h = 1, P = σ² = 1 W: rate 1 bit/s/Hz."""
+    from ua_envs.envs.contract import ChannelInstance
+
+    env = FronthaulAssocEnv(num_bs=2, num_ues=2, num_antennas=1, horizon=2, capacity_mbps=5.0)
+    instance = ChannelInstance(
+        channels=np.eye(2, dtype=np.complex64).reshape(2, 2, 1),
+        tx_power=np.ones(2),
+        noise_power=np.ones(2),
+    )
+    obs, _ = env.reset(seed=3, options={"instance": instance, "multipliers": [1.0, 2.0]})
+    np.testing.assert_array_equal(obs["gain_db"], [[0.0, -300.0], [-300.0, 0.0]])
+    for _ in range(2):  # horizon 2: both decisions on the given instance
+        _, reward, _, _, info = env.step(np.eye(2, dtype=np.int8))
+        np.testing.assert_allclose(info["rates"], [1.0, 1.0])
+        # e = (10 - 5) / 10 = 0.5 per AP: 2 − (1 · 0.5 + 2 · 0.5) = 0.5
+        assert reward == pytest.approx(0.5, abs=1e-6)
+    np.testing.assert_array_equal(env.served_channels, instance.channels)
+
+
+def test_step_after_the_end_raises_runtime_error() -> None:
+    env = FronthaulAssocEnv(horizon=2)
+    env.reset(seed=0)
+    assert not env.step(np.ones(32, dtype=np.int8))[2]
+    assert env.step(np.ones(32, dtype=np.int8))[2]
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.ones(32, dtype=np.int8))
+
+
+def test_evaluate_returns_the_outcome_step_gives() -> None:
+    """env.evaluate scores an association exactly as step() then does (reward, rates, info)."""
+    env = FronthaulAssocEnv(capacity_mbps=40.0, enforce_fronthaul="scale", multipliers=0.3)
+    env.reset(seed=4)
+    matrix = np.random.default_rng(0).integers(0, 2, (8, 4)).astype(np.int8)
+    outcome = env.evaluate(matrix)
+    _, reward, _, _, info = env.step(matrix)
+    assert float(outcome.reward[0]) == pytest.approx(reward, rel=1e-6)
+    np.testing.assert_allclose(outcome.rates[0].numpy(), info["rates"], rtol=1e-6)
+    np.testing.assert_array_equal(outcome.association[0].numpy(), matrix)
+    for key in ("wsr", "sum_rate", "fronthaul_load_mbps", "fronthaul_violation", "beam_scale"):
+        np.testing.assert_allclose(outcome.metrics[key][0].numpy(), info[key], rtol=1e-6)
+    assert bool(outcome.metrics["feasible"][0]) == info["feasible"]
+    np.testing.assert_array_equal(outcome.metrics["aps_per_ue"][0].numpy(), info["aps_per_ue"])

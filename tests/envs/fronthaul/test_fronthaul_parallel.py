@@ -132,3 +132,30 @@ def test_raw_env_is_the_unwrapped_aec_env() -> None:
     assert isinstance(raw, AECEnv) and not isinstance(raw, ParallelEnv)
     assert not isinstance(raw, OrderEnforcingWrapper)
     assert isinstance(fronthaul_assoc_v0.env(), OrderEnforcingWrapper)
+
+
+def test_unknown_agent_and_step_after_the_end() -> None:
+    env = fronthaul_assoc_v0.parallel_env()
+    env.reset(seed=0)
+    actions = {agent: np.ones(4, dtype=np.int8) for agent in env.agents}
+    with pytest.raises(ValueError, match=r"intruder_99.*live agents: ap_0, ap_1"):
+        env.step({**actions, "intruder_99": np.ones(4, dtype=np.int8)})
+    with pytest.raises(ValueError, match="0 or 1"):
+        env.step({**actions, "ap_3": np.full(4, 2)})
+    env.step(actions)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(actions)
+
+
+def test_reset_options_instance_multipliers_and_unknown_keys() -> None:
+    from ua_envs.envs.contract import ChannelInstance
+
+    env = fronthaul_assoc_v0.parallel_env(num_bs=2, num_ues=2, num_antennas=1, capacity_mbps=5.0)
+    instance = ChannelInstance(
+        channels=np.eye(2, dtype=np.complex64).reshape(2, 2, 1), tx_power=1.0, noise_power=1.0
+    )
+    env.reset(seed=0, options={"instance": instance, "multipliers": [1.0, 2.0]})
+    _, rewards, _, _, _ = env.step({"ap_0": np.array([1, 0]), "ap_1": np.array([0, 1])})
+    assert rewards["ap_0"] == pytest.approx(0.5, abs=1e-6)
+    with pytest.raises(ValueError, match=r"valid: 'instance', 'multipliers'"):
+        env.reset(seed=0, options={"multiplier": 1.0})

@@ -3,12 +3,12 @@ the scaling heuristic's feasibility over 1,000 random instances."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import pytest
 import torch
 
+from ua_envs.envs.contract import ChannelInstance, Outcome
 from ua_envs.envs.fronthaul.sim import (
     SCALE_FACTOR,
     FronthaulConfig,
@@ -21,15 +21,12 @@ from ua_envs.envs.fronthaul.sim import (
 
 def _two_link_instance(sim: FronthaulSimulator) -> FronthaulState:
     """M = K = 2, N = 1: AP m reaches only UE m with h = 1; P = 1 W, σ² = 1 W."""
-    state = sim.reset(torch.Generator().manual_seed(0), batch_size=1)
-    channels = torch.eye(2, dtype=torch.complex64).reshape(1, 2, 2, 1)
-    return dataclasses.replace(
-        state,
-        channels=channels,
-        served_channels=channels,
-        tx_power=torch.ones(1, 2),
-        noise_power=torch.ones(1, 2),
+    instance = ChannelInstance(
+        channels=torch.eye(2, dtype=torch.complex64).reshape(2, 2, 1),
+        tx_power=torch.ones(2),
+        noise_power=torch.ones(2),
     )
+    return sim.reset(torch.Generator().manual_seed(0), {"instance": instance}, batch_size=1)
 
 
 def _sim(**kwargs: object) -> FronthaulSimulator:
@@ -87,11 +84,12 @@ def test_scaling_picks_the_weakest_ue_of_the_overloaded_ap() -> None:
         num_bs=1, num_ues=2, num_antennas=2, capacity_mbps=70.0, enforce_fronthaul="scale"
     )
     sim = FronthaulSimulator(config)
-    state = sim.reset(torch.Generator().manual_seed(0))
-    channels = torch.tensor([[[[1.0, 0.0], [0.0, 0.5]]]], dtype=torch.complex64)
-    state = dataclasses.replace(
-        state, channels=channels, tx_power=torch.ones(1, 1), noise_power=torch.full((1, 2), 0.01)
+    instance = ChannelInstance(
+        channels=torch.tensor([[[1.0, 0.0], [0.0, 0.5]]], dtype=torch.complex64),
+        tx_power=1.0,
+        noise_power=0.01,
     )
+    state = sim.reset(torch.Generator().manual_seed(0), {"instance": instance})
     new, _, _ = sim.step(state, torch.ones(1, 1, 2, dtype=torch.bool))
     info = sim.info(new)
     torch.testing.assert_close(info["beam_scale"], torch.tensor([[1.0, SCALE_FACTOR**11]]))
@@ -111,8 +109,8 @@ def test_scale_enforcement_feasible_on_1000_random_instances(beamforming: str) -
     state = sim.reset(generator)
     random_assoc = torch.rand(1000, 8, 4, generator=generator) < 0.5
     for association in (random_assoc, torch.ones(1000, 8, 4, dtype=torch.bool)):
-        plain = sim.evaluate(state, association, enforce_fronthaul=None)
-        scaled = sim.evaluate(state, association, enforce_fronthaul="scale")
+        plain = sim.score(state, association, enforce_fronthaul=None)
+        scaled = sim.score(state, association, enforce_fronthaul="scale")
         assert bool((plain.load_bps > sim.capacity_bps).any())  # the test is not vacuous
         assert bool((scaled.load_bps <= sim.capacity_bps).all())
         assert bool((scaled.beam_scale <= 1.0).all() and (scaled.beam_scale >= 0.0).all())
@@ -126,8 +124,68 @@ def test_evaluate_is_differentiable_for_relaxed_associations() -> None:
     state = sim.reset(torch.Generator().manual_seed(0))
     relaxed = torch.full((4, 8, 4), 0.5, requires_grad=True)
     result = sim.evaluate(state, relaxed)
+    assert isinstance(result, Outcome)
     result.reward.sum().backward()
     assert relaxed.grad is not None and bool(torch.isfinite(relaxed.grad).all())
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"enforce_fronthaul": "scale", "capacity_mbps": 40.0, "reward_mode": "penalty"}],
+)
+def test_evaluate_is_what_step_scores(kwargs: dict[str, object]) -> None:
+    """One physics: evaluate (the Outcome), score (the config's enforcement) and step agree."""
+    sim = FronthaulSimulator(FronthaulConfig(multipliers=0.4, **kwargs), batch_size=8)  # type: ignore[arg-type]
+    generator = torch.Generator().manual_seed(1)
+    state = sim.reset(generator)
+    association = torch.rand(8, 8, 4, generator=generator) < 0.5
+    outcome = sim.evaluate(state, association)
+    scored = sim.score(state, association, enforce_fronthaul=sim.config.enforce_fronthaul)
+    new, reward, _ = sim.step(state, association)
+    info = sim.info(new)
+    torch.testing.assert_close(outcome.reward, reward)
+    torch.testing.assert_close(scored.reward, reward)
+    torch.testing.assert_close(outcome.rates, info["rates"])
+    torch.testing.assert_close(outcome.association, association.float())
+    for key in ("wsr", "sum_rate", "fronthaul_load_mbps", "fronthaul_violation", "beam_scale"):
+        torch.testing.assert_close(outcome.metrics[key], info[key])
+    assert torch.equal(outcome.metrics["feasible"], info["feasible"])
+    assert torch.equal(outcome.metrics["aps_per_ue"], info["aps_per_ue"].float())
+
+
+def test_evaluate_with_given_beams_projects_them_to_the_power_budget() -> None:
+    """beams=2·MRT direction is projected back to full power: the MRT outcome; gradients flow
+    to the beams."""
+    sim = FronthaulSimulator(FronthaulConfig(), batch_size=3)
+    state = sim.reset(torch.Generator().manual_seed(2))
+    association = torch.ones(3, 8, 4)
+    mrt_outcome = sim.evaluate(state, association)
+    beams = (2.0 * state.channels).clone().requires_grad_(True)
+    given = sim.evaluate(state, association, beams=beams)
+    torch.testing.assert_close(given.reward, mrt_outcome.reward, rtol=1e-5, atol=1e-5)
+    given.reward.sum().backward()
+    assert beams.grad is not None and bool(torch.isfinite(torch.view_as_real(beams.grad)).all())
+    with pytest.raises(ValueError, match="beams"):
+        sim.evaluate(state, association, beams=torch.ones(3, 8, 4, 2))  # not complex
+    with pytest.raises(ValueError, match="beams"):
+        sim.evaluate(state, association, beams=state.channels[:, :, :3])
+    with pytest.raises(ValueError, match="beams has batch 2"):
+        sim.evaluate(state, association, beams=state.channels[:2])
+
+
+def test_multipliers_are_the_simulators_and_recorded_in_the_state() -> None:
+    """μ set after a reset applies to the next decision; state.multipliers records it."""
+    sim = _sim(capacity_mbps=5.0)
+    state = _two_link_instance(sim)
+    torch.testing.assert_close(state.multipliers, torch.zeros(1, 2))
+    sim.set_multipliers([1.0, 2.0])
+    new, reward, _ = sim.step(state, torch.eye(2, dtype=torch.bool)[None])
+    assert float(reward[0]) == pytest.approx(0.5, abs=1e-5)  # as in test_reward_by_hand
+    torch.testing.assert_close(sim.info(new)["multipliers"], torch.tensor([[1.0, 2.0]]))
+    with pytest.raises(ValueError, match="multipliers"):
+        sim.set_multipliers(3e38)
+    with pytest.raises(ValueError, match=r"valid: 'instance', 'multipliers'"):
+        sim.reset(torch.Generator(), {"multiplier": 1.0})
 
 
 def test_parse_association_shapes_and_values() -> None:
@@ -162,9 +220,9 @@ def test_evaluate_broadcasts_an_unbatched_association_and_keeps_gradients() -> N
     sim = _sim()
     state = _two_link_instance(sim)
     relaxed = torch.full((2, 2), 0.5, requires_grad=True)
-    result = sim.evaluate(state, relaxed, enforce_fronthaul=None)
-    result.wsr.sum().backward()
-    assert result.wsr.shape == (1,) and relaxed.grad is not None
+    result = sim.evaluate(state, relaxed)
+    result.metrics["wsr"].sum().backward()
+    assert result.metrics["wsr"].shape == (1,) and relaxed.grad is not None
 
 
 def test_make_config_rejects_unknown_kwargs() -> None:

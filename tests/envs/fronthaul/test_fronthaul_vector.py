@@ -73,8 +73,11 @@ def test_multipliers_apply_to_every_sub_env_and_persist_over_autoreset() -> None
         torch.testing.assert_close(rewards, expected, rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(info["multipliers"], torch.full((4, 8), 0.5))
     envs.multipliers = np.arange(8.0)
-    _, _, _, _, infos = envs.step(_actions(4, 5))
-    torch.testing.assert_close(infos["final_info"]["multipliers"][0], torch.arange(8.0))
+    for step in range(2):  # the setter's μ survives the autoresets (options are not replayed)
+        _, _, _, _, infos = envs.step(_actions(4, 5 + step))
+        torch.testing.assert_close(
+            infos["final_info"]["multipliers"], torch.arange(8.0).expand(4, 8)
+        )
 
 
 def test_vector_horizon_terminates_together() -> None:
@@ -90,7 +93,7 @@ def test_vector_evaluate_and_bad_input() -> None:
     envs = FronthaulAssocVectorEnv(4)
     envs.reset(seed=0)
     result = envs.evaluate(torch.ones(4, 8, 4))
-    assert result.rates.shape == (4, 4) and result.load_bps.shape == (4, 8)
+    assert result.rates.shape == (4, 4) and result.metrics["fronthaul_load_mbps"].shape == (4, 8)
     with pytest.raises(ValueError, match="shape"):
         envs.step(np.zeros((4, 31), dtype=np.int8))
     with pytest.raises(ValueError, match="0 or 1"):
@@ -126,3 +129,20 @@ def test_multipliers_getter_returns_a_copy() -> None:
     capacity = envs.capacity_mbps
     capacity[:] = 0.0
     assert envs.capacity_mbps.tolist() == pytest.approx([60.0] * 8)
+
+
+def test_vector_reset_options_instance_and_unknown_keys() -> None:
+    from ua_envs.envs.contract import ChannelInstance
+
+    envs = FronthaulAssocVectorEnv(3, num_bs=2, num_ues=2, num_antennas=1, capacity_mbps=5.0)
+    instance = ChannelInstance(
+        channels=np.eye(2, dtype=np.complex64).reshape(2, 2, 1), tx_power=1.0, noise_power=1.0
+    )
+    envs.reset(seed=0, options={"instance": instance, "multipliers": [1.0, 2.0]})
+    for _ in range(2):  # the instance is replayed at every autoreset
+        _, rewards, _, _, _ = envs.step(np.tile(np.eye(2, dtype=np.int8).reshape(1, 4), (3, 1)))
+        torch.testing.assert_close(rewards, torch.full((3,), 0.5))
+    with pytest.raises(ValueError, match=r"valid: 'instance', 'multipliers'"):
+        envs.reset(seed=0, options={"multiplier": 1.0})
+    with pytest.raises(ValueError, match="multipliers"):
+        envs.reset(seed=0, options={"multipliers": 3e38})

@@ -6,13 +6,14 @@
 downlink of a user-centric cell-free network ([EGAT], Liu & Zhao 2026). A central unit sends
 each UE's data to the APs that serve it over fronthaul links of capacity ``C_m`` [Mbit/s], so AP
 m forwards ``load_m = Σ_k x_mk · bandwidth · log2(1 + SINR_k)`` [bit/s] and needs
-``load_m ≤ C_m``. Each episode draws one instance of the three-slope cell-free scenario (SPEC
-§3.2: 500 m wrap-around square, 8 APs × 2 antennas at 15 m, 4 UEs, 1.9 GHz, 10 MHz, 30 dBm per
-AP, −85 dBm noise, COST231-Hata three-slope path loss, 8 dB correlated shadowing, Rayleigh
-fading) and asks for one binary association matrix ``x``; [EGAT]'s learner samples it from
-per-link Bernoulli probabilities and handles the capacity through a Lagrangian with multipliers
-``μ`` updated by dual ascent. The env evaluates ``x`` with the configured beamformer restricted
-to it (MRT by default, each AP normalised to its full power, [EGAT] eq. 36–37).
+``load_m ≤ C_m``. Each episode draws one instance of the three-slope cell-free scenario
+(docs/model.md §3.2: 500 m wrap-around square, 8 APs × 2 antennas at 15 m, 4 UEs, 1.9 GHz,
+10 MHz, 30 dBm per AP, −85 dBm noise, COST231-Hata three-slope path loss, 8 dB correlated
+shadowing, Rayleigh fading) and asks for one binary association matrix ``x``; [EGAT]'s learner
+samples it from per-link Bernoulli probabilities and handles the capacity through a Lagrangian
+with multipliers ``μ`` updated by dual ascent. The env evaluates ``x`` with the configured
+beamformer restricted to it (MRT by default, each AP normalised to its full power, [EGAT]
+eq. 36–37).
 
 ## Action Space
 
@@ -37,8 +38,8 @@ tx_power_dbm - 30`` [dB].
 
 ## Rewards
 
-With ``SINR_k`` from the beams of ``beamforming`` restricted to the association (SPEC §1–2),
-``rate_k = log2(1 + SINR_k)`` [bit/s/Hz] and ``load_m`` [bit/s] as above:
+With ``SINR_k`` from the beams of ``beamforming`` restricted to the association
+(docs/model.md §1–2), ``rate_k = log2(1 + SINR_k)`` [bit/s/Hz] and ``load_m`` [bit/s] as above:
 
 * ``reward_mode="lagrangian"`` (default, [EGAT] eq. 32):
   ``Σ_k w_k rate_k − Σ_m μ_m (load_m − C_m) / bandwidth``;
@@ -47,8 +48,8 @@ With ``SINR_k`` from the beams of ``beamforming`` restricted to the association 
 Both terms are in bit/s/Hz. The Lagrangian rewards unused capacity: at ``μ = 1`` and unit
 weights it equals ``Σ_k (1 − |APs serving k|) rate_k + Σ_m C_m / bandwidth``, so a second AP per
 UE only pays off once the dual ascent has lowered ``μ`` — set the multipliers you train with.
-``μ`` comes from the kwarg ``multipliers`` (scalar or one per AP, ``≥ 0``), can be changed by
-``reset(options={"multipliers": ...})`` (kept for later episodes) or by assigning
+``μ`` comes from the kwarg ``multipliers`` (scalar or one per AP, in ``[0, 1e6]``), can be
+changed by ``reset(options={"multipliers": ...})`` (kept for later episodes) or by assigning
 ``env.unwrapped.multipliers`` (applies from the next step), and is read back as
 ``env.unwrapped.multipliers`` and ``info["multipliers"]``.
 
@@ -59,6 +60,12 @@ per round, for at most 300 rounds, then UEs of APs still overloaded are switched
 always ends feasible). The association is unchanged; ``info["beam_scale"]`` holds the factors.
 See ``ua_envs.envs.fronthaul.sim`` for the details.
 
+``env.unwrapped.evaluate(association, beams=None)`` scores an ``(M, K)`` association (bool or
+relaxed float in ``[0, 1]``) on the current instance without stepping, exactly as ``step``
+would, and returns an ``Outcome`` (``reward``, ``rates``, ``association``, ``metrics``:
+``wsr``, ``sum_rate``, ``fronthaul_load_mbps``, ``fronthaul_violation``, ``feasible``,
+``beam_scale``, ``aps_per_ue``), differentiable for learning-to-optimize agents.
+
 ## Starting State
 
 A fresh instance drawn by the ``scenario`` generator from the env's single random source.
@@ -66,6 +73,12 @@ A fresh instance drawn by the ``scenario`` generator from the env's single rando
 (``ua_envs.envs.base``); the vector env's sub-env ``i`` reset with ``s`` draws exactly the
 instance of this env reset with ``s + i``. Unseeded resets draw the next instances 64 at a time
 from the same generator (faster; still fully determined by the last seed).
+
+``reset(options=...)`` takes ``"instance"``: a ``ua_envs.envs.contract.ChannelInstance``
+(``channels`` ``(M, K, N)`` complex [sqrt(W)], optional ``tx_power`` ``(M,)`` and
+``noise_power`` ``(K,)`` [W], positions) played instead of a draw (every decision of the
+episode is taken on it), and ``"multipliers"`` (above). Any other key raises ``ValueError``
+naming the valid ones.
 
 ## Episode End
 
@@ -102,15 +115,15 @@ by ``info["beam_scale"]``, ``rates``, ``fronthaul_load``).
 
 | kwarg | default | meaning |
 |---|---|---|
-| ``num_bs`` | 8 | ``M`` APs |
-| ``num_antennas`` | 2 | ``N`` antennas per AP |
-| ``num_ues`` | 4 | ``K`` UEs |
-| ``scenario`` | ``"cellfree_3slope"`` | generator: ``"cellfree_3slope"``, ``"cellfree_umi"`` |
-| ``tx_power_dbm`` | 30.0 | per-AP power [dBm] |
-| ``bandwidth_hz`` | 10e6 | bandwidth [Hz], > 0 |
-| ``channel_kwargs`` | None | more generator kwargs (below), e.g. ``area_m``, ``noise_power_dbm`` |
+| ``scenario`` | ``"cellfree_3slope"`` | or ``"cellfree_umi"``, ``"mmwave28"``, a generator |
+| ``num_bs`` | None (8) | ``M`` APs |
+| ``num_antennas`` | None (2) | ``N`` antennas per AP |
+| ``num_ues`` | None (4) | ``K`` UEs |
+| ``tx_power_dbm`` | None (30.0) | per-AP power [dBm] |
+| ``bandwidth_hz`` | None (10e6) | bandwidth [Hz] in ``[1, 1e12]``; loads are ``bandwidth · rate`` |
+| ``area_m``, ``noise_power_dbm``, ... | None | the scenario's other parameters (below) |
 | ``capacity_mbps`` | 60.0 | ``C_m`` in (0, 1e6] Mbit/s, scalar or per AP ([EGAT]: 40–90) |
-| ``multipliers`` | 1.0 | ``μ_m ≥ 0``, scalar or one per AP |
+| ``multipliers`` | 1.0 | ``μ_m`` in ``[0, 1e6]``, scalar or one per AP |
 | ``weights`` | None (ones) | ``w_k`` in [0, 1e6], one per UE |
 | ``reward_mode`` | ``"lagrangian"`` | ``"lagrangian"`` or ``"penalty"`` |
 | ``enforce_fronthaul`` | None | None or ``"scale"`` |
@@ -118,15 +131,23 @@ by ``info["beam_scale"]``, ``rates``, ``fronthaul_load``).
 | ``horizon`` | 1 | decisions per episode |
 | ``render_mode`` | None | None, ``"rgb_array"``, ``"human"`` |
 
-``channel_kwargs`` passes the generator's other kwargs, e.g. ``{"decorrelation_distance_m":
-500.0}`` for [EGAT]'s 0.5 km shadowing decorrelation (SPEC default 100 m, Ngo et al.).
-``"zf"`` and ``"rzf"`` are partial (R)ZF on the stacked channels of the serving APs and
-``"wmmse"`` is joint WMMSE, each followed by per-AP normalisation to full power (SPEC §2);
-``"fc_zf"`` is the centralised ZF of every AP to every UE with one common power scale, masked
-to the association without renormalisation ([EGAT]'s FC-ZF for the all-ones association).
-Every bad value raises ``ValueError`` naming the argument. The baselines ``pc_wmmse`` and
-``fc_zf`` (``agents.baselines.fronthaul``) are [EGAT]'s PC-WMMSE and FC-ZF when the env is
-built with ``beamforming="wmmse"`` and ``beamforming="fc_zf"`` respectively.
+The channel parameters (``num_bs`` … ``bandwidth_hz`` and ``area_m``, ``noise_power_dbm``,
+``noise_figure_db``, ``shadowing_std_db``, ``shadowing_delta``, ``decorrelation_distance_m``,
+``correlated_shadowing``, ``ap_height_m``, ``ue_height_m``, ``height_difference_m``,
+``carrier_ghz``, ``num_paths``, ``angular_spread_deg``, ``outage``) default to None, the
+scenario's value (in parentheses: ``cellfree_3slope``'s); afterwards ``env.unwrapped.config``
+holds the values in force. A parameter the scenario does not take (e.g. ``noise_power_dbm``
+with ``"cellfree_umi"``, whose noise comes from ``bandwidth_hz`` and ``noise_figure_db``) raises
+``ValueError``; so does any channel parameter other than the sizes with a ``ChannelGenerator``
+object (set it in its config). E.g. ``decorrelation_distance_m=500.0`` gives [EGAT]'s 0.5 km
+shadowing decorrelation (model default 100 m, Ngo et al.). ``"zf"`` and ``"rzf"`` are partial
+(R)ZF on the stacked channels of the serving APs and ``"wmmse"`` is joint WMMSE, each followed
+by per-AP normalisation to full power (docs/model.md §2); ``"fc_zf"`` is the centralised ZF of
+every AP to every UE with one common power scale, masked to the association without
+renormalisation ([EGAT]'s FC-ZF for the all-ones association). Every bad value raises
+``ValueError`` naming the argument. The baselines ``pc_wmmse`` and ``fc_zf``
+(``agents.baselines.fronthaul``) are [EGAT]'s PC-WMMSE and FC-ZF when the env is built with
+``beamforming="wmmse"`` and ``beamforming="fc_zf"`` respectively.
 
 ## Version History
 
@@ -144,9 +165,12 @@ built with ``beamforming="wmmse"`` and ``beamforming="fc_zf"`` respectively.
 >>> nearest = obs["gain_db"].argsort(axis=0)[-2:]  # each UE's two strongest APs
 >>> action = np.zeros((8, 4), dtype=np.int8)
 >>> np.put_along_axis(action, nearest, 1, axis=0)
+>>> outcome = env.unwrapped.evaluate(action)  # the reward step() will give, without stepping
 >>> obs, reward, terminated, truncated, info = env.step(action.reshape(-1))
 >>> terminated, info["aps_per_ue"].tolist()
 (True, [2, 2, 2, 2])
+>>> bool(np.isclose(reward, float(outcome.reward[0])))
+True
 >>> load = info["fronthaul_load_mbps"]
 >>> bool(np.isclose(reward, info["wsr"] - 0.5 * (load - 40.0).sum() / 10.0, atol=1e-4))
 True
@@ -160,28 +184,26 @@ import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
-from torch import Tensor
 
-from ua_envs.core.validation import check_choice
-from ua_envs.envs.base import (
-    RESET_CHUNK,
-    ViewerOwner,
-    channel_observation_spaces,
-    row_numpy,
-    select_rows,
-    torch_generator,
-)
+from ua_envs.envs.base import channel_observation_spaces, row_numpy
 from ua_envs.envs.fronthaul.sim import (
     MAX_OBS_VALUE,
-    Evaluation,
     FronthaulConfig,
     FronthaulSimulator,
     FronthaulState,
+    check_binary_action,
     make_config,
 )
 from ua_envs.envs.fronthaul.viewer import FronthaulViewer
+from ua_envs.envs.single import ChannelInstanceProperties, EpisodeRunner, SimEnv
 
-__all__ = ["FronthaulAssocEnv", "action_space", "observation_space"]
+__all__ = [
+    "FronthaulAssocEnv",
+    "FronthaulRunner",
+    "action_space",
+    "draw_state",
+    "observation_space",
+]
 
 
 def observation_space(config: FronthaulConfig) -> spaces.Dict:
@@ -201,7 +223,52 @@ def action_space(config: FronthaulConfig) -> spaces.MultiBinary:
     return spaces.MultiBinary(config.num_bs * config.num_ues)
 
 
-class FronthaulAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
+class FronthaulRunner(EpisodeRunner[FronthaulState]):
+    """The episode runner with shortcuts of the single-env hot path: observation and info are
+    read from views of the state (the numpy rows are copies anyway), and the observation of a
+    state whose channel features did not change (after a decision with ``horizon == 1``) is
+    reused."""
+
+    def __init__(self, sim: FronthaulSimulator) -> None:
+        super().__init__(sim)
+        self.fronthaul_sim = sim
+        self._observed: torch.Tensor | None = None  # channel_obs the cached observation is of
+        self._observation: dict[str, np.ndarray] = {}
+
+    def observation(self) -> dict[str, np.ndarray]:
+        """Row 0 of the simulator's observation, as fresh numpy arrays."""
+        state = self.require_state()
+        if state.channel_obs is not self._observed:
+            views = self.fronthaul_sim.observe(state, copy=False)
+            self._observation = {key: value[0].numpy(force=True) for key, value in views.items()}
+            self._observed = state.channel_obs
+        return {key: value.copy() for key, value in self._observation.items()}
+
+    def info(self) -> dict[str, Any]:
+        """Row 0 of the simulator's info (fresh numpy arrays, 0-d entries as Python scalars)."""
+        return row_numpy(self.fronthaul_sim.info(self.require_state(), copy=False))
+
+
+def draw_state(
+    viewer: FronthaulViewer, sim: FronthaulSimulator, runner: EpisodeRunner[FronthaulState]
+) -> np.ndarray | None:
+    """Draw the runner's current instance (and its last decision, if any) with ``viewer``."""
+    state = runner.require_state()
+    decided = int(state.step_count[0]) > 0
+    area = sim.config.area_m
+    frame: np.ndarray | None = viewer.render(
+        bs_positions=runner.field("bs_positions"),
+        ue_positions=runner.field("ue_positions"),
+        area_m=float(area) if area is not None else 1.0,
+        association=runner.field("association") if decided else None,
+        load_mbps=runner.field("load_bps") * 1e-6 if decided else None,
+        capacity_mbps=(sim.capacity_bps * 1e-6).numpy(force=True),
+        wsr=float(state.wsr[0]) if decided else None,
+    )
+    return frame
+
+
+class FronthaulAssocEnv(ChannelInstanceProperties, SimEnv[FronthaulState]):
     """Fronthaul-limited cell-free association; see the module docstring for the full spec.
 
     :param render_mode: None, ``"rgb_array"`` or ``"human"``.
@@ -209,113 +276,45 @@ class FronthaulAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
     """
 
     metadata: dict[str, Any] = {"render_modes": ["human", "rgb_array"], "render_fps": 2}  # noqa: RUF012
+    simulator_class = FronthaulSimulator
+    make_config = staticmethod(make_config)
+    config: FronthaulConfig
+    sim: FronthaulSimulator
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        self.render_mode = render_mode
-        self.config = make_config(kwargs)
-        self.sim = FronthaulSimulator(self.config, batch_size=1, device="cpu")
-        self.observation_space = observation_space(self.config)
-        self.action_space = action_space(self.config)
-        self._generator: torch.Generator | None = None
-        self._state: FronthaulState | None = None
-        self._chunk: FronthaulState | None = None
-        self._chunk_obs: dict[str, np.ndarray] = {}
-        self._chunk_pos = 0
-        # Observation of the channels tensor it was computed from (reused while they are the
-        # same object: after a one-step episode's decision the observation does not change).
-        self._obs_of: Tensor | None = None
-        self._obs: dict[str, np.ndarray] = {}
-        self._viewer: FronthaulViewer | None = None
-
-    # ---- Gymnasium API -----------------------------------------------------------------------
+    def __init__(
+        self, render_mode: str | None = None, device: torch.device | str = "cpu", **kwargs: Any
+    ) -> None:
+        super().__init__(render_mode=render_mode, device=device, **kwargs)
+        self.runner = FronthaulRunner(self.sim)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Draw a new instance; ``options={"multipliers": μ}`` sets μ (kept for later episodes)."""
-        super().reset(seed=seed)
-        self.sim.apply_options(options)
-        if seed is not None or self._generator is None:
-            self._generator = torch_generator(self.np_random, "cpu")
-            self._chunk = None
-            # One instance from the fresh generator: what the vector env's sub-env draws.
-            self._state = self.sim.reset(self._generator, None, batch_size=1)
-        else:
-            self._state, self._obs = self._next_from_chunk()
-            self._obs_of = self._state.channels
-        if self.render_mode == "human":
-            self.render()
-        return self._observation(), {}
+        """Draw a new instance; ``options``: ``{"instance": ChannelInstance}`` plays a given
+        instance, ``{"multipliers": μ}`` sets μ (kept for later episodes)."""
+        # μ is applied here, so that an unseeded reset still draws from the chunk.
+        return super().reset(seed=seed, options=self.sim.take_multipliers(options))
 
-    def _next_from_chunk(self) -> tuple[FronthaulState, dict[str, np.ndarray]]:
-        assert self._generator is not None
-        if self._chunk is None or self._chunk_pos >= RESET_CHUNK:
-            self._chunk = self.sim.reset(self._generator, None, batch_size=RESET_CHUNK)
-            self._chunk_obs = {k: v.numpy() for k, v in self.sim.observe(self._chunk).items()}
-            self._chunk_pos = 0
-        i = self._chunk_pos
-        self._chunk_pos += 1
-        state = select_rows(self._chunk, slice(i, i + 1))  # type: ignore[arg-type]
-        # The chunk was drawn with the multipliers of that time; use the current ones.
-        state.multipliers = self.sim.multipliers.unsqueeze(0).clone()
-        return state, {k: v[i] for k, v in self._chunk_obs.items()}
+    # ---- SimEnv hooks --------------------------------------------------------------------------
 
-    def _observation(self) -> dict[str, np.ndarray]:
-        state = self._require_state()
-        if self._obs_of is not state.channels:
-            self._obs = row_numpy(self.sim.observe(state))
-            self._obs_of = state.channels
-        return {key: value.copy() for key, value in self._obs.items()}
+    def _spaces(self) -> tuple[gym.Space[Any], gym.Space[Any]]:
+        return observation_space(self.config), action_space(self.config)
 
-    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        """Serve the association ``action`` (``(M*K,)`` or ``(M, K)`` of 0/1)."""
-        state = self._require_state()
-        if int(state.step_count[0]) >= self.config.horizon:
-            raise RuntimeError("the episode is over: call reset()")
-        association = self.sim.parse_action(np.asarray(action)[None], 1)
-        self._state, reward, terminated = self.sim.step(state, association)
-        info = row_numpy(self.sim.info(self._state))
-        if self.render_mode == "human":
-            self.render()
-        return self._observation(), float(reward[0]), bool(terminated[0]), False, info
+    def _batch_action(self, action: Any) -> torch.Tensor:
+        m, k = self.config.num_bs, self.config.num_ues
+        matrix = check_binary_action(action, [(m * k,), (m, k)], (1, m, k), "action")
+        return torch.from_numpy(matrix).to(self.device)
 
-    def render(self) -> np.ndarray | None:
-        """``rgb_array``: an ``(H, W, 3)`` uint8 frame; ``human``: draw the window."""
-        viewer = self._active_viewer()
-        if viewer is None:
-            return None
-        state = self._require_state()
-        decided = int(state.step_count[0]) > 0
-        return viewer.render(
-            bs_positions=state.bs_positions[0].numpy(),
-            ue_positions=state.ue_positions[0].numpy(),
-            area_m=self.area_m,
-            association=state.association[0].numpy() if decided else None,
-            load_mbps=state.load_bps[0].numpy() * 1e-6 if decided else None,
-            capacity_mbps=self.capacity_mbps,
-            wsr=float(state.wsr[0]) if decided else None,
-        )
-
-    # ---- the instance ------------------------------------------------------------------------
+    def _done(self, state: FronthaulState) -> bool:
+        return int(state.step_count[0]) >= self.config.horizon
 
     def _make_viewer(self, render_mode: str) -> FronthaulViewer:
         return FronthaulViewer(render_mode)
 
-    def _require_state(self) -> FronthaulState:
-        if self._state is None:
-            raise RuntimeError("call reset() before using the env")
-        return self._state
+    def _draw(self, viewer: FronthaulViewer, state: FronthaulState) -> np.ndarray | None:
+        return draw_state(viewer, self.sim, self.runner)
 
-    @property
-    def state(self) -> FronthaulState:
-        """The simulator state of the current instance (batch of one)."""
-        return self._require_state()
-
-    @property
-    def channels(self) -> np.ndarray:
-        """``(M, K, N)`` complex64 channels [sqrt(W)] of the current instance (a copy)."""
-        return self._require_state().channels[0].numpy().copy()
+    # ---- the instance ------------------------------------------------------------------------
 
     @property
     def served_channels(self) -> np.ndarray:
@@ -324,36 +323,16 @@ class FronthaulAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
         Equal to :attr:`channels` when ``horizon == 1``; with ``horizon > 1``, :attr:`channels`
         already holds the next decision's fading.
         """
-        return self._require_state().served_channels[0].numpy().copy()
-
-    @property
-    def tx_power(self) -> np.ndarray:
-        """``(M,)`` float32 per-AP transmit power [W] (a copy)."""
-        return self._require_state().tx_power[0].numpy().copy()
-
-    @property
-    def noise_power(self) -> np.ndarray:
-        """``(K,)`` float32 per-UE noise power [W] (a copy)."""
-        return self._require_state().noise_power[0].numpy().copy()
+        return self.runner.field("served_channels")
 
     @property
     def large_scale_gain_db(self) -> np.ndarray:
         """``(M, K)`` float32 large-scale gain ``10 log10 β`` [dB] (a copy)."""
-        return self._require_state().large_scale_gain_db[0].numpy().copy()
+        return self.runner.field("large_scale_gain_db")
 
     @property
-    def bs_positions(self) -> np.ndarray:
-        """``(M, 2)`` AP positions [m] (a copy)."""
-        return self._require_state().bs_positions[0].numpy().copy()
-
-    @property
-    def ue_positions(self) -> np.ndarray:
-        """``(K, 2)`` UE positions [m] (a copy)."""
-        return self._require_state().ue_positions[0].numpy().copy()
-
-    @property
-    def area_m(self) -> float:
-        """Side of the square deployment [m]."""
+    def area_m(self) -> float | None:
+        """Side of the square deployment [m] (``None`` for a user generator without one)."""
         return self.config.area_m
 
     @property
@@ -364,12 +343,12 @@ class FronthaulAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
     @property
     def capacity_mbps(self) -> np.ndarray:
         """``(M,)`` float32 fronthaul capacity ``C_m`` [Mbit/s] (a copy)."""
-        return (self.sim.capacity_bps * 1e-6).numpy().copy()
+        return (self.sim.capacity_bps * 1e-6).numpy(force=True).copy()
 
     @property
     def weights(self) -> np.ndarray:
         """``(K,)`` float32 UE weights (a copy)."""
-        return self.sim.weights.numpy().copy()
+        return self.sim.weights.numpy(force=True).copy()
 
     @property
     def beamforming(self) -> str:
@@ -379,30 +358,10 @@ class FronthaulAssocEnv(ViewerOwner, gym.Env[dict[str, Any], np.ndarray]):
     @property
     def multipliers(self) -> np.ndarray:
         """``(M,)`` float32 Lagrange multipliers μ used by the next step (a copy)."""
-        return self.sim.multipliers.numpy().copy()
+        return self.sim.multipliers.numpy(force=True).copy()
 
     @multipliers.setter
     def multipliers(self, value: Any) -> None:
-        """Set μ (scalar or ``(M,)``, ``≥ 0``) from the next step on, and for later episodes."""
-        state = self.sim.set_multipliers(value, self._state)
-        if state is not None:
-            self._state = state
-
-    def evaluate(self, association: Any, *, enforce_fronthaul: str | None = "config") -> Evaluation:
-        """Evaluate an association ``(M, K)`` (bool or float) on the current instance.
-
-        Nothing is stepped. Returns the batch-of-one
-        :class:`~ua_envs.envs.fronthaul.sim.Evaluation` (beams, rates, loads, wsr, beam scale,
-        reward); differentiable for float associations with MRT/ZF/RZF and no enforcement.
-        """
-        tensor = torch.as_tensor(
-            np.asarray(association) if not isinstance(association, Tensor) else association
-        )
-        if tuple(tensor.shape) != (self.config.num_bs, self.config.num_ues):
-            raise ValueError(
-                f"association must have shape ({self.config.num_bs}, {self.config.num_ues}), "
-                f"got {tuple(tensor.shape)}"
-            )
-        return self.sim.evaluate(
-            self._require_state(), tensor[None], enforce_fronthaul=enforce_fronthaul
-        )
+        """Set μ (scalar or ``(M,)``, in ``[0, 1e6]``) from the next step on, and for later
+        episodes."""
+        self.sim.set_multipliers(value)

@@ -1,9 +1,9 @@
-"""PettingZoo parallel env ``fronthaul_assoc_v0``: one agent per AP (SPEC §4.5).
+"""PettingZoo parallel env ``fronthaul_assoc_v0``: one agent per AP (docs/model.md §4.5).
 
 Agents ``ap_0 … ap_{M-1}``. Each chooses the UEs it serves, ``MultiBinary(K)``; the agents'
-rows form the association matrix of ``FronthaulAssoc-v0``, which this env wraps (same
-simulator, same seeding: ``reset(seed=s)`` draws the instance the Gymnasium env draws with
-``s``; same kwargs, see ``ua_envs.envs.fronthaul.env``).
+rows form the association matrix of ``FronthaulAssoc-v0``, whose simulator this env runs (same
+seeding: ``reset(seed=s)`` draws the instance the Gymnasium env draws with ``s``; same kwargs,
+see ``ua_envs.envs.fronthaul.env``; same reset options ``"instance"`` and ``"multipliers"``).
 
 Observation of agent ``ap_m``: a flat float32 ``Box`` of length ``K·(2N + 2) + 1``::
 
@@ -16,14 +16,15 @@ weights (length ``M·K·2N + M·K + M + K``).
 Rewards (``reward`` kwarg):
 
 * ``"shared"`` (default): every agent gets the env's reward (the Lagrangian of
-  ``reward_mode``, SPEC §4.3);
+  ``reward_mode``, docs/model.md §4.3);
 * ``"local"``: AP m gets ``Σ_k x_mk w_k log2(1 + SINR_k) − μ_m max(0, load_m − C_m) /
   bandwidth``, the weighted rate it serves minus its own fronthaul violation [bit/s/Hz]
   (``reward_mode`` does not apply).
 
 An episode is ``horizon`` steps (default 1); all agents terminate together. Infos per agent:
 ``fronthaul_load_mbps``, ``fronthaul_violation`` (its own, Mbit/s), ``served`` ``(K,)`` bool,
-and the network's ``wsr`` and ``feasible``.
+and the network's ``wsr`` and ``feasible``. An action dict with an agent that is not live
+raises ``ValueError`` naming the live agents; stepping after the end raises ``RuntimeError``.
 
 >>> from ua_envs.multiagent import fronthaul_assoc_v0
 >>> env = fronthaul_assoc_v0.parallel_env(capacity_mbps=40.0)
@@ -38,15 +39,27 @@ and the network's ``wsr`` and ``feasible``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import torch
 from gymnasium import spaces
-from pettingzoo import ParallelEnv
 
 from ua_envs.core.validation import check_choice
-from ua_envs.envs.fronthaul.env import FronthaulAssocEnv, observation_space
-from ua_envs.envs.fronthaul.sim import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, MAX_OBS_VALUE
+from ua_envs.envs.fronthaul.env import FronthaulRunner, draw_state, observation_space
+from ua_envs.envs.fronthaul.sim import (
+    CHANNEL_OBS_BOUND,
+    GAIN_DB_RANGE,
+    MAX_OBS_VALUE,
+    FronthaulConfig,
+    FronthaulSimulator,
+    FronthaulState,
+    check_binary_action,
+    make_config,
+)
+from ua_envs.envs.fronthaul.viewer import FronthaulViewer
+from ua_envs.envs.parallel_base import PETTINGZOO_PROBE_KEY, SimParallelEnv
 
 __all__ = ["REWARD_SCHEMES", "FronthaulAssocParallelEnv"]
 
@@ -55,7 +68,7 @@ REWARD_SCHEMES = ("shared", "local")
 _OBS_KEYS = ("channel", "gain_db", "capacity_mbps", "weights")
 
 
-class FronthaulAssocParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
+class FronthaulAssocParallelEnv(SimParallelEnv[FronthaulState]):
     """AP agents choosing their served UEs; see the module docstring.
 
     :param reward: ``"shared"`` (default) or ``"local"``.
@@ -69,26 +82,37 @@ class FronthaulAssocParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         "is_parallelizable": True,
         "render_fps": 2,
     }
+    simulator_class = FronthaulSimulator
+    make_config = staticmethod(make_config)
+    config: FronthaulConfig
+    sim: FronthaulSimulator
 
     def __init__(
         self, reward: str = "shared", render_mode: str | None = None, **env_kwargs: Any
     ) -> None:
         check_choice("reward", reward, REWARD_SCHEMES)
         self.reward = reward
-        self.render_mode = render_mode
-        self.env = FronthaulAssocEnv(render_mode=render_mode, **env_kwargs)
-        config = self.env.config
-        self.num_bs, self.num_ues = config.num_bs, config.num_ues
-        self.possible_agents = [f"ap_{m}" for m in range(self.num_bs)]
-        self.agents: list[str] = []
+        super().__init__(render_mode=render_mode, **env_kwargs)
+        self.runner = FronthaulRunner(self.sim)
+        self.num_bs, self.num_ues = self.config.num_bs, self.config.num_ues
         self._index = {agent: m for m, agent in enumerate(self.possible_agents)}
-        k, n = self.num_ues, config.num_antennas
+        boxes = [observation_space(self.config)[key] for key in _OBS_KEYS]
+        assert all(isinstance(box, spaces.Box) for box in boxes)
+        self.state_space = spaces.Box(
+            np.concatenate([box.low.reshape(-1) for box in boxes]),  # type: ignore[attr-defined]
+            np.concatenate([box.high.reshape(-1) for box in boxes]),  # type: ignore[attr-defined]
+            dtype=np.float32,
+        )
+
+    # ---- SimParallelEnv hooks ------------------------------------------------------------------
+
+    def _agent_names(self) -> list[str]:
+        return [f"ap_{m}" for m in range(self.config.num_bs)]
+
+    def _agent_spaces(self) -> tuple[spaces.Space[Any], spaces.Space[Any]]:
+        k, n = self.config.num_ues, self.config.num_antennas
         low = np.concatenate(
-            [
-                np.full(k * 2 * n, -CHANNEL_OBS_BOUND),
-                np.full(k, GAIN_DB_RANGE[0]),
-                np.zeros(1 + k),
-            ]
+            [np.full(k * 2 * n, -CHANNEL_OBS_BOUND), np.full(k, GAIN_DB_RANGE[0]), np.zeros(1 + k)]
         ).astype(np.float32)
         high = np.concatenate(
             [
@@ -97,38 +121,31 @@ class FronthaulAssocParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
                 np.full(1 + k, MAX_OBS_VALUE),
             ]
         ).astype(np.float32)
-        self._observation_space = spaces.Box(low, high, dtype=np.float32)
-        self._action_space = spaces.MultiBinary(k)
-        boxes = [observation_space(config)[key] for key in _OBS_KEYS]
-        assert all(isinstance(box, spaces.Box) for box in boxes)
-        self.state_space = spaces.Box(
-            np.concatenate([box.low.reshape(-1) for box in boxes]),  # type: ignore[attr-defined]
-            np.concatenate([box.high.reshape(-1) for box in boxes]),  # type: ignore[attr-defined]
-            dtype=np.float32,
-        )
-        self._last_obs: dict[str, np.ndarray] | None = None
+        return spaces.Box(low, high, dtype=np.float32), spaces.MultiBinary(k)
 
-    # The same space object on every call (parallel_api_test checks it).
-    def observation_space(self, agent: str) -> spaces.Space[Any]:
-        """Flat ``Box`` of length ``K·(2N + 2) + 1`` (module docstring)."""
-        self._check_agent(agent)
-        return self._observation_space
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """New instance; ``options`` as in the Gymnasium env (``"instance"``,
+        ``"multipliers"``)."""
+        options = self.sim.take_multipliers(options, ignore=(PETTINGZOO_PROBE_KEY,))
+        return super().reset(seed=seed, options=options)
 
-    def action_space(self, agent: str) -> spaces.Space[Any]:
-        """``MultiBinary(K)``: the UEs this AP serves."""
-        self._check_agent(agent)
-        return self._action_space
+    def _joint_action(self, actions: Mapping[str, Any]) -> torch.Tensor:
+        k = self.num_ues
+        rows = [
+            check_binary_action(actions[agent], [(k,)], (k,), f"action of {agent}")
+            for agent in self.possible_agents
+        ]
+        return torch.from_numpy(np.stack(rows)[None])
 
-    def _check_agent(self, agent: str) -> None:
-        if agent not in self._index:
-            raise ValueError(f"agent must be one of {self.possible_agents}, got {agent!r}")
+    def _done(self, state: FronthaulState) -> bool:
+        return int(state.step_count[0]) >= self.config.horizon
 
-    def _agent_observations(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        self._last_obs = obs
-        out = {}
-        for agent in self.agents:
-            m = self._index[agent]
-            out[agent] = np.concatenate(
+    def _observations(self) -> dict[str, np.ndarray]:
+        obs = self.runner.observation()
+        return {
+            agent: np.concatenate(
                 [
                     obs["channel"][m].reshape(-1),
                     obs["gain_db"][m],
@@ -136,78 +153,39 @@ class FronthaulAssocParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
                     obs["weights"],
                 ]
             ).astype(np.float32)
-        return out
+            for agent, m in self._index.items()
+        }
 
-    def reset(
-        self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]]]:
-        """New instance; ``options`` as in the Gymnasium env (``{"multipliers": μ}``)."""
-        obs, _ = self.env.reset(seed=seed, options=options)
-        self.agents = self.possible_agents[:]
-        return self._agent_observations(obs), {agent: {} for agent in self.agents}
-
-    def step(
-        self, actions: dict[str, Any]
-    ) -> tuple[
-        dict[str, np.ndarray],
-        dict[str, float],
-        dict[str, bool],
-        dict[str, bool],
-        dict[str, dict[str, Any]],
-    ]:
-        """Every live agent's ``MultiBinary(K)`` choice; returns PettingZoo's five dicts."""
-        if not self.agents:
-            raise RuntimeError("the episode is over: call reset()")
-        unknown = sorted(set(actions) - set(self.agents))
-        missing = sorted(set(self.agents) - set(actions))
-        if unknown or missing:
-            raise ValueError(
-                f"actions must have one entry per live agent; missing {missing}, unknown {unknown}"
-            )
-        rows = []
-        for agent in self.possible_agents:
-            row = np.asarray(actions[agent])
-            if row.shape != (self.num_ues,):
-                raise ValueError(
-                    f"action of {agent} must have shape ({self.num_ues},), got {row.shape}"
-                )
-            rows.append(row)
-        obs, reward, terminated, truncated, info = self.env.step(np.stack(rows))
+    def _rewards(self, reward: float) -> dict[str, float]:
         if self.reward == "shared":
-            per_agent = np.full(self.num_bs, reward)
-        else:
-            per_agent = self.env.sim.local_rewards(self.env.state)[0].numpy()
-        agents = self.agents
-        rewards = {a: float(per_agent[self._index[a]]) for a in agents}
-        terminations = {a: terminated for a in agents}
-        truncations = {a: truncated for a in agents}
-        infos = {
-            a: {
-                "fronthaul_load_mbps": float(info["fronthaul_load_mbps"][self._index[a]]),
-                "fronthaul_violation": float(info["fronthaul_violation"][self._index[a]]),
-                "served": info["association"][self._index[a]].copy(),
+            return dict.fromkeys(self.agents, reward)
+        per_agent = self.sim.local_rewards(self.runner.torch_state())[0].numpy(force=True)
+        return {agent: float(per_agent[self._index[agent]]) for agent in self.agents}
+
+    def _infos(self) -> dict[str, dict[str, Any]]:
+        if int(self.runner.require_state().step_count[0]) == 0:
+            return {agent: {} for agent in self.possible_agents}
+        info = self.runner.info()
+        return {
+            agent: {
+                "fronthaul_load_mbps": float(info["fronthaul_load_mbps"][m]),
+                "fronthaul_violation": float(info["fronthaul_violation"][m]),
+                "served": info["association"][m].copy(),
                 "wsr": info["wsr"],
                 "feasible": info["feasible"],
             }
-            for a in agents
+            for agent, m in self._index.items()
         }
-        observations = self._agent_observations(obs)
-        if terminated or truncated:
-            self.agents = []
-        return observations, rewards, terminations, truncations, infos
 
     def state(self) -> np.ndarray:
         """The global observation, flattened (module docstring)."""
-        if self._last_obs is None:
+        if not self.runner.has_state:
             raise RuntimeError("call reset() before state()")
-        return np.concatenate([self._last_obs[key].reshape(-1) for key in _OBS_KEYS]).astype(
-            np.float32
-        )
+        obs = self.runner.observation()
+        return np.concatenate([obs[key].reshape(-1) for key in _OBS_KEYS]).astype(np.float32)
 
-    def render(self) -> np.ndarray | None:
-        """Render the instance (see the Gymnasium env's viewer)."""
-        return self.env.render()
+    def _make_viewer(self, render_mode: str) -> FronthaulViewer:
+        return FronthaulViewer(render_mode)
 
-    def close(self) -> None:
-        """Close the viewer, if any."""
-        self.env.close()
+    def _draw(self, viewer: FronthaulViewer, state: FronthaulState) -> np.ndarray | None:
+        return draw_state(viewer, self.sim, self.runner)

@@ -1,4 +1,4 @@
-"""Batch-first simulator of ``FronthaulAssoc-v0`` (SPEC §3.2, §4.3; [EGAT]).
+"""Batch-first simulator of ``FronthaulAssoc-v0`` (docs/model.md §3.2, §4.3; [EGAT]).
 
 One decision per instance: a binary AP–UE association ``x`` ``(B, M, K)``. The simulator builds
 the beams of the configured beamformer restricted to ``x`` (joint transmission, per-AP power
@@ -12,7 +12,16 @@ evaluates the rates, the fronthaul loads ``load_m = Σ_k x_mk · bandwidth · lo
 (loads and capacities in bit/s, so the second term is in bit/s/Hz like the first).
 
 Everything is batched over ``B`` independent instances; the Gymnasium env is ``B = 1`` and the
-vector env ``B = num_envs``. Physics comes from :mod:`ua_envs.core` only.
+vector env ``B = num_envs``. Physics comes from :mod:`ua_envs.core` only, and one method
+(:meth:`FronthaulSimulator.score`) computes it for :meth:`~FronthaulSimulator.step`,
+:meth:`~FronthaulSimulator.evaluate` (the contract's differentiable
+:class:`~ua_envs.envs.contract.Outcome`) and the baselines.
+
+The reward parameters ``C_m``, ``w_k`` and ``μ_m`` belong to the simulator, not to the state:
+``μ`` is the simulator's :attr:`~FronthaulSimulator.multipliers` (set by the config, by
+``reset(options={"multipliers": ...})`` or :meth:`~FronthaulSimulator.set_multipliers`) and
+applies to every decision from then on; ``state.multipliers`` records the ``μ`` the last
+decision was scored with.
 
 Fronthaul scaling heuristic (``enforce_fronthaul="scale"``, [EGAT] §V-A), vectorised over the
 batch: each round, every overloaded AP picks the weakest UE it serves (smallest ``‖h_mk‖²``)
@@ -29,7 +38,7 @@ as ``rates(channels, beams · beam_scale, association, noise_power)``.
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -40,24 +49,37 @@ import torch
 from torch import Tensor
 
 from ua_envs.core.beamforming import fc_zf, mrt, rzf, wmmse, zf
-from ua_envs.core.channels import SCENARIOS, make_channels, rayleigh_channels
+from ua_envs.core.channels import rayleigh_channels
+from ua_envs.core.channels.generators import (
+    MAX_BANDWIDTH_HZ,
+    ChannelGenerator,
+    bind_scenario,
+    check_sizes,
+)
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
-from ua_envs.core.signal import fronthaul_load, rates
+from ua_envs.core.signal import fronthaul_load, project_power, rates
 from ua_envs.core.validation import (
+    as_tensor,
     check_choice,
+    check_finite,
     check_float_range,
     check_int_range,
 )
 from ua_envs.envs.base import check_association, config_from_kwargs
+from ua_envs.envs.contract import ChannelInstance, DecisionSimulator, Outcome
+from ua_envs.envs.instances import channel_instance_sample
 
 __all__ = [
     "BEAMFORMERS",
+    "CHANNEL_FIELDS",
     "CHANNEL_OBS_BOUND",
     "ENFORCE_MODES",
     "FRONTHAUL_SCENARIOS",
     "GAIN_DB_RANGE",
+    "MAX_MULTIPLIER",
     "MAX_OBS_VALUE",
     "MAX_SCALE_ROUNDS",
+    "MIN_BANDWIDTH_HZ",
     "RATE_FLOOR",
     "REWARD_MODES",
     "SCALE_FACTOR",
@@ -65,21 +87,28 @@ __all__ = [
     "FronthaulConfig",
     "FronthaulSimulator",
     "FronthaulState",
+    "check_binary_action",
     "make_config",
     "parse_association",
     "per_ap_values",
 ]
 
-#: Beamformers the env evaluates an association with (SPEC §2, joint transmission).
+#: Beamformers the env evaluates an association with (docs/model.md §2, joint transmission).
 BEAMFORMERS = ("mrt", "zf", "rzf", "wmmse", "fc_zf")
 #: ``reward_mode`` values.
 REWARD_MODES = ("lagrangian", "penalty")
 #: ``enforce_fronthaul`` values.
 ENFORCE_MODES = (None, "scale")
-#: Channel generators that make sense for a cell-free fronthaul instance.
-FRONTHAUL_SCENARIOS = ("cellfree_3slope", "cellfree_umi")
+#: Registered channel generators of a fronthaul instance (any ``ChannelGenerator`` object too).
+FRONTHAUL_SCENARIOS = ("cellfree_3slope", "cellfree_umi", "mmwave28")
 #: Upper bound of ``capacity_mbps`` [Mbit/s] and ``weights`` (finite observation bounds).
 MAX_OBS_VALUE = 1e6
+#: Upper bound of a Lagrange multiplier ``μ_m``: at 1e6 the penalty of one bit/s/Hz of overload
+#: already dwarfs any rate, and larger values overflow float32 rewards (3e38 · excess = inf).
+MAX_MULTIPLIER = 1e6
+#: Lower bound of ``bandwidth_hz`` [Hz]: the reward divides capacities of up to 1e12 bit/s by
+#: it, so a smaller bandwidth overflows float32 (the generators' upper bound is 1e12 Hz).
+MIN_BANDWIDTH_HZ = 1.0
 #: Amplitude factor applied per round by the fronthaul scaling heuristic (power × 0.81).
 SCALE_FACTOR = 0.9
 #: Maximum number of scaling rounds before the switch-off fallback (module docstring).
@@ -88,14 +117,28 @@ MAX_SCALE_ROUNDS = 300
 #: it forwards at most 10 kbit/s at 10 MHz, so scaling it further cannot relieve an AP.
 RATE_FLOOR = 1e-3
 
-# Generator kwargs the env sets itself (so they cannot also come through ``channel_kwargs``).
-_RESERVED_CHANNEL_KWARGS = (
+#: The config fields that parameterise the channel generator (sizes included): the union of
+#: the registered generators' parameters (:mod:`ua_envs.core.channels.generators`).
+CHANNEL_FIELDS = (
     "num_bs",
     "num_antennas",
     "num_ues",
     "tx_power_dbm",
     "bandwidth_hz",
-    "dtype",
+    "area_m",
+    "noise_power_dbm",
+    "noise_figure_db",
+    "shadowing_std_db",
+    "shadowing_delta",
+    "decorrelation_distance_m",
+    "correlated_shadowing",
+    "ap_height_m",
+    "ue_height_m",
+    "height_difference_m",
+    "carrier_ghz",
+    "num_paths",
+    "angular_spread_deg",
+    "outage",
 )
 
 
@@ -147,26 +190,33 @@ def per_ap_values(
     return tuple(float(v) for v in array)
 
 
+def _user_bandwidth_hz(generator: ChannelGenerator) -> float:
+    """The bandwidth of a user generator whose config has no ``bandwidth_hz``: the
+    ``bandwidth_hz`` of one throw-away sample (own CPU generator, not the global RNG)."""
+    sample = generator.sample(torch.Generator().manual_seed(0), 1)
+    return float(sample.bandwidth_hz)
+
+
 @dataclass(frozen=True)
 class FronthaulConfig:
     """Configuration of ``FronthaulAssoc-v0``; the fields are the registered kwargs, 1:1.
 
-    Defaults are [EGAT]'s Table I (SPEC §3.2): 8 APs × 2 antennas, 4 UEs, 30 dBm, 10 MHz,
-    60 Mbit/s fronthaul per AP. ``capacity_mbps`` and ``multipliers`` accept a scalar (same for
-    every AP) or one value per AP; ``weights`` one value per UE. After validation they are
-    stored as tuples of floats of length M (or K).
+    ``scenario`` is a registered channel generator (``"cellfree_3slope"``, the default, with
+    [EGAT]'s Table I values: 8 APs × 2 antennas, 4 UEs, 30 dBm, 10 MHz; or ``"cellfree_umi"``,
+    ``"mmwave28"``) or any :class:`~ua_envs.core.channels.ChannelGenerator`. The channel fields
+    (:data:`CHANNEL_FIELDS`, ``num_bs`` … ``outage``) default to ``None``: the scenario's value,
+    written once in its config (:mod:`ua_envs.core.channels.generators`, which also holds their
+    physical bounds); a field the scenario does not take is a ``ValueError``. After
+    construction they hold the values in force (fields the scenario does not have stay
+    ``None``). ``bandwidth_hz`` also sets the loads ``bandwidth · rate``; a user generator whose
+    config has no ``bandwidth_hz`` gets the ``bandwidth_hz`` of its samples.
 
-    :param num_bs: ``M >= 1`` access points.
-    :param num_antennas: ``N >= 1`` antennas per AP.
-    :param num_ues: ``K >= 1`` single-antenna UEs.
-    :param scenario: channel generator, ``"cellfree_3slope"`` (default) or ``"cellfree_umi"``.
-    :param tx_power_dbm: per-AP transmit power [dBm].
-    :param bandwidth_hz: system bandwidth [Hz], ``> 0``; loads are ``bandwidth · rate``.
-    :param channel_kwargs: further generator kwargs (e.g. ``{"decorrelation_distance_m":
-        500.0}`` for [EGAT]'s 0.5 km, ``"noise_power_dbm"``, ``"area_m"``,
-        ``"shadowing_std_db"``); ``None`` for the generator's defaults.
-    :param capacity_mbps: fronthaul capacity ``C_m`` [Mbit/s], in ``(0, 1e6]``.
-    :param multipliers: Lagrange multipliers ``μ_m >= 0`` (default 1.0).
+    ``capacity_mbps`` and ``multipliers`` accept a scalar (same for every AP) or one value per
+    AP; ``weights`` one value per UE. After validation they are stored as tuples of floats of
+    length M (or K).
+
+    :param capacity_mbps: fronthaul capacity ``C_m`` [Mbit/s], in ``(0, 1e6]`` (default 60).
+    :param multipliers: Lagrange multipliers ``μ_m`` in ``[0, 1e6]`` (default 1.0).
     :param weights: UE weights ``w_k`` in ``[0, 1e6]``; ``None`` for all ones.
     :param reward_mode: ``"lagrangian"`` (default, [EGAT] eq. 32) or ``"penalty"``.
     :param enforce_fronthaul: ``None`` (default: loads are only reported) or ``"scale"``.
@@ -174,34 +224,56 @@ class FronthaulConfig:
     :param horizon: decisions per episode, ``>= 1`` (default 1).
     """
 
-    num_bs: int = 8
-    num_antennas: int = 2
-    num_ues: int = 4
-    scenario: str = "cellfree_3slope"
-    tx_power_dbm: float = 30.0
-    bandwidth_hz: float = 10e6
-    channel_kwargs: Mapping[str, Any] | None = None
-    capacity_mbps: float | Sequence[float] = 60.0
-    multipliers: float | Sequence[float] = 1.0
-    weights: Sequence[float] | None = None
-    reward_mode: str = "lagrangian"
-    enforce_fronthaul: str | None = None
-    beamforming: str = "mrt"
-    horizon: int = 1
+    num_bs: int = None  # type: ignore[assignment]  #: M access points (cellfree_3slope: 8)
+    num_antennas: int = None  # type: ignore[assignment]  #: N antennas per AP (2)
+    num_ues: int = None  # type: ignore[assignment]  #: K single-antenna UEs (4)
+    scenario: str | ChannelGenerator = "cellfree_3slope"  #: channel generator (model.md §3)
+    tx_power_dbm: float = None  # type: ignore[assignment]  #: per-AP power [dBm] (30)
+    bandwidth_hz: float = None  # type: ignore[assignment]  #: bandwidth [Hz] (10e6)
+    area_m: float = None  # type: ignore[assignment]  #: side of the square [m] (500)
+    noise_power_dbm: float = None  # type: ignore[assignment]  #: noise per UE [dBm] (-85)
+    noise_figure_db: float = None  # type: ignore[assignment]  #: UE noise figure [dB]
+    shadowing_std_db: float = None  # type: ignore[assignment]  #: shadowing std [dB] (8)
+    shadowing_delta: float = None  # type: ignore[assignment]  #: AP/UE shadowing split (0.5)
+    decorrelation_distance_m: float = None  # type: ignore[assignment]  #: d_dc [m] (100)
+    correlated_shadowing: bool = None  # type: ignore[assignment]  #: UMi: correlate shadowing
+    ap_height_m: float = None  # type: ignore[assignment]  #: AP antenna height [m] (15)
+    ue_height_m: float = None  # type: ignore[assignment]  #: UE antenna height [m] (1.65)
+    height_difference_m: float = None  # type: ignore[assignment]  #: UMi AP–UE height [m]
+    carrier_ghz: float = None  # type: ignore[assignment]  #: carrier [GHz] (1.9)
+    num_paths: int = None  # type: ignore[assignment]  #: mmwave28: paths per link
+    angular_spread_deg: float = None  # type: ignore[assignment]  #: mmwave28: rms spread [deg]
+    outage: bool = None  # type: ignore[assignment]  #: mmwave28: Akdeniz outage state
+    capacity_mbps: float | Sequence[float] = 60.0  #: C_m [Mbit/s], scalar or per AP
+    multipliers: float | Sequence[float] = 1.0  #: μ_m in [0, 1e6], scalar or per AP
+    weights: Sequence[float] | None = None  #: w_k in [0, 1e6] per UE (None: ones)
+    reward_mode: str = "lagrangian"  #: "lagrangian" or "penalty"
+    enforce_fronthaul: str | None = None  #: None or "scale"
+    beamforming: str = "mrt"  #: "mrt", "zf", "rzf", "wmmse" or "fc_zf"
+    horizon: int = 1  #: decisions per episode
+
+    #: The channel generator in force (set by ``__post_init__``).
+    channel_generator: ChannelGenerator = dataclasses.field(
+        init=False,
+        repr=False,
+        compare=False,
+        default=None,  # type: ignore[assignment]
+    )
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalised values are written once, here
-        set_(self, "num_bs", check_int_range("num_bs", self.num_bs, 1))
-        set_(self, "num_antennas", check_int_range("num_antennas", self.num_antennas, 1))
-        set_(self, "num_ues", check_int_range("num_ues", self.num_ues, 1))
-        check_choice("scenario", self.scenario, FRONTHAUL_SCENARIOS)
-        set_(self, "tx_power_dbm", check_float_range("tx_power_dbm", self.tx_power_dbm))
+        generator = bind_scenario(self, CHANNEL_FIELDS)
+        sizes = check_sizes(self.num_bs, self.num_ues, self.num_antennas)
+        for name, value in zip(("num_bs", "num_ues", "num_antennas"), sizes, strict=True):
+            set_(self, name, value)
+        bandwidth = self.bandwidth_hz
+        if bandwidth is None:  # a user generator whose config has no bandwidth
+            bandwidth = _user_bandwidth_hz(generator)
         set_(
             self,
             "bandwidth_hz",
-            check_float_range("bandwidth_hz", self.bandwidth_hz, 0.0, low_inclusive=False),
+            check_float_range("bandwidth_hz", bandwidth, MIN_BANDWIDTH_HZ, MAX_BANDWIDTH_HZ),
         )
-        set_(self, "channel_kwargs", self._checked_channel_kwargs())
         set_(
             self,
             "capacity_mbps",
@@ -216,7 +288,9 @@ class FronthaulConfig:
         set_(
             self,
             "multipliers",
-            per_ap_values("multipliers", self.multipliers, self.num_bs, positive=False),
+            per_ap_values(
+                "multipliers", self.multipliers, self.num_bs, positive=False, high=MAX_MULTIPLIER
+            ),
         )
         weights = 1.0 if self.weights is None else self.weights
         set_(
@@ -235,49 +309,6 @@ class FronthaulConfig:
                 f"num_ues={self.num_ues}, num_bs * num_antennas={self.num_bs * self.num_antennas}"
             )
         set_(self, "horizon", check_int_range("horizon", self.horizon, 1))
-        # One throw-away draw (its own generator, not the global RNG) validates the values of
-        # the generator kwargs now rather than at the first reset.
-        make_channels(self.scenario, torch.Generator().manual_seed(0), 1, **self.generator_kwargs)
-
-    def _checked_channel_kwargs(self) -> dict[str, Any]:
-        kwargs = dict(self.channel_kwargs or {})
-        allowed = set(inspect.signature(SCENARIOS[self.scenario]).parameters) - {
-            "generator",
-            "batch_size",
-            *_RESERVED_CHANNEL_KWARGS,
-        }
-        for key in kwargs:
-            if key in _RESERVED_CHANNEL_KWARGS:
-                raise ValueError(
-                    f"channel_kwargs: {key!r} is an env kwarg of its own; pass {key}=... directly"
-                )
-            if key not in allowed:
-                raise ValueError(
-                    f"channel_kwargs: unknown {self.scenario} kwarg {key!r}; "
-                    f"allowed: {sorted(allowed)}"
-                )
-        return kwargs
-
-    @property
-    def area_m(self) -> float:
-        """Side of the square deployment [m]: ``channel_kwargs["area_m"]`` or the default."""
-        kwargs = dict(self.channel_kwargs or {})
-        if "area_m" in kwargs:
-            return float(kwargs["area_m"])
-        parameter = inspect.signature(SCENARIOS[self.scenario]).parameters["area_m"]
-        return float(parameter.default)
-
-    @property
-    def generator_kwargs(self) -> dict[str, Any]:
-        """The kwargs passed to the channel generator (scenario defaults for the rest)."""
-        return {
-            "num_bs": self.num_bs,
-            "num_antennas": self.num_antennas,
-            "num_ues": self.num_ues,
-            "tx_power_dbm": self.tx_power_dbm,
-            "bandwidth_hz": self.bandwidth_hz,
-            **dict(self.channel_kwargs or {}),
-        }
 
 
 def make_config(kwargs: Mapping[str, Any]) -> FronthaulConfig:
@@ -287,32 +318,38 @@ def make_config(kwargs: Mapping[str, Any]) -> FronthaulConfig:
 
 @dataclass
 class FronthaulState:
-    """Batched state; every tensor field has the batch ``B`` as its first dim."""
+    """Batched state; every tensor field has the batch ``B`` as its first dim.
 
-    channels: Tensor  # (B, M, K, N) complex64 [sqrt(W)]: the instance the next action decides on
-    served_channels: Tensor  # (B, M, K, N) complex64: the instance of the last decision
-    future_channels: Tensor  # (B, H-1, M, K, N) complex64: the episode's later fading draws
-    large_scale_gain_db: Tensor  # (B, M, K) float32 [dB]: 10 log10 β (path loss + shadowing)
-    tx_power: Tensor  # (B, M) float32 [W]
-    noise_power: Tensor  # (B, K) float32 [W]
-    bs_positions: Tensor  # (B, M, 2) float32 [m]
-    ue_positions: Tensor  # (B, K, 2) float32 [m]
-    multipliers: Tensor  # (B, M) float32: μ_m of this episode
-    step_count: Tensor  # (B,) int64: decisions taken in this episode
-    association: Tensor  # (B, M, K) bool: last decision as served (all False before one)
-    beam_scale: Tensor  # (B, K) float32: amplitude factor of the fronthaul scaling (1 = none)
-    rates: Tensor  # (B, K) float32 [bit/s/Hz] of the last decision
-    load_bps: Tensor  # (B, M) float32 [bit/s] fronthaul load of the last decision
-    wsr: Tensor  # (B,) float32 [bit/s/Hz] weighted sum rate of the last decision
-    reward: Tensor  # (B,) float32 reward of the last decision
+    Before the first decision of an episode the outcome fields (``association`` …
+    ``multipliers``) are zeros (``beam_scale`` ones).
+    """
+
+    channels: Tensor  #: (B, M, K, N) complex64 [sqrt(W)]: the instance the next action decides on
+    served_channels: Tensor  #: (B, M, K, N) complex64: the instance of the last decision
+    future_channels: Tensor  #: (B, H-1, M, K, N) complex64: the episode's later channels
+    large_scale_gain_db: Tensor  #: (B, M, K) float32 [dB]: 10 log10 β (path loss + shadowing)
+    channel_obs: Tensor  #: (B, M, K, 2N) float32: [Re(h/σ_k), Im(h/σ_k)] of ``channels``
+    gain_db: Tensor  #: (B, M, K) float32 [dB]: 10 log10(‖h_mk‖²/σ_k²) of ``channels``, clipped
+    tx_power: Tensor  #: (B, M) float32 [W]
+    noise_power: Tensor  #: (B, K) float32 [W]
+    bs_positions: Tensor  #: (B, M, 2) float32 [m]
+    ue_positions: Tensor  #: (B, K, 2) float32 [m]
+    step_count: Tensor  #: (B,) int64: decisions taken in this episode
+    association: Tensor  #: (B, M, K) bool: last decision as served (all False before one)
+    beam_scale: Tensor  #: (B, K) float32: amplitude factor of the fronthaul scaling (1 = none)
+    rates: Tensor  #: (B, K) float32 [bit/s/Hz] of the last decision
+    load_bps: Tensor  #: (B, M) float32 [bit/s] fronthaul load of the last decision
+    wsr: Tensor  #: (B,) float32 [bit/s/Hz] weighted sum rate of the last decision
+    reward: Tensor  #: (B,) float32 reward of the last decision
+    multipliers: Tensor  #: (B, M) float32: μ the last decision was scored with
 
 
 class Evaluation(NamedTuple):
-    """What an association yields on a batch of instances (:meth:`FronthaulSimulator.evaluate`).
+    """The physics of an association on a batch of instances (:meth:`FronthaulSimulator.score`).
 
     ``beams`` ``(B, M, K, N)`` complex (after the scaling heuristic, if any), ``rates`` ``(B, K)``
     [bit/s/Hz], ``load_bps`` ``(B, M)`` [bit/s], ``wsr`` ``(B,)`` [bit/s/Hz], ``beam_scale``
-    ``(B, K)`` amplitude factors, ``reward`` ``(B,)`` (SPEC §4.3).
+    ``(B, K)`` amplitude factors, ``reward`` ``(B,)`` (docs/model.md §4.3).
     """
 
     beams: Tensor
@@ -321,6 +358,42 @@ class Evaluation(NamedTuple):
     wsr: Tensor
     beam_scale: Tensor
     reward: Tensor
+
+
+def _binary(name: str, array: np.ndarray) -> np.ndarray:
+    """``array != 0`` after checking it holds only 0/1 (bool, integer or float)."""
+    kind = array.dtype.kind
+    if kind == "b":
+        return array
+    if kind not in "iuf":
+        raise ValueError(f"{name} must be bool, integer or float 0/1, got dtype {array.dtype}")
+    bad = (array != 0) & (array != 1)
+    if bad.any():
+        values = np.unique(array[bad])[:5].tolist()
+        raise ValueError(f"{name} entries must be 0 or 1 (MultiBinary), got values {values}")
+    return array != 0
+
+
+def check_binary_action(
+    action: Any, shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ...], name: str
+) -> np.ndarray:
+    """A single (unbatched) 0/1 action as a bool numpy array of ``out_shape``.
+
+    :param action: array-like or tensor of bool, integer or float entries that are 0 or 1.
+    :param shapes: accepted shapes (the first is named in messages as the flat layout).
+    :param name: what messages call it (``"action"``, ``"action of ap_0"``).
+    :raises ValueError: another shape, a non-numeric dtype, NaN or an entry other than 0/1.
+    """
+    if isinstance(action, Tensor):
+        action = action.detach().cpu().numpy()
+    try:
+        array = np.asarray(action)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of 0/1, got {action!r}") from None
+    if array.shape not in shapes:
+        accepted = " or ".join(str(shape) for shape in shapes)
+        raise ValueError(f"{name} must have shape {accepted}, got {array.shape}")
+    return _binary(name, array).reshape(out_shape)
 
 
 def parse_association(action: Any, batch_size: int, num_bs: int, num_ues: int) -> Tensor:
@@ -356,7 +429,7 @@ def parse_association(action: Any, batch_size: int, num_bs: int, num_ues: int) -
     return (action != 0).reshape(batch_size, num_bs, num_ues)
 
 
-class FronthaulSimulator:
+class FronthaulSimulator(DecisionSimulator[FronthaulState]):
     """Batched simulator of ``FronthaulAssoc-v0`` (see the module docstring).
 
     :param config: the env's :class:`FronthaulConfig`.
@@ -364,51 +437,61 @@ class FronthaulSimulator:
     :param device: torch device of every tensor (the reset generator must live there).
     """
 
+    #: ``reset`` options: ``"instance"`` (a :class:`~ua_envs.envs.contract.ChannelInstance`)
+    #: and ``"multipliers"`` (μ for this and later episodes).
+    option_keys = ("instance", "multipliers")
+    instance_type = ChannelInstance
+
     def __init__(
         self, config: FronthaulConfig, batch_size: int = 1, device: torch.device | str = "cpu"
     ) -> None:
         self.config = config
         self.batch_size = check_int_range("batch_size", batch_size, 1)
         self.device = torch.device(device)
-        self.num_bs = config.num_bs
-        self.num_ues = config.num_ues
-        self.num_antennas = config.num_antennas
+        self.num_bs = int(config.num_bs)
+        self.num_ues = int(config.num_ues)
+        self.num_antennas = int(config.num_antennas)
+        self.channel_generator = config.channel_generator
         self.bandwidth_hz = float(config.bandwidth_hz)
         f32 = torch.float32
         self.capacity_bps = torch.tensor(config.capacity_mbps, dtype=f32, device=self.device) * 1e6
+        self._capacity_mbps = self.capacity_bps * 1e-6  # (M,) the observation's capacities
         self.weights = torch.tensor(config.weights, dtype=f32, device=self.device)  # (K,)
-        #: μ used by episodes started from now on, ``(M,)``; set by ``reset(options=...)``.
+        #: μ ``(M,)`` of every decision from now on (reward parameter, like ``C`` and ``w``).
         self.multipliers = torch.tensor(config.multipliers, dtype=f32, device=self.device)
 
     # ------------------------------------------------------------------ multipliers / options
 
     def parse_multipliers(self, value: Any) -> Tensor:
-        """``value`` (scalar or length M, ``>= 0``) as a float32 ``(M,)`` tensor on the device."""
-        values = per_ap_values("multipliers", value, self.num_bs, positive=False)
+        """``value`` (scalar or length M, in ``[0, 1e6]``) as a float32 ``(M,)`` tensor."""
+        values = per_ap_values(
+            "multipliers", value, self.num_bs, positive=False, high=MAX_MULTIPLIER
+        )
         return torch.tensor(values, dtype=torch.float32, device=self.device)
 
-    def set_multipliers(
-        self, value: Any, state: FronthaulState | None = None
-    ) -> FronthaulState | None:
-        """Use ``value`` for every episode from now on (and for ``state``'s rows, if given).
-
-        :return: ``state`` with its multipliers replaced (``None`` if no state was given).
-        """
+    def set_multipliers(self, value: Any) -> None:
+        """Use μ = ``value`` (scalar or ``(M,)``, in ``[0, 1e6]``) for every decision from now
+        on (states already drawn included: μ is read when a decision is scored)."""
         self.multipliers = self.parse_multipliers(value)
-        if state is None:
-            return None
-        new = self.multipliers.expand_as(state.multipliers).clone()
-        return replace(state, multipliers=new)
 
-    def apply_options(self, options: Mapping[str, Any] | None) -> None:
-        """Apply reset options: ``{"multipliers": ...}``; other keys are ignored (Gymnasium and
-        PettingZoo pass options through wrappers and test with arbitrary keys)."""
-        if not options:
-            return
-        if not isinstance(options, Mapping):
-            raise ValueError(f"options must be a dict or None, got {options!r}")
-        if "multipliers" in options:
-            self.multipliers = self.parse_multipliers(options["multipliers"])
+    def take_multipliers(self, options: Any, ignore: tuple[str, ...] = ()) -> Any:
+        """Apply ``options["multipliers"]`` now and return the other options.
+
+        For adapters whose resets draw from a chunk or replay the options at every autoreset
+        (μ then stays what was set last, e.g. by :meth:`set_multipliers`). The keys are checked
+        first (nothing is applied when one is unknown); anything but a mapping is returned
+        unchanged (and rejected by :meth:`reset`).
+
+        :param ignore: keys left to the caller (PettingZoo's probe key).
+        :raises ValueError: an unknown key (naming the valid ones) or bad multipliers.
+        """
+        if not isinstance(options, Mapping) or "multipliers" not in options:
+            return options
+        self.check_options({key: value for key, value in options.items() if key not in ignore})
+        if options["multipliers"] is not None:
+            self.set_multipliers(options["multipliers"])
+        rest = {key: value for key, value in options.items() if key != "multipliers"}
+        return rest or None
 
     # ------------------------------------------------------------------ reset / step
 
@@ -420,38 +503,56 @@ class FronthaulSimulator:
     ) -> FronthaulState:
         """Draw ``batch_size`` (default: the simulator's) fresh episodes.
 
-        Draws, in this order, from ``generator`` only: the channel sample (positions, shadowing,
-        first small-scale fading) and, for ``horizon > 1``, the Rayleigh fading of the later
-        decisions (positions and large-scale gains are kept for the whole episode).
+        Draws, in this order, from ``generator`` only: the scenario's sample (positions,
+        shadowing, first small-scale fading) and, for ``horizon > 1``, the Rayleigh fading of
+        the later decisions on the episode's large-scale gains (positions and large-scale gains
+        are kept for the whole episode).
 
         :param generator: the env's single random source; on the simulator's device.
-        :param options: ``{"multipliers": scalar or (M,)}`` sets μ for this and later episodes.
+        :param options: ``None`` or a dict with ``"instance"``: a
+            :class:`~ua_envs.envs.contract.ChannelInstance` played instead of a draw (arrays
+            with or without the batch dim; every decision of the episode is taken on it; the
+            generator is unused) and/or ``"multipliers"``: μ (scalar or ``(M,)``) for this and
+            later episodes.
+        :raises ValueError: an unknown option key (the message lists the valid ones), a bad
+            instance or bad multipliers.
         """
-        self.apply_options(options)
+        options = self.check_options(options)
+        if options.get("multipliers") is not None:
+            self.set_multipliers(options["multipliers"])
         batch = (
             self.batch_size if batch_size is None else check_int_range("batch_size", batch_size, 1)
         )
         cfg = self.config
-        sample = make_channels(cfg.scenario, generator, batch, **cfg.generator_kwargs)
         later = cfg.horizon - 1
-        if later > 0:
-            gains = sample.large_scale_gain_db.unsqueeze(1).expand(-1, later, -1, -1)
-            future = rayleigh_channels(generator, gains, cfg.num_antennas)
+        instance = options.get("instance")
+        if instance is not None:
+            sample = channel_instance_sample(instance, batch, cfg, device=self.device)
+            future = sample.channels.unsqueeze(1).expand(-1, later, -1, -1, -1).clone()
         else:
-            future = sample.channels.new_zeros((batch, 0, *sample.channels.shape[1:]))
+            sample = self.channel_generator.sample(generator, batch)
+            if later > 0:
+                gains = sample.large_scale_gain_db.unsqueeze(1).expand(-1, later, -1, -1)
+                future = rayleigh_channels(generator, gains, cfg.num_antennas)
+            else:
+                future = sample.channels.new_zeros((batch, 0, *sample.channels.shape[1:]))
         f32 = torch.float32
         dev = self.device
-        num_bs, num_ues = cfg.num_bs, cfg.num_ues
+        num_bs, num_ues = self.num_bs, self.num_ues
+        channels = sample.channels.to(torch.complex64)
+        noise_power = sample.noise_power.to(f32)
+        channel_obs, gain_db, _ = channel_features(channels, noise_power)
         return FronthaulState(
-            channels=sample.channels,
-            served_channels=sample.channels,
-            future_channels=future,
+            channels=channels,
+            served_channels=channels,
+            future_channels=future.to(torch.complex64),
             large_scale_gain_db=sample.large_scale_gain_db.to(f32),
+            channel_obs=channel_obs,
+            gain_db=gain_db,
             tx_power=sample.tx_power.to(f32),
-            noise_power=sample.noise_power.to(f32),
+            noise_power=noise_power,
             bs_positions=sample.bs_positions.to(f32),
             ue_positions=sample.ue_positions.to(f32),
-            multipliers=self.multipliers.expand(batch, num_bs).clone(),
             step_count=torch.zeros(batch, dtype=torch.long, device=dev),
             association=torch.zeros(batch, num_bs, num_ues, dtype=torch.bool, device=dev),
             beam_scale=torch.ones(batch, num_ues, dtype=f32, device=dev),
@@ -459,6 +560,7 @@ class FronthaulSimulator:
             load_bps=torch.zeros(batch, num_bs, dtype=f32, device=dev),
             wsr=torch.zeros(batch, dtype=f32, device=dev),
             reward=torch.zeros(batch, dtype=f32, device=dev),
+            multipliers=torch.zeros(batch, num_bs, dtype=f32, device=dev),
         )
 
     def parse_action(self, action: Any, batch_size: int) -> Tensor:
@@ -466,28 +568,36 @@ class FronthaulSimulator:
         parsed = parse_association(action, batch_size, self.num_bs, self.num_ues)
         return parsed.to(self.device)
 
-    def step(self, state: FronthaulState, action: Tensor) -> tuple[FronthaulState, Tensor, Tensor]:
-        """Serve the association ``action`` (bool ``(B, M, K)`` or ``(B, M*K)``).
+    def step(self, state: FronthaulState, action: Any) -> tuple[FronthaulState, Tensor, Tensor]:
+        """Serve the association ``action`` and score it with the simulator's μ.
 
+        :param action: ``(B, M*K)`` or ``(B, M, K)`` 0/1 (bool, integer or float; validated by
+            :func:`parse_association`, free for a bool tensor).
         :return: ``(state, reward (B,) float32, terminated (B,) bool)``; an episode ends after
-            ``horizon`` decisions. For ``horizon > 1`` the next decision's fading is swapped in
-            (rows that ended keep the instance they decided on).
+            ``horizon`` decisions. For ``horizon > 1`` the next decision's channels are swapped
+            in (rows that ended keep the instance they decided on).
+        :raises ValueError: a malformed action.
         """
         batch = state.channels.shape[0]
-        association = action.reshape(batch, self.num_bs, self.num_ues).to(torch.bool)
+        association = self.parse_action(action, batch)
         with torch.no_grad():
-            result = self.evaluate(state, association)
+            result = self._score(
+                state, association.to(state.channels.real.dtype), self.config.enforce_fronthaul
+            )
         count = state.step_count + 1
         terminated = count >= self.config.horizon
-        channels = state.channels
+        channels, channel_obs, gain_db = state.channels, state.channel_obs, state.gain_db
         if self.config.horizon > 1:
             index = (count - 1).clamp(max=self.config.horizon - 2)
             upcoming = state.future_channels[torch.arange(batch, device=self.device), index]
             channels = torch.where(terminated[:, None, None, None], state.channels, upcoming)
+            channel_obs, gain_db, _ = channel_features(channels, state.noise_power)
         new_state = replace(
             state,
             channels=channels,
             served_channels=state.channels,
+            channel_obs=channel_obs,
+            gain_db=gain_db,
             step_count=count,
             association=association,
             beam_scale=result.beam_scale,
@@ -495,6 +605,7 @@ class FronthaulSimulator:
             load_bps=result.load_bps,
             wsr=result.wsr,
             reward=result.reward,
+            multipliers=self.multipliers.expand(batch, -1).clone(),
         )
         return new_state, result.reward, terminated
 
@@ -505,9 +616,9 @@ class FronthaulSimulator:
 
         Joint transmission restricted to the association, per-AP power normalised (``"mrt"``:
         [EGAT] eq. 36–37; ``"zf"``/``"rzf"``: partial (R)ZF; ``"wmmse"``: joint WMMSE). For
-        ``"fc_zf"`` the centralised ZF of every AP to every UE with one common scale (SPEC §2),
-        then masked to the association without renormalisation (equal to the paper's FC-ZF for
-        the all-ones association).
+        ``"fc_zf"`` the centralised ZF of every AP to every UE with one common scale
+        (docs/model.md §2), then masked to the association without renormalisation (equal to
+        the paper's FC-ZF for the all-ones association).
 
         :param association: ``(B, M, K)`` bool or float in [0, 1].
         :return: ``(B, M, K, N)`` complex beams, zero outside the association.
@@ -580,59 +691,137 @@ class FronthaulSimulator:
             scale = torch.where(kill, torch.zeros_like(scale), scale)
         return scale
 
-    def evaluate(
+    def _check_beams(self, beams: Any, batch: int) -> Tensor:
+        """``beams`` as a complex ``(B, M, K, N)`` tensor on the device (``(1, ...)``
+        broadcast); ``ValueError`` otherwise. Keeps the autograd graph."""
+        tensor = as_tensor("beams", beams, device=self.device)
+        expected = (batch, self.num_bs, self.num_ues, self.num_antennas)
+        shape = tuple(tensor.shape)
+        if not tensor.is_complex() or len(shape) != 4 or shape[1:] != expected[1:]:
+            raise ValueError(
+                f"beams must be a complex tensor of shape {expected}, got {tensor.dtype} {shape}"
+            )
+        if shape[0] not in (1, batch):
+            raise ValueError(f"beams has batch {shape[0]}, the state has {batch} instances")
+        check_finite("beams", tensor)
+        return tensor.expand(expected)
+
+    def _score(
         self,
         state: FronthaulState,
         association: Tensor,
-        *,
-        enforce_fronthaul: str | None = "config",
+        enforce: str | None,
+        beams: Tensor | None = None,
     ) -> Evaluation:
-        """Beams, rates, loads, weighted sum rate and reward of ``association`` on ``state``.
-
-        The same computation :meth:`step` uses (baselines call it to test associations). With
-        the MRT, ZF or RZF beamformers, no enforcement and a float association it is
-        differentiable with respect to the association (relaxed decisions for L2O training).
-
-        :param association: ``(B, M, K)`` bool or float in [0, 1].
-        :param enforce_fronthaul: ``"config"`` (default): the config's ``enforce_fronthaul``;
-            ``None`` or ``"scale"`` override it.
-        :raises ValueError: a wrong shape or batch, NaN/inf, an entry outside ``[0, 1]``.
-        """
-        association = check_association(
-            "association",
-            association,
-            state.channels.shape[0],
-            self.num_bs,
-            self.num_ues,
-            device=self.device,
-        )
-        enforce = (
-            self.config.enforce_fronthaul if enforce_fronthaul == "config" else enforce_fronthaul
-        )
-        check_choice("enforce_fronthaul", enforce, ENFORCE_MODES)
-        h = state.channels
-        assoc = association.to(h.real.dtype)
-        beams = self.beams(state, assoc)
+        """The physics of a validated float ``(B, M, K)`` association: the beams (``beams``
+        if given, already projected), the scaling heuristic when ``enforce == "scale"``, the
+        rates, loads and the reward with the simulator's μ."""
+        if beams is None:
+            beams = self.beams(state, association)
         scale = None
         if enforce == "scale":
             with torch.no_grad():
-                scale = self.fronthaul_scaling(state, beams, assoc)
+                scale = self.fronthaul_scaling(state, beams, association)
             beams = beams * scale.to(beams.dtype)[:, None, :, None]
-        per_ue, load = self._rates_and_load(state, beams, assoc, None)
+        per_ue, load = self._rates_and_load(state, beams, association, None)
         wsr = (self.weights * per_ue).sum(dim=-1)
         excess = (load - self.capacity_bps) / self.bandwidth_hz  # (B, M) bit/s/Hz
         if self.config.reward_mode == "penalty":
             excess = excess.clamp_min(0.0)
-        reward = wsr - (state.multipliers * excess).sum(dim=-1)
+        reward = wsr - (self.multipliers * excess).sum(dim=-1)
         if scale is None:
             scale = torch.ones_like(per_ue)
         return Evaluation(beams, per_ue, load, wsr, scale.to(per_ue.dtype), reward)
+
+    def _prepare(
+        self, state: FronthaulState, association: Any, beams: Any
+    ) -> tuple[Tensor, Tensor | None]:
+        """Validate (once) an association and optional beams; the float association and the
+        beams projected to each AP's power budget (``None``: the configured beamformer)."""
+        batch = state.channels.shape[0]
+        checked = check_association(
+            "association", association, batch, self.num_bs, self.num_ues, device=self.device
+        )
+        assoc = checked.to(state.channels.real.dtype)
+        if beams is not None:
+            beams = self._check_beams(beams, batch).to(state.channels.dtype)
+            beams = project_power(beams, assoc, state.tx_power, validate=False)
+        return assoc, beams
+
+    def score(
+        self,
+        state: FronthaulState,
+        association: Any,
+        *,
+        enforce_fronthaul: str | None,
+        beams: Any = None,
+    ) -> Evaluation:
+        """The physics of ``association`` on ``state`` with a chosen enforcement: beams, rates,
+        loads, weighted sum rate, beam scale and reward (the computation :meth:`step` and
+        :meth:`evaluate` use; baselines call it with ``enforce_fronthaul=None`` to test
+        associations under the plain beams). Differentiable like :meth:`evaluate`.
+
+        :param association: ``(B, M, K)`` or ``(M, K)`` bool or float in ``[0, 1]``.
+        :param enforce_fronthaul: ``None`` (loads only reported) or ``"scale"`` (the heuristic).
+        :param beams: as in :meth:`evaluate`.
+        :raises ValueError: a bad ``enforce_fronthaul``, association or beams.
+        """
+        check_choice("enforce_fronthaul", enforce_fronthaul, ENFORCE_MODES)
+        assoc, projected = self._prepare(state, association, beams)
+        return self._score(state, assoc, enforce_fronthaul, projected)
+
+    def evaluate(self, state: FronthaulState, association: Any, *, beams: Any = None) -> Outcome:
+        """The reward of ``association`` on the instances of ``state``, as :meth:`step` scores
+        it (the config's ``enforce_fronthaul`` and ``reward_mode``, the simulator's μ).
+
+        The hook for learning-to-optimize agents ([EGAT]): with MRT, ZF or RZF beams (or given
+        ``beams``), no enforcement and a float association it is differentiable in the
+        association and in ``beams``. The scaling heuristic, when on, runs without gradient
+        (its factors are constants of the result).
+
+        :param state: ``B`` instances (from :meth:`reset`, or an env's ``state``).
+        :param association: ``(B, M, K)`` or ``(M, K)`` (broadcast), bool or real in
+            ``[0, 1]`` (fractional = relaxed).
+        :param beams: ``None``: the configured beamformer on ``association``; else ``(B, M,
+            K, N)`` complex beams (e.g. a learned beamforming head), projected to each AP's
+            power budget with :func:`ua_envs.core.signal.project_power` before scoring.
+        :return: :class:`~ua_envs.envs.contract.Outcome`: ``reward`` ``(B,)`` (Lagrangian or
+            penalty), ``rates`` ``(B, K)`` [bit/s/Hz] as served (after scaling),
+            ``association`` ``(B, M, K)`` float (the input as scored; scaling never changes
+            it) and ``metrics``: ``wsr`` and ``sum_rate`` ``(B,)``, ``fronthaul_load_mbps``
+            and ``fronthaul_violation`` ``(B, M)`` [Mbit/s], ``feasible`` ``(B,)`` bool,
+            ``beam_scale`` ``(B, K)``, ``aps_per_ue`` ``(B, K)`` (``Σ_m x_mk``, float).
+        :raises ValueError: wrong shapes, NaN/inf, an association outside ``[0, 1]``.
+        """
+        assoc, projected = self._prepare(state, association, beams)
+        result = self._score(state, assoc, self.config.enforce_fronthaul, projected)
+        return Outcome(
+            reward=result.reward,
+            rates=result.rates,
+            association=assoc,
+            metrics={
+                "wsr": result.wsr,
+                "sum_rate": result.rates.sum(dim=-1),
+                **self._load_metrics(result.load_bps),
+                "beam_scale": result.beam_scale,
+                "aps_per_ue": assoc.sum(dim=1),
+            },
+        )
+
+    def _load_metrics(self, load_bps: Tensor) -> dict[str, Tensor]:
+        """``fronthaul_load_mbps``, ``fronthaul_violation`` [Mbit/s] and ``feasible``."""
+        return {
+            "fronthaul_load_mbps": load_bps * 1e-6,
+            "fronthaul_violation": (load_bps - self.capacity_bps).clamp_min(0.0) * 1e-6,
+            "feasible": (load_bps <= self.capacity_bps).all(dim=-1),
+        }
 
     def local_rewards(self, state: FronthaulState) -> Tensor:
         """Per-AP rewards of the last decision ``(B, M)`` (PettingZoo ``reward="local"``).
 
         ``Σ_k x_mk w_k log2(1 + SINR_k) − μ_m max(0, load_m − C_m) / bandwidth``: the weighted
-        rate AP m serves minus its own fronthaul violation [bit/s/Hz].
+        rate AP m serves minus its own fronthaul violation [bit/s/Hz], with the μ of the
+        decision.
         """
         served_rate = (
             state.association.to(state.rates.dtype) * (self.weights * state.rates).unsqueeze(1)
@@ -642,8 +831,8 @@ class FronthaulSimulator:
 
     # ------------------------------------------------------------------ observation / info
 
-    def observe(self, state: FronthaulState) -> dict[str, Tensor]:
-        """Batched observation (fresh tensors).
+    def observe(self, state: FronthaulState, *, copy: bool = True) -> dict[str, Tensor]:
+        """Batched observation (fresh tensors; ``copy=False``: views, for callers that copy).
 
         * ``channel`` ``(B, M, K, 2N)`` float32: ``[Re(h/σ_k), Im(h/σ_k)]`` (noise-normalised).
         * ``gain_db`` ``(B, M, K)`` float32: ``10 log10(‖h_mk‖² / σ_k²)`` [dB], clipped to
@@ -651,39 +840,46 @@ class FronthaulSimulator:
         * ``capacity_mbps`` ``(B, M)`` float32 [Mbit/s].
         * ``weights`` ``(B, K)`` float32.
         """
-        channel, gain_db, _ = channel_features(state.channels, state.noise_power)
-        batch = channel.shape[0]
-        return {
-            "channel": channel,
-            "gain_db": gain_db,
-            "capacity_mbps": (self.capacity_bps * 1e-6).expand(batch, -1).clone(),
-            "weights": self.weights.expand(batch, -1).clone(),
+        batch = state.channel_obs.shape[0]
+        observation = {
+            "channel": state.channel_obs,
+            "gain_db": state.gain_db,
+            "capacity_mbps": self._capacity_mbps.expand(batch, -1),
+            "weights": self.weights.expand(batch, -1),
         }
+        if copy:
+            return {key: value.clone() for key, value in observation.items()}
+        return observation
 
     def action_mask(self, state: FronthaulState) -> Tensor | None:
         """Every association is legal: no mask."""
         del state
         return None
 
-    def info(self, state: FronthaulState) -> dict[str, Tensor]:
-        """Batched info of the last decision (zeros before the first one).
+    def info(self, state: FronthaulState, *, copy: bool = True) -> dict[str, Tensor]:
+        """Batched info of the last decision (zeros before the first one); fresh tensors.
 
         ``wsr`` ``(B,)`` = ``Σ_k w_k rate_k``; ``sum_rate`` ``(B,)`` = ``Σ_k rate_k`` (unit
         weights); ``rates`` ``(B, K)`` [bit/s/Hz]; ``association`` ``(B, M, K)`` bool (as
         served); ``fronthaul_load_mbps`` ``(B, M)``; ``fronthaul_violation`` ``(B, M)`` =
         ``max(0, load − C)`` [Mbit/s]; ``feasible`` ``(B,)`` bool (every AP within capacity);
-        ``aps_per_ue`` ``(B, K)`` int64; ``beam_scale`` ``(B, K)``; ``multipliers`` ``(B, M)``.
+        ``aps_per_ue`` ``(B, K)`` int64; ``beam_scale`` ``(B, K)``; ``multipliers`` ``(B, M)``
+        (the μ of the decision).
+
+        :param copy: fresh tensors (``False``: the state's fields as views, for callers that
+            copy them anyway).
         """
-        load = state.load_bps
+
+        def fresh(value: Tensor) -> Tensor:
+            return value.clone() if copy else value
+
         return {
-            "wsr": state.wsr,
+            "wsr": fresh(state.wsr),
             "sum_rate": state.rates.sum(dim=-1),
-            "rates": state.rates,
-            "association": state.association,
-            "fronthaul_load_mbps": load * 1e-6,
-            "fronthaul_violation": (load - self.capacity_bps).clamp_min(0.0) * 1e-6,
-            "feasible": (load <= self.capacity_bps).all(dim=-1),
+            "rates": fresh(state.rates),
+            "association": fresh(state.association),
+            **self._load_metrics(state.load_bps),
             "aps_per_ue": state.association.sum(dim=1),
-            "beam_scale": state.beam_scale,
-            "multipliers": state.multipliers,
+            "beam_scale": fresh(state.beam_scale),
+            "multipliers": fresh(state.multipliers),
         }

@@ -11,7 +11,12 @@ the decided one's. Reset with ``seed=s``, sub-env ``i`` starts from the instance
 reset with ``s + i`` draws (on the same device).
 
 ``reset(options={"multipliers": μ})`` and ``envs.multipliers = μ`` set the Lagrange multipliers
-of every sub-env (one ``(M,)`` vector, as a primal-dual learner keeps it).
+of every sub-env (one ``(M,)`` vector, as a primal-dual learner keeps it), from the next step
+on and across autoresets. ``reset(options={"instance": ChannelInstance(...)})`` plays a given
+instance in every sub-env (and again at every autoreset). ``envs.evaluate(association,
+beams=None)`` scores ``(n, M, K)`` associations on the current instances without stepping and
+returns an :class:`~ua_envs.envs.contract.Outcome` (see
+:meth:`~ua_envs.envs.fronthaul.sim.FronthaulSimulator.evaluate`).
 
 >>> import gymnasium as gym
 >>> import torch
@@ -21,9 +26,14 @@ of every sub-env (one ``(M,)`` vector, as a primal-dual learner keeps it).
 >>> tuple(obs["channel"].shape)
 (4, 8, 4, 4)
 >>> action = torch.ones(4, 8 * 4, dtype=torch.int8)  # every AP serves every UE
+>>> outcome = envs.unwrapped.evaluate(action.reshape(4, 8, 4))
+>>> tuple(outcome.metrics["fronthaul_load_mbps"].shape)
+(4, 8)
 >>> obs, reward, terminated, truncated, infos = envs.step(action)
 >>> tuple(reward.shape), bool(terminated.all()), tuple(infos["final_info"]["rates"].shape)
 ((4,), True, (4, 4))
+>>> torch.allclose(reward, outcome.reward)  # what step() scored
+True
 """
 
 from __future__ import annotations
@@ -36,12 +46,7 @@ from torch import Tensor
 
 from ua_envs.envs.base import BatchedVectorEnv
 from ua_envs.envs.fronthaul.env import action_space, observation_space
-from ua_envs.envs.fronthaul.sim import (
-    Evaluation,
-    FronthaulSimulator,
-    FronthaulState,
-    make_config,
-)
+from ua_envs.envs.fronthaul.sim import FronthaulSimulator, FronthaulState, make_config
 
 __all__ = ["FronthaulAssocVectorEnv"]
 
@@ -52,7 +57,8 @@ class FronthaulAssocVectorEnv(BatchedVectorEnv[FronthaulState]):
     :param num_envs: number of sub-envs ``n``.
     :param device: torch device of the simulator and of every returned tensor.
     :param max_episode_steps: optional truncation (episodes end after ``horizon`` steps anyway).
-    :param env_kwargs: the single env's kwargs (``FronthaulConfig`` fields).
+    :param env_kwargs: the single env's kwargs (``FronthaulConfig`` fields; ``render_mode`` is
+        accepted and must be None: the vector env does not render).
     """
 
     sim: FronthaulSimulator
@@ -76,6 +82,14 @@ class FronthaulAssocVectorEnv(BatchedVectorEnv[FronthaulState]):
             action_space(self.config),
         )
 
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """Start new episodes; ``options`` as in the single env. μ from the options is applied
+        once here (the other options are replayed at every autoreset, μ is not: a later
+        ``envs.multipliers = ...`` stays in force)."""
+        return super().reset(seed=seed, options=self.sim.take_multipliers(options))
+
     def _action_to_tensor(self, actions: Any) -> Tensor:
         return self.sim.parse_action(actions, self.num_envs)
 
@@ -96,15 +110,5 @@ class FronthaulAssocVectorEnv(BatchedVectorEnv[FronthaulState]):
 
     @multipliers.setter
     def multipliers(self, value: Any) -> None:
-        """Set μ (scalar or ``(M,)``, ``≥ 0``) for every sub-env from the next step on."""
-        state = self.sim.set_multipliers(value, getattr(self, "state", None))
-        if state is not None:
-            self.state = state
-
-    def evaluate(self, association: Any, *, enforce_fronthaul: str | None = "config") -> Evaluation:
-        """Evaluate associations ``(n, M, K)`` on the current instances (nothing is stepped)."""
-        tensor = torch.as_tensor(association, device=self.device)
-        expected = (self.num_envs, self.config.num_bs, self.config.num_ues)
-        if tuple(tensor.shape) != expected:
-            raise ValueError(f"association must have shape {expected}, got {tuple(tensor.shape)}")
-        return self.sim.evaluate(self.state, tensor, enforce_fronthaul=enforce_fronthaul)
+        """Set μ (scalar or ``(M,)``, in ``[0, 1e6]``) for every sub-env from the next step on."""
+        self.sim.set_multipliers(value)
