@@ -1,4 +1,5 @@
-"""SlottedArrivalAssoc-v0 single env: API checkers, determinism, episode end, actions, render."""
+"""SlottedArrivalAssoc-v0 single env: API checkers, determinism, episode end, actions, render,
+observation bounds."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import ua_envs  # noqa: F401  (registers the ids)
+from ua_envs.envs.single import SimEnv
+from ua_envs.envs.slotted import SlottedInstance
+from ua_envs.envs.slotted.env import SlottedArrivalAssocEnv
 from ua_envs.testing import check_ua_env
 
 ENV_ID = "SlottedArrivalAssoc-v0"
@@ -70,18 +74,47 @@ def test_whole_episodes_are_deterministic_and_seed_dependent() -> None:
 
 
 def test_episode_is_truncated_at_40_slots_never_terminated() -> None:
-    """SPEC §4.4: truncation by max_episode_steps (40), not in the env."""
+    """docs/model.md §4.4: truncation after horizon = 40 slots, never a termination."""
     steps = _rollout(0, arrival_prob=1.0, mean_demand=14)[1:]
     assert len(steps) == 40
     assert not any(s[2] for s in steps)  # terminated
     assert [s[3] for s in steps] == [False] * 39 + [True]  # truncated
-    assert gym.spec(ENV_ID).max_episode_steps == 40
 
 
-def test_scenario_reset_and_doc_example_numbers() -> None:
+@pytest.mark.parametrize("horizon", [80, 7])
+def test_episode_length_follows_the_configured_horizon(horizon: int) -> None:
+    """Edge: the registration's max_episode_steps=40 cut a horizon=80 episode at 40 (and the
+    simulator had drawn 40 more slots). The env truncates itself after `horizon` slots and the
+    id has no time limit of its own."""
+    assert gym.spec(ENV_ID).max_episode_steps is None
+    steps = _rollout(0, arrival_prob=1.0, horizon=horizon)[1:]
+    assert len(steps) == horizon
+    assert [s[3] for s in steps] == [False] * (horizon - 1) + [True]
+    assert not any(s[2] for s in steps)
+    assert steps[-1][4]["arrivals"] == horizon  # every slot of the episode was played
+
+
+def test_a_shorter_time_limit_still_cuts_and_stepping_past_the_end_raises() -> None:
+    env = gym.make(ENV_ID, arrival_prob=1.0, horizon=5, max_episode_steps=3)
+    obs, _ = env.reset(seed=0)
+    ends = []
+    for _ in range(3):
+        obs, _, terminated, truncated, _ = env.step(_first_legal(obs))
+        ends.append((terminated, truncated))
+    assert ends == [(False, False), (False, False), (False, True)]  # the TimeLimit's cut
+    longer = gym.make(ENV_ID, arrival_prob=1.0, horizon=3, max_episode_steps=5)
+    obs, _ = longer.reset(seed=0)
+    for _ in range(3):
+        obs, _, _, truncated, _ = longer.step(_first_legal(obs))
+    assert truncated  # the env's own end comes first
+    with pytest.raises(RuntimeError, match="reset"):
+        longer.step(3)
+
+
+def test_instance_reset_and_doc_example_numbers() -> None:
     env = gym.make(ENV_ID)
-    scenario = {"arrivals": [1, 1], "demand": [4, 2], "snr_db": [[R2, 0, 0], [R4, 0, 0]]}
-    obs, _ = env.reset(seed=0, options={"scenario": scenario})
+    instance = SlottedInstance(arrivals=[1, 1], demand=[4, 2], snr_db=[[R2, 0, 0], [R4, 0, 0]])
+    obs, _ = env.reset(seed=0, options={"instance": instance})
     assert obs["action_mask"].tolist() == [1, 1, 1, 0]
     _, reward, *_ = env.step(0)
     assert reward == pytest.approx(math.log(3))
@@ -89,6 +122,76 @@ def test_scenario_reset_and_doc_example_numbers() -> None:
     assert reward == pytest.approx(math.log(2) + math.log(3))
     assert info["departures"] == 1 and info["active_users"] == 1
     assert info["throughput"][0].tolist() == pytest.approx([1.0, 2.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match=r"unknown reset option.*'scenario'"):
+        env.reset(options={"scenario": instance})
+
+
+def test_the_env_is_a_sim_env_and_reset_returns_the_info() -> None:
+    env = gym.make(ENV_ID)
+    assert isinstance(env.unwrapped, SimEnv)
+    _, info = env.reset(seed=0)
+    assert info["rejections"] == 0 and info["invalid_action"] is False
+    assert info["users_per_bs"].tolist() == [0, 0, 0]
+
+
+OBSERVATION_CONFIGS = [
+    {},
+    {"bs_bias_db": (0, 0, 0)},  # the reported 1.0000001 in nodes[:, 2]
+    {"bs_bias_db": (0, 0, 0), "snr_levels_db": (0.0, 7.0, 13.0), "arrival_prob": 1.0},
+    {"arrival_prob": 1.0, "mean_demand": 14, "allow_reject": True, "top_k": 2},
+    {"num_bs": 5, "max_users_per_bs": 3, "mean_demand": 9, "demand_spread": 8},
+    {"snr_levels_db": (-100.0,), "bs_bias_db": (-100.0,) * 3, "arrival_prob": 1.0},
+    {"snr_levels_db": (100.0, 33.3), "bs_bias_db": (0.7, 0.0, 100.0), "max_users_per_bs": 7},
+]
+
+
+@pytest.mark.parametrize("kwargs", OBSERVATION_CONFIGS)
+def test_every_observation_lies_in_the_observation_space(kwargs: dict) -> None:
+    """Edge: float32 rounding put nodes[:, 2] at 1.0000001 > high = 1 with bs_bias_db=(0, 0, 0).
+    Whole episodes (random legal actions, 10 seeds) of several configs stay in the space."""
+    env = gym.make(ENV_ID, **kwargs)
+    space = env.observation_space
+    rng = np.random.default_rng(0)
+    for seed in range(10):
+        obs, _ = env.reset(seed=seed)
+        assert space.contains(obs)
+        done = False
+        while not done:
+            action = int(rng.choice(np.flatnonzero(obs["action_mask"])))
+            obs, _, terminated, truncated, _ = env.step(action)
+            assert space.contains(obs), (seed, obs["nodes"] - space["nodes"].high)
+            done = terminated or truncated
+
+
+def test_an_instance_at_the_config_bounds_stays_in_the_space() -> None:
+    env = gym.make(ENV_ID, bs_bias_db=(0, 0, 0))
+    instance = SlottedInstance(arrivals=[1] * 4, snr_db=[[20, 20, 20]] * 4, demand=[13] * 4)
+    obs, _ = env.reset(seed=0, options={"instance": instance})
+    assert obs["nodes"][:, 2].tolist() == [1.0, 1.0, 1.0]  # exactly the bound
+    assert obs["nodes"][:, 3].tolist() == [1.0, 1.0, 1.0]
+    for _ in range(4):
+        assert env.observation_space.contains(obs)
+        obs, *_ = env.step(0)
+
+
+def test_stepping_after_a_terminating_illegal_action_raises() -> None:
+    """Edge: after invalid_action="terminate" ended the episode, step() went on playing it."""
+    env = gym.make(ENV_ID, arrival_prob=1.0)
+    obs, _ = env.reset(seed=0)
+    _, _, terminated, _, _ = env.step(3)  # the no-op is masked
+    assert terminated and env.unwrapped.state.done.tolist() == [True]
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.step(0)
+    obs, _ = env.reset(seed=0)  # a new episode plays again
+    env.step(_first_legal(obs))
+
+
+def test_invalid_action_ignore_mode_reports_it() -> None:
+    env = gym.make(ENV_ID, arrival_prob=1.0, invalid_action="ignore")
+    obs, _ = env.reset(seed=0)
+    assert obs["action_mask"][3] == 0
+    _, _, terminated, _, info = env.step(3)
+    assert not terminated and info["invalid_action"] is True and info["rejections"] == 1
 
 
 def test_info_keys_and_types() -> None:
@@ -167,16 +270,10 @@ def test_bad_kwargs_raise_value_error_naming_them() -> None:
         gym.make(ENV_ID, max_users_per_bs=0)
     with pytest.raises(ValueError, match="render_mode"):
         gym.make(ENV_ID, render_mode="ascii")
-
-
-def test_stepping_past_the_horizon_warns_and_draws_no_arrivals() -> None:
-    env = gym.make(ENV_ID, arrival_prob=1.0, horizon=3, max_episode_steps=5)
-    obs, _ = env.reset(seed=0)
-    for _ in range(3):
-        obs, *_ = env.step(_first_legal(obs))
-    assert obs["arrival"].tolist() == [0.0]
-    with pytest.warns(UserWarning, match="past horizon"):
-        env.step(3)
+    with pytest.raises(ValueError, match=r"num_ues.*valid: num_bs"):
+        gym.make(ENV_ID, num_ues=4)
+    with pytest.raises(ValueError, match="horizon"):
+        SlottedArrivalAssocEnv(horizon=0)
 
 
 def test_render_rgb_array() -> None:
@@ -195,3 +292,38 @@ def test_no_channels_but_snr_accessors() -> None:
     env.reset(seed=0)
     snr = env.unwrapped.new_user_snr_db
     assert snr.shape == (3,) and set(snr[1:]) <= {0.0, 5.0, 10.0, 15.0, 20.0}
+
+
+def test_torch_state_path_plays_the_same_episode() -> None:
+    """Off the CPU the env steps the torch state (no numpy copy): forced here on the CPU, the
+    episode equals the numpy path's (float sums up to float32 rounding, as in the simulator's
+    numpy/torch test)."""
+
+    def rollout(numpy_state: bool) -> list:
+        env = gym.make(ENV_ID, arrival_prob=1.0, horizon=12, render_mode="rgb_array")
+        env.unwrapped.runner.numpy_state = numpy_state
+        obs, info = env.reset(seed=3)
+        out = [(obs, info)]
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(_first_legal(obs))
+            out.append((obs, reward, terminated, truncated, info))
+            done = terminated or truncated
+        assert env.render().ndim == 3
+        assert isinstance(env.unwrapped.state.slot, np.ndarray) == numpy_state
+        return out
+
+    fast, torch_path = rollout(True), rollout(False)
+    assert len(fast) == 13
+    for a, b in zip(fast, torch_path, strict=True):
+        assert _close(a, b)
+
+
+def _close(a: object, b: object) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if type(a) is not type(b):
+        return False
+    return bool(np.allclose(a, b, rtol=1e-6, atol=1e-6))

@@ -1,4 +1,5 @@
-"""Slotted simulator: hand-computed scenarios, masks, draws, validation, numpy/torch agreement."""
+"""Slotted simulator: hand-computed instances, masks, draws, validation, numpy/torch agreement,
+observation bounds, finite arithmetic at extreme dB settings."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 from ua_envs.envs.base import state_to_numpy
 from ua_envs.envs.slotted.sim import (
     SlottedConfig,
-    SlottedScenario,
+    SlottedInstance,
     SlottedSimulator,
 )
 
@@ -20,9 +21,9 @@ from ua_envs.envs.slotted.sim import (
 R1, R2, R3, R4 = 0.0, 10 * math.log10(3), 10 * math.log10(7), 10 * math.log10(15)
 
 
-def _play(config: SlottedConfig, scenario: SlottedScenario, actions: list[int], backend: str):
+def _play(config: SlottedConfig, instance: SlottedInstance, actions: list[int], backend: str):
     sim = SlottedSimulator(config)
-    state = sim.reset(torch.Generator().manual_seed(0), {"scenario": scenario})
+    state = sim.reset(torch.Generator().manual_seed(0), {"instance": instance})
     if backend == "numpy":
         state = state_to_numpy(state)
     masks, rewards, infos = [sim.action_mask(state)[0].tolist()], [], []
@@ -49,14 +50,14 @@ def test_three_slots_capacity_rejection_by_hand(backend: str) -> None:
             th_A = 2 -> remaining -1: A leaves; th_B = 3 -> remaining 1.   r2 = log 3 + log 4
     """
     config = SlottedConfig(num_bs=2, max_users_per_bs=1, top_k=2)
-    scenario = SlottedScenario(
+    instance = SlottedInstance(
         arrivals=[1, 1, 1], snr_db=[[R2, R1], [R4, R3], [R4, R4]], demand=[5, 7, 3]
     )
-    masks, rewards, infos = _play(config, scenario, [0, 1, 2], backend)
+    masks, rewards, infos = _play(config, instance, [0, 1, 2], backend)
     assert masks[0] == [True, True, False]
     assert masks[1] == [False, True, False]
     assert masks[2] == [False, False, True]
-    assert masks[3] == [False, False, True]  # slot 3: no arrival (scenario ended)
+    assert masks[3] == [False, False, True]  # slot 3: no arrival (instance ended)
     expected = [math.log(3), math.log(3) + math.log(4), math.log(3) + math.log(4)]
     assert rewards == pytest.approx(expected, rel=1e-6)
     assert infos[0]["throughput"] == [[2.0], [0.0]]
@@ -86,10 +87,10 @@ def test_three_slots_sharing_and_top_k_by_hand(backend: str) -> None:
             BS 1: th_C = 1 -> remaining 3.                                   r2 = 2 log 2 + log 3
     """
     config = SlottedConfig(num_bs=2, max_users_per_bs=2, top_k=1)
-    scenario = SlottedScenario(
+    instance = SlottedInstance(
         arrivals=[1, 1, 1], snr_db=[[R2, R1], [R4, R1], [R3, R1]], demand=[5, 3, 4]
     )
-    masks, rewards, infos = _play(config, scenario, [0, 0, 1], backend)
+    masks, rewards, infos = _play(config, instance, [0, 0, 1], backend)
     assert masks[:3] == [[True, False, False], [True, False, False], [False, True, False]]
     expected = [math.log(3), math.log(2) + math.log(3), 2 * math.log(2) + math.log(3)]
     assert rewards == pytest.approx(expected, rel=1e-6)
@@ -101,7 +102,7 @@ def test_three_slots_sharing_and_top_k_by_hand(backend: str) -> None:
 
 
 def test_observation_features_by_hand() -> None:
-    """After slots 0-1 of the sharing scenario BS 0 holds A (rate 2) and B (rate 4) and slot 2
+    """After slots 0-1 of the sharing instance BS 0 holds A (rate 2) and B (rate 4) and slot 2
     shows C (rates [3, 1], demand 4). max_rate = log2(1 + 10^2.3) (20 dB + 3 dB bias),
     max_demand = 10 + 3 = 13.
 
@@ -109,11 +110,11 @@ def test_observation_features_by_hand() -> None:
     nodes[1] = [0, 0 (empty), 1/max_rate, 4/13, candidate (the only free BS, top_k = 1)]
     """
     config = SlottedConfig(num_bs=2, max_users_per_bs=2, top_k=1, mean_demand=10)
-    scenario = SlottedScenario(
+    instance = SlottedInstance(
         arrivals=[1, 1, 1], snr_db=[[R2, R1], [R4, R1], [R3, R1]], demand=[5, 3, 4]
     )
     sim = SlottedSimulator(config)
-    state = sim.reset(torch.Generator(), {"scenario": scenario})
+    state = sim.reset(torch.Generator(), {"instance": instance})
     for a in (0, 0):
         state, _, _ = sim.step(state, torch.tensor([a]))
     obs = sim.observe(state)
@@ -160,11 +161,11 @@ def test_common_random_numbers_across_arrival_prob() -> None:
 def test_top_k_candidates_rank_by_snr_among_free_bss() -> None:
     """top_k = 2 of 3: the two best SNRs among BSs with a free seat; ties to the lower index."""
     config = SlottedConfig(num_bs=3, max_users_per_bs=1, top_k=2, bs_bias_db=(0, 0, 0))
-    scenario = SlottedScenario(
-        arrivals=[1, 1, 1], snr_db=[[5, 10, 10], [20, 0, 15], [5, 5, 5]], demand=[50, 50, 50]
+    instance = SlottedInstance(
+        arrivals=[1, 1, 1], snr_db=[[5, 10, 10], [20, 0, 15], [5, 5, 5]], demand=[13, 13, 13]
     )
     sim = SlottedSimulator(config)
-    state = sim.reset(torch.Generator(), {"scenario": scenario})
+    state = sim.reset(torch.Generator(), {"instance": instance})
     assert sim.action_mask(state)[0].tolist() == [False, True, True, False]  # 10, 10 > 5
     state, _, _ = sim.step(state, torch.tensor([1]))
     assert sim.action_mask(state)[0].tolist() == [True, False, True, False]  # BS 1 full
@@ -174,9 +175,9 @@ def test_top_k_candidates_rank_by_snr_among_free_bss() -> None:
 
 def test_allow_reject_declines_count_as_rejections() -> None:
     config = SlottedConfig(num_bs=2, allow_reject=True)
-    scenario = SlottedScenario(arrivals=[1, 0], snr_db=[[R2, R2], [0, 0]], demand=[5, 5])
+    instance = SlottedInstance(arrivals=[1, 0], snr_db=[[R2, R2], [0, 0]], demand=[5, 5])
     sim = SlottedSimulator(config)
-    state = sim.reset(torch.Generator(), {"scenario": scenario})
+    state = sim.reset(torch.Generator(), {"instance": instance})
     assert sim.action_mask(state)[0].tolist() == [True, True, True]
     state, reward, _ = sim.step(state, torch.tensor([2]))  # decline the user
     info = sim.info(state)
@@ -185,20 +186,20 @@ def test_allow_reject_declines_count_as_rejections() -> None:
 
 
 def test_invalid_action_modes() -> None:
-    scenario = SlottedScenario(arrivals=[1], snr_db=[[R2, R2]], demand=[5])
+    instance = SlottedInstance(arrivals=[1], snr_db=[[R2, R2]], demand=[5])
     base = SlottedConfig(num_bs=2)
     sim = SlottedSimulator(base)
-    start = sim.reset(torch.Generator(), {"scenario": scenario})
+    start = sim.reset(torch.Generator(), {"instance": instance})
     state, reward, terminated = sim.step(start, torch.tensor([2]))  # no-op is masked
     assert terminated.tolist() == [True] and reward.tolist() == [0.0]
     assert state.slot.tolist() == [0] and state.invalid_action.tolist() == [True]
 
     raising = SlottedSimulator(SlottedConfig(num_bs=2, invalid_action="raise"))
     with pytest.raises(ValueError, match="action 2 is not legal"):
-        raising.step(raising.reset(torch.Generator(), {"scenario": scenario}), torch.tensor([2]))
+        raising.step(raising.reset(torch.Generator(), {"instance": instance}), torch.tensor([2]))
 
     ignoring = SlottedSimulator(SlottedConfig(num_bs=2, invalid_action="ignore"))
-    state = ignoring.reset(torch.Generator(), {"scenario": scenario})
+    state = ignoring.reset(torch.Generator(), {"instance": instance})
     state, reward, terminated = ignoring.step(state, torch.tensor([2]))
     assert terminated.tolist() == [False] and state.slot.tolist() == [1]
     assert state.rejections.tolist() == [1] and state.invalid_action.tolist() == [True]
@@ -206,9 +207,9 @@ def test_invalid_action_modes() -> None:
 
 def test_batched_terminate_keeps_other_rows() -> None:
     """An illegal action in one row ends only that row; the other row plays its slot."""
-    scenario = SlottedScenario(arrivals=[1], snr_db=[[R2, R2]], demand=[5])
+    instance = SlottedInstance(arrivals=[1], snr_db=[[R2, R2]], demand=[5])
     sim = SlottedSimulator(SlottedConfig(num_bs=2))
-    state = sim.reset(torch.Generator(), {"scenario": scenario}, batch_size=2)
+    state = sim.reset(torch.Generator(), {"instance": instance}, batch_size=2)
     state, reward, terminated = sim.step(state, torch.tensor([0, 2]))
     assert terminated.tolist() == [False, True]
     assert reward[0].item() == pytest.approx(math.log(3)) and reward[1].item() == 0.0
@@ -257,19 +258,37 @@ def test_malformed_actions_raise(action: object, match: str) -> None:
         sim.step(state, action)
 
 
-def test_bad_scenarios_raise() -> None:
+def test_bad_instances_raise() -> None:
     sim = SlottedSimulator(SlottedConfig(num_bs=2))
     g = torch.Generator()
-    with pytest.raises(ValueError, match=r"scenario\.snr_db"):
-        sim.reset(g, {"scenario": {"arrivals": [1], "snr_db": [[1, 2, 3]], "demand": [2]}})
-    with pytest.raises(ValueError, match=r"scenario\.demand"):
-        sim.reset(g, {"scenario": {"arrivals": [1], "snr_db": [[1, 2]], "demand": [0]}})
-    with pytest.raises(ValueError, match="keys"):
-        sim.reset(g, {"scenario": {"arrivals": [1]}})
+    with pytest.raises(ValueError, match=r"instance\.snr_db"):
+        sim.reset(g, {"instance": SlottedInstance([1], [[1, 2, 3]], [2])})
+    with pytest.raises(ValueError, match=r"instance\.demand"):
+        sim.reset(g, {"instance": SlottedInstance([1], [[1, 2]], [0])})
     with pytest.raises(ValueError, match="horizon"):
-        sim.reset(
-            g, {"scenario": {"arrivals": [1] * 41, "snr_db": [[0, 0]] * 41, "demand": [1] * 41}}
-        )
+        sim.reset(g, {"instance": SlottedInstance([1] * 41, [[0, 0]] * 41, [1] * 41)})
+    # beyond the config's ranges the observation would leave its space
+    with pytest.raises(ValueError, match=r"instance\.snr_db must be <= .* 23 dB"):
+        sim.reset(g, {"instance": SlottedInstance([1], [[23.5, 0]], [5])})
+    with pytest.raises(ValueError, match=r"instance\.demand must be <= .* 13"):
+        sim.reset(g, {"instance": SlottedInstance([1], [[0, 0]], [14])})
+    sim.reset(g, {"instance": SlottedInstance([1, 0], [[23, -80], [0, 0]], [13, 99])})  # bounds
+
+
+def test_reset_options_are_the_typed_instance_only() -> None:
+    """One way in: options={"instance": SlottedInstance}; the old "scenario" key, dicts and typos
+    are ValueErrors naming the valid key."""
+    sim = SlottedSimulator(SlottedConfig(num_bs=2))
+    g = torch.Generator()
+    fields = {"arrivals": [1], "snr_db": [[1, 2]], "demand": [2]}
+    with pytest.raises(ValueError, match=r"unknown reset option.*'scenario'.*valid: 'instance'"):
+        sim.reset(g, {"scenario": SlottedInstance(**fields)})
+    with pytest.raises(ValueError, match="must be a SlottedInstance, got dict"):
+        sim.reset(g, {"instance": fields})
+    with pytest.raises(ValueError, match="options must be a dict"):
+        sim.reset(g, [("instance", None)])  # type: ignore[arg-type]
+    assert SlottedSimulator.instance_type is SlottedInstance
+    assert SlottedSimulator.array_generic and not SlottedSimulator.chunked_resets
 
 
 def test_numpy_and_torch_steps_agree_on_random_episodes() -> None:
@@ -319,3 +338,44 @@ def test_db_fields_are_bounded(kwargs: dict, name: str) -> None:
         SlottedConfig(**kwargs)
     config = SlottedConfig(snr_levels_db=(-100.0, 100.0), bs_bias_db=(100.0, -100.0, 0.0))
     assert config.max_rate == pytest.approx(math.log2(1.0 + 1e20))
+
+
+@pytest.mark.parametrize("backend", ["torch", "numpy"])
+def test_lowest_db_settings_are_finite_not_a_zero_division(backend: str) -> None:
+    """Edge: every SNR at -200 dB made 1 + SNR round to 1, max_rate 0 and the simulator's
+    ``1 / max_rate`` a ZeroDivisionError at construction (so at reset). Now max_rate is
+    log1p(SNR) / ln 2 > 0 there, and whole episodes are finite (no service: rates round to 0)."""
+    config = SlottedConfig(snr_levels_db=(-100.0,), bs_bias_db=(-100.0,) * 3, arrival_prob=1.0)
+    assert 0.0 < config.max_rate == pytest.approx(1e-20 / math.log(2)) and math.isfinite(
+        1.0 / config.max_rate
+    )
+    sim = SlottedSimulator(config)
+    state = sim.reset(torch.Generator().manual_seed(0))
+    if backend == "numpy":
+        state = state_to_numpy(state)
+    high = sim.node_high.numpy()
+    for _ in range(40):
+        obs = {k: np.asarray(v) for k, v in sim.observe(state).items()}
+        assert np.isfinite(obs["nodes"]).all() and (obs["nodes"] <= high).all()
+        action = int(np.flatnonzero(np.asarray(state.mask[0]))[0])
+        act = np.array([action]) if backend == "numpy" else torch.tensor([action])
+        state, reward, _ = sim.step(state, act)
+        assert np.isfinite(np.asarray(reward)).all()
+    assert math.isfinite(float(np.asarray(sim.snr_feature(torch.tensor([-200.0])))[0]))
+
+
+def test_terminating_illegal_action_marks_the_state_done() -> None:
+    """The state carries ``done`` (sticky) so that adapters can refuse to step on."""
+    instance = SlottedInstance(arrivals=[1, 1], snr_db=[[R2, R2], [R2, R2]], demand=[5, 5])
+    sim = SlottedSimulator(SlottedConfig(num_bs=2))
+    state = sim.reset(torch.Generator(), {"instance": instance}, batch_size=2)
+    assert state.done.tolist() == [False, False]
+    state, _, terminated = sim.step(state, torch.tensor([0, 2]))
+    assert terminated.tolist() == [False, True] and state.done.tolist() == [False, True]
+    state, _, terminated = sim.step(state, torch.tensor([0, 2]))
+    assert state.done.tolist() == [False, True]  # sticky
+    ignoring = SlottedSimulator(SlottedConfig(num_bs=2, invalid_action="ignore"))
+    state, _, _ = ignoring.step(
+        ignoring.reset(torch.Generator(), {"instance": instance}), torch.tensor([2])
+    )
+    assert state.done.tolist() == [False] and state.invalid_action.tolist() == [True]

@@ -121,5 +121,40 @@ def test_numpy_actions_and_render_mode_checks() -> None:
 def test_unknown_kwargs_raise_value_error_naming_valid_ones() -> None:
     with pytest.raises(ValueError, match=r"num_ues.*valid: num_bs"):
         SlottedArrivalAssocVectorEnv(2, num_ues=4)
-    with pytest.raises(TypeError):
-        gym.make(ENV_ID, num_ues=4)  # explicit signature: Python's own error
+    with pytest.raises(ValueError, match=r"num_ues.*valid: num_bs"):
+        gym.make(ENV_ID, num_ues=4)
+
+
+def test_info_tensors_are_fresh() -> None:
+    """Edge: infos["users_per_bs"] was the simulator's own tensor: mutating it corrupted the
+    env (seat counts, hence the next masks and rewards)."""
+
+    def run(mutate: bool) -> list[torch.Tensor]:
+        envs = _make(4, arrival_prob=1.0)
+        obs, _ = envs.reset(seed=0)
+        out = []
+        for _ in range(6):
+            obs, reward, _, _, infos = envs.step(_first_legal(obs["action_mask"]))
+            if mutate:
+                for value in infos.values():
+                    if isinstance(value, torch.Tensor):
+                        value.fill_(3 if value.dtype != torch.bool else True)
+            out += [reward, obs["nodes"], obs["action_mask"]]
+        return out
+
+    for clean, mutated in zip(run(False), run(True), strict=True):
+        assert torch.equal(clean, mutated)
+
+
+def test_episode_length_follows_the_horizon() -> None:
+    """Edge: the registration's max_episode_steps=40 cut horizon=80 episodes at 40."""
+    envs = _make(2, arrival_prob=1.0, horizon=80)
+    assert envs.unwrapped.max_episode_steps == 80
+    obs, _ = envs.reset(seed=0)
+    for t in range(80):
+        obs, _, terminated, truncated, infos = envs.step(_first_legal(obs["action_mask"]))
+        assert bool(truncated.all()) == (t == 79) and not bool(terminated.any())
+    assert infos["final_info"]["arrivals"].tolist() == [80, 80]
+    assert _make(2, horizon=80, max_episode_steps=30).unwrapped.max_episode_steps == 30
+    with pytest.raises(ValueError, match="max_episode_steps=50 exceeds horizon=40"):
+        _make(2, max_episode_steps=50)

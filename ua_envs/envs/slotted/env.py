@@ -1,4 +1,5 @@
-"""``SlottedArrivalAssoc-v0``: associate users that arrive slot by slot (GROWS, SPEC §3.4, §4.4).
+"""``SlottedArrivalAssoc-v0``: associate users that arrive slot by slot (GROWS; docs/model.md
+§3.4, §4.4).
 
 ## Description
 
@@ -29,8 +30,9 @@ is the no-op. The mask (``observation["action_mask"]``, ``env.action_masks()``):
 the candidate BSs; the no-op only when no user arrives or no BS is a candidate, or always with
 ``allow_reject=True`` (a voluntary rejection). An action outside the mask follows
 ``invalid_action``: ``"terminate"`` (default; the episode ends, reward 0, the slot is not
-played, ``info["invalid_action"] = True``), ``"raise"`` (``ValueError``) or ``"ignore"`` (played
-as the no-op; an arriving user is then rejected). A malformed action (not an integer, out of
+played, ``info["invalid_action"] = True``; stepping on raises ``RuntimeError``: call
+``reset()``), ``"raise"`` (``ValueError``) or ``"ignore"`` (played as the no-op, an arriving user
+is then rejected; ``info["invalid_action"] = True``). A malformed action (not an integer, out of
 ``[0, num_bs]``) raises ``ValueError``.
 
 ## Observation Space
@@ -47,8 +49,10 @@ as the no-op; an arriving user is then rejected). A malformed action (not an int
 ``log(1 + log2(1 + SNR_i)/|S_n|)`` (each user's utility in the next slot if nobody joins, nats; 0
 for an empty BS); the new user's ``log2(1 + SNR_n) / max_rate`` (``max_rate`` = the largest rate
 any draw can give, so in (0, 1]; 0 without arrival); the new user's demand / (``mean_demand`` +
-``demand_spread``) (0 without arrival); 1 if n is a candidate]. ``ua_envs.graph.bs_graph`` turns it
-into a fully connected ``torch_geometric`` graph.
+``demand_spread``) (0 without arrival); 1 if n is a candidate]. Every observation lies in
+``observation_space`` (upper bounds ``[1, log(1 + max_rate), 1, 1, 1]``, lower bounds 0; float32
+rounding at a bound is clipped to it). ``ua_envs.graph.bs_graph`` turns it into a fully connected
+``torch_geometric`` graph.
 
 ## Rewards
 
@@ -63,9 +67,12 @@ An empty network; slot 0's arrival (if any) is shown.
 
 ## Episode End
 
-The env never ends an episode on its own except on an illegal action with
-``invalid_action="terminate"``. Episodes are truncated after ``max_episode_steps = 40`` slots
-(= ``horizon``) by the registration's ``TimeLimit``; slots after ``horizon`` have no arrivals.
+Terminated only by an illegal action with ``invalid_action="terminate"``. Truncated after
+``horizon`` slots (40 by default) by the env itself: the drawn episode has ``horizon`` slots, so
+``gym.make(..., horizon=80)`` plays 80 (the id is registered without ``max_episode_steps``; a
+``max_episode_steps`` passed to ``gym.make`` adds a ``TimeLimit`` that can only cut earlier). The
+slot index is not observed, so the end is a truncation (bootstrap through it), not a
+termination. Stepping after the end raises ``RuntimeError`` (call ``reset()``).
 
 ## Info
 
@@ -74,8 +81,10 @@ episode), ``declines`` (voluntary rejections, a subset), ``arrivals`` (users tha
 ``arrived`` (a user arrived in the slot just played), ``active_users`` (after departures),
 ``departures``, ``users_per_bs`` ``(num_bs,)``, ``sum_rate`` (``Σ th_i`` of the slot, data
 units/slot), ``throughput`` ``(num_bs, max_users_per_bs)`` per seat, ``invalid_action``.
-There are no array channels: the slotted env has no ``channels``/``tx_power``/``noise_power``;
-``env.unwrapped.state`` holds every SNR (dB), rate and remaining demand.
+``reset`` returns the same keys (zeros and False). There are no array channels: the slotted env
+has no ``channels``/``tx_power``/``noise_power``; ``env.unwrapped.state`` (the batch-of-one
+numpy :class:`~ua_envs.envs.slotted.sim.SlottedState`, read-only) holds every SNR (dB), rate and
+remaining demand.
 
 ## Arguments
 
@@ -90,23 +99,28 @@ There are no array channels: the slotted env has no ``channels``/``tx_power``/``
 | ``allow_reject`` | False | no-op legal (voluntary rejection) while candidates exist |
 | ``snr_levels_db`` | (0, 5, 10, 15, 20) | SNR levels [dB], drawn uniformly per BS |
 | ``bs_bias_db`` | None | per-BS SNR offset [dB]; None = +3 dB on BS 0 |
-| ``horizon`` | 40 | slots drawn at reset (arrivals stop after it) |
+| ``horizon`` | 40 | slots per episode (drawn at reset; the env truncates after them) |
 | ``invalid_action`` | "terminate" | "terminate", "raise" or "ignore" |
 | ``render_mode`` | None | None, "rgb_array" or "human" |
 
-A test-only generator fixes the episode: ``reset(options={"scenario": SlottedScenario(...)})``
-(or a dict with keys ``arrivals`` ``(T0,)``, ``snr_db`` ``(T0, num_bs)`` with the bias included,
-``demand`` ``(T0,)``).
+Unknown kwargs raise ``ValueError`` naming the valid ones. A given instance fixes the episode:
+``reset(options={"instance": SlottedInstance(arrivals, snr_db, demand)})`` with ``arrivals``
+``(T0,)`` (``T0 <= horizon``), ``snr_db`` ``(T0, num_bs)`` final SNRs (bias included, at most
+``max(snr_levels_db) + max(bs_bias_db)``) and ``demand`` ``(T0,)`` (in ``(0, mean_demand +
+demand_spread]``); slots after ``T0`` have no arrivals. Any other option key is a ``ValueError``.
 
 ## Version History
 
-* v0: initial version.
+* v0: initial version (the episode length follows ``horizon``: the registration's fixed
+  ``max_episode_steps=40`` cut ``horizon > 40`` episodes at 40; instances come in as
+  ``options={"instance": SlottedInstance(...)}``).
 
 ## Example
 
 >>> import math
 >>> import gymnasium as gym
 >>> import ua_envs
+>>> from ua_envs.envs.slotted import SlottedInstance
 >>> env = gym.make("SlottedArrivalAssoc-v0")
 >>> obs, info = env.reset(seed=0)
 >>> obs["nodes"].shape, obs["action_mask"].shape
@@ -115,9 +129,9 @@ A test-only generator fixes the episode: ``reset(options={"scenario": SlottedSce
 A scripted episode: slot 0's user has SNR 3 (4.77 dB, rate 2) to BS 0 and demand 4, slot 1's
 has rate 4 to BS 0 and demand 2.
 
->>> scenario = {"arrivals": [1, 1], "demand": [4, 2],
-...             "snr_db": [[10 * math.log10(3), 0, 0], [10 * math.log10(15), 0, 0]]}
->>> obs, info = env.reset(seed=0, options={"scenario": scenario})
+>>> instance = SlottedInstance(arrivals=[1, 1], demand=[4, 2],
+...     snr_db=[[10 * math.log10(3), 0, 0], [10 * math.log10(15), 0, 0]])
+>>> obs, info = env.reset(seed=0, options={"instance": instance})
 >>> obs, reward, terminated, truncated, info = env.step(0)  # th = 2/1, log(1 + 2)
 >>> round(reward, 4), info["active_users"]
 (1.0986, 1)
@@ -128,20 +142,24 @@ has rate 4 to BS 0 and demand 2.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 from gymnasium import spaces
 
-from ua_envs.envs.base import check_scalar_action, state_to_numpy, torch_generator
+from ua_envs.envs.base import check_scalar_action
+from ua_envs.envs.single import SimEnv
 from ua_envs.envs.slotted.sim import (
     SlottedConfig,
     SlottedSimulator,
     SlottedState,
+    make_config,
 )
 from ua_envs.envs.slotted.viewer import SlottedRendering
+
+__all__ = ["SlottedArrivalAssocEnv", "slotted_spaces"]
 
 ObsType = dict[str, np.ndarray]
 
@@ -160,123 +178,96 @@ def slotted_spaces(config: SlottedConfig) -> tuple[spaces.Space[Any], spaces.Dis
     return observation_space, spaces.Discrete(m + 1)
 
 
-class SlottedArrivalAssocEnv(SlottedRendering, gym.Env[ObsType, np.int64]):
+class SlottedArrivalAssocEnv(SlottedRendering, SimEnv[SlottedState]):
     """Gymnasium env of the GROWS slotted arrival process; see the module docstring.
 
     Keyword arguments are the fields of :class:`~ua_envs.envs.slotted.sim.SlottedConfig` (same
     names and defaults, validated there) plus ``render_mode``. The env steps the simulator's
-    code on a numpy copy of its batch-of-one state
-    (:func:`~ua_envs.envs.base.state_to_numpy`); the episode is drawn with torch.
+    code on a numpy copy of its batch-of-one state (the step is array-generic); the episode is
+    drawn with torch, from a fresh generator seeded from ``np_random`` at every reset.
     """
 
     metadata: dict[str, Any] = {  # noqa: RUF012 (gymnasium declares an instance attribute)
         "render_modes": ["rgb_array", "human"],
         "render_fps": 4,
     }
+    simulator_class = SlottedSimulator
+    make_config = staticmethod(make_config)
+    config: SlottedConfig
+    sim: SlottedSimulator
 
-    def __init__(
-        self,
-        num_bs: int = SlottedConfig.num_bs,
-        arrival_prob: float = SlottedConfig.arrival_prob,
-        mean_demand: int = SlottedConfig.mean_demand,
-        demand_spread: int = SlottedConfig.demand_spread,
-        max_users_per_bs: int = SlottedConfig.max_users_per_bs,
-        top_k: int = SlottedConfig.top_k,
-        allow_reject: bool = SlottedConfig.allow_reject,
-        snr_levels_db: tuple[float, ...] = SlottedConfig.snr_levels_db,
-        bs_bias_db: tuple[float, ...] | None = SlottedConfig.bs_bias_db,
-        horizon: int = SlottedConfig.horizon,
-        invalid_action: str = SlottedConfig.invalid_action,
-        render_mode: str | None = None,
-    ) -> None:
-        self.config = SlottedConfig(
-            num_bs=num_bs,
-            arrival_prob=arrival_prob,
-            mean_demand=mean_demand,
-            demand_spread=demand_spread,
-            max_users_per_bs=max_users_per_bs,
-            top_k=top_k,
-            allow_reject=allow_reject,
-            snr_levels_db=snr_levels_db,
-            bs_bias_db=bs_bias_db,
-            horizon=horizon,
-            invalid_action=invalid_action,
-        )
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be None, 'rgb_array' or 'human', got {render_mode!r}"
-            )
-        self.render_mode = render_mode
-        self.simulator = SlottedSimulator(self.config, batch_size=1, device="cpu")
-        self.observation_space, self.action_space = slotted_spaces(self.config)
-        self._state: SlottedState | None = None
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        super().__init__(render_mode=render_mode, **kwargs)
         self._history: list[tuple[float, np.ndarray]] = []  # (utility, users per BS) per slot
-        self._warned_horizon = False
-        self._viewer: Any = None
 
-    # ------------------------------------------------------------------ API
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[ObsType, dict[str, Any]]:
-        """Draw a new episode (all ``horizon`` slots) from the env's generator."""
-        super().reset(seed=seed)
-        generator = torch_generator(self.np_random, "cpu")
-        self._state = state_to_numpy(self.simulator.reset(generator, options, batch_size=1))
+    # ---- SimEnv hooks ------------------------------------------------------------------------
+
+    def _spaces(self) -> tuple[gym.Space[Any], gym.Space[Any]]:
+        return slotted_spaces(self.config)
+
+    def _batch_action(self, action: Any) -> Any:
+        m = self.config.num_bs
+        index = check_scalar_action(action, m + 1, meaning=f" (BS index or {m} = no-op)")
+        batched = np.array([index], dtype=np.int64)
+        return batched if self.runner.numpy_state else torch.from_numpy(batched).to(self.device)
+
+    def _done(self, state: SlottedState) -> bool:
+        return bool(state.done[0]) or int(state.slot[0]) >= self.config.horizon
+
+    def _reset_info(self) -> dict[str, Any]:
+        return self.runner.info()
+
+    def _on_reset(self) -> None:
         self._history = []
-        if self.render_mode == "human":
-            self.render()
-        return self._observation(), self._info()
+
+    def _on_step(self, reward: float) -> None:
+        self._history.append((reward, self.runner.field("users")))
+
+    # ---- Gymnasium API -----------------------------------------------------------------------
 
     def step(self, action: Any) -> tuple[ObsType, float, bool, bool, dict[str, Any]]:
-        """Play one slot (associate → serve → depart → reveal the next arrival)."""
-        state = self._require_state()
-        a = self._check_action(action)
-        if int(state.slot[0]) >= self.config.horizon and not self._warned_horizon:
-            warnings.warn(
-                f"stepping past horizon={self.config.horizon} slots: no more arrivals are drawn "
-                "(pass a larger horizon with max_episode_steps)",
-                stacklevel=2,
-            )
-            self._warned_horizon = True
-        self._state, reward, terminated = self.simulator.step(
-            state, np.array([a], dtype=np.int64), validate=False
-        )
-        self._history.append((float(reward[0]), self._state.users[0].copy()))
+        """Play one slot (associate → serve → depart → reveal the next arrival); truncated
+        after ``horizon`` slots; ``RuntimeError`` after the episode ended.
+
+        :meth:`SimEnv.step <ua_envs.envs.single.SimEnv.step>` with the truncation at
+        ``horizon`` (the base has no truncation hook) and the observation and info read
+        straight from the simulator's fresh numpy arrays (the base's extra copies cost this
+        ~60 µs step about 10 %).
+        """
+        self.runner.require_state()
+        reward, terminated = self.runner.step(self._batch_action(action), self._done)
+        self._on_step(reward)
         if self.render_mode == "human":
             self.render()
-        return self._observation(), float(reward[0]), bool(terminated[0]), False, self._info()
+        state = self.runner.require_state()
+        truncated = not terminated and int(state.slot[0]) >= self.config.horizon
+        if not self.runner.numpy_state:  # a torch state (device other than the CPU)
+            observation, info = self.runner.observation(), self.runner.info()
+            return observation, reward, terminated, truncated, info
+        # observe() and info() values are fresh arrays or state arrays: row 0 of the fresh
+        # ones (views of arrays nobody else holds), copies / Python scalars of the others.
+        observation = {key: value[0] for key, value in self.sim.observe(state).items()}
+        info = {
+            key: value.item() if value.ndim == 1 else value[0].copy()
+            for key, value in self.sim.info(state).items()
+        }
+        return observation, reward, terminated, truncated, info
 
-    def action_masks(self) -> np.ndarray:
-        """Legal actions ``(num_bs + 1,)`` bool of the current slot (sb3-contrib convention)."""
-        return self._require_state().mask[0].copy()
+    # ---- the instance ------------------------------------------------------------------------
 
-    # ------------------------------------------------------------------ instance data
     @property
     def state(self) -> SlottedState:
-        """The current batch-of-one state (numpy arrays; see ``SlottedState`` for fields)."""
-        return self._require_state()
+        """The current batch-of-one state (see ``SlottedState``): numpy arrays on the CPU (the
+        default ``device``; the simulator's ``step``/``observe`` run on it, e.g. to branch an
+        episode), torch tensors on another device. Treat it as read-only."""
+        return self.runner.require_state()
+
+    @property
+    def simulator(self) -> SlottedSimulator:
+        """The env's simulator (batch size 1), the same object as ``sim``."""
+        return self.sim
 
     @property
     def new_user_snr_db(self) -> np.ndarray:
         """SNR [dB] ``(num_bs,)`` of the current slot's user to each BS (if one arrives)."""
-        return self._require_state().cur_snr_db[0].copy()
-
-    # ------------------------------------------------------------------ helpers
-    def _require_state(self) -> SlottedState:
-        if self._state is None:
-            raise RuntimeError("call reset() before step(), action_masks() or render()")
-        return self._state
-
-    def _check_action(self, action: Any) -> int:
-        m = self.config.num_bs
-        return check_scalar_action(action, m + 1, meaning=f" (BS index or {m} = no-op)")
-
-    def _observation(self) -> ObsType:
-        obs = self.simulator.observe(self._require_state())
-        # fresh arrays computed by observe(); row 0 of each (no aliasing of state buffers)
-        return {key: value[0] for key, value in obs.items()}
-
-    def _info(self) -> dict[str, Any]:
-        info = self.simulator.info(self._require_state())
-        # batch of one: (1,) entries become Python scalars, larger ones fresh arrays
-        return {k: v.item() if v.ndim == 1 else v[0].copy() for k, v in info.items()}
+        return self.runner.field("cur_snr_db")

@@ -1,4 +1,4 @@
-"""Batch-first simulator of the GROWS slotted arrival process (SPEC §3.4, §4.4).
+"""Batch-first simulator of the GROWS slotted arrival process (docs/model.md §3.4, §4.4).
 
 A system-level model with discrete SNR levels and no array channels. ``num_bs`` base stations
 each hold at most ``max_users_per_bs`` users. Time is slotted; in each slot at most one user
@@ -24,8 +24,8 @@ Randomness. The whole episode is drawn at :meth:`SlottedSimulator.reset` from th
 (drawn for every slot, arrival or not, so the SNR/demand draws do not depend on
 ``arrival_prob``: common random numbers across arrival rates). ``reset(seed)`` therefore fixes
 the episode and :meth:`~SlottedSimulator.step` draws nothing, which keeps the native vector env's
-autoreset the only draw. Slots after ``horizon`` have no arrivals (the network drains); the
-registered time limit equals ``horizon`` (40), so the default episode never gets there.
+autoreset the only draw. The adapters truncate the episode after ``horizon`` slots (the
+simulator itself reads a padding slot without arrival past the horizon).
 
 Candidates (the action mask) for an arrival: the ``top_k`` BSs with the best SNR to the user
 among those with a free seat (ties broken towards the lower BS index). The no-op (action
@@ -34,8 +34,18 @@ among those with a free seat (ties broken towards the lower BS index). The no-op
 ones (no candidate) and the voluntary declines count in ``rejections`` (the user is unserved
 either way); ``declines`` counts the voluntary ones separately.
 
-A test-only generator: ``reset(options={"scenario": SlottedScenario(...)})`` replaces the draws by
-fixed arrivals, SNRs and demands (the same for every row of the batch).
+A given instance: ``reset(options={"instance": SlottedInstance(...)})`` replaces the draws by
+fixed arrivals, SNRs and demands (the same for every row of the batch); any other option key is
+a ``ValueError`` naming the valid ones.
+
+Bounds. Every observation lies in the declared space: ``nodes`` is clipped to
+:attr:`SlottedSimulator.node_high` (which only removes the float32 rounding of values that equal
+the bound, e.g. ``1.0000001``), and an instance must stay within the config's ranges
+(``snr_db <= max(snr_levels_db) + max(bs_bias_db)``, ``0 < demand <= mean_demand +
+demand_spread``). ``max_rate`` is positive and finite for every accepted config: the dB fields are
+bounded to ``[-100, 100]`` dB and, where ``1 + SNR`` rounds to 1 (a best SNR below about
+-156 dB), it is computed as ``log1p(SNR) / ln 2`` (>= 1.4e-20); such links carry a rate that
+rounds to 0 (no service), which is finite.
 """
 
 from __future__ import annotations
@@ -50,7 +60,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ua_envs.core.arrays import Array, arange, namespace, to_float32
+from ua_envs.core.arrays import Array, arange, namespace
 from ua_envs.core.validation import (
     as_tensor,
     check_choice,
@@ -60,6 +70,7 @@ from ua_envs.core.validation import (
     check_positive,
 )
 from ua_envs.envs.base import config_from_kwargs
+from ua_envs.envs.contract import Simulator
 
 #: Remaining demand at or below this [data units] counts as served: absorbs the float32
 #: rounding of demands (up to 1e2) minus sums of ``th`` (a few ulp of 1e1, i.e. ~1e-5).
@@ -142,10 +153,20 @@ class SlottedConfig:
         return self.num_bs + 1
 
     @property
-    def max_rate(self) -> float:
-        """Largest single-user rate ``log2(1 + SNR)`` [data units/slot] any draw can produce."""
+    def max_snr_db(self) -> float:
+        """Largest SNR [dB] any draw can produce: ``max(snr_levels_db) + max(bs_bias_db)``."""
         bias = self.bs_bias_db if self.bs_bias_db is not None else (0.0,)
-        return math.log2(1.0 + 10.0 ** ((max(self.snr_levels_db) + max(bias)) / 10.0))
+        return max(self.snr_levels_db) + max(bias)
+
+    @property
+    def max_rate(self) -> float:
+        """Largest single-user rate ``log2(1 + SNR)`` [data units/slot] any draw can produce.
+
+        Positive and finite for every valid config (dB fields in ``[-100, 100]``): where
+        ``1 + SNR`` rounds to 1 in float64 it is ``log1p(SNR) / ln 2 >= 1.4e-20``.
+        """
+        snr = 10.0 ** (self.max_snr_db / 10.0)
+        return math.log2(1.0 + snr) or math.log1p(snr) / math.log(2.0)
 
     @property
     def max_demand(self) -> int:
@@ -156,6 +177,23 @@ class SlottedConfig:
 def make_config(kwargs: Mapping[str, Any]) -> SlottedConfig:
     """A :class:`SlottedConfig` from env kwargs; unknown names raise ``ValueError``."""
     return config_from_kwargs(SlottedConfig, kwargs, "SlottedArrivalAssoc")
+
+
+def check_episode_steps(name: str, value: int | None, horizon: int) -> int:
+    """An adapter's episode length: ``value`` in ``[1, horizon]``, ``None``: ``horizon``.
+
+    :raises ValueError: not an integer, < 1, or above ``horizon`` (the drawn episode's slots;
+        the message says to raise ``horizon`` instead).
+    """
+    if value is None:
+        return horizon
+    steps = check_int_range(name, value, 1)
+    if steps > horizon:
+        raise ValueError(
+            f"{name}={steps} exceeds horizon={horizon}, the slots an episode has; "
+            f"pass horizon={steps} for longer episodes"
+        )
+    return steps
 
 
 def _float_tuple(name: str, value: Any, limits: tuple[float, float]) -> tuple[float, ...]:
@@ -172,15 +210,17 @@ def _float_tuple(name: str, value: Any, limits: tuple[float, float]) -> tuple[fl
 
 
 @dataclass(frozen=True)
-class SlottedScenario:
-    """Fixed arrivals for tests and demos (replaces the random draws of one reset).
+class SlottedInstance:
+    """A given episode (replaces the random draws of one reset): played by
+    ``reset(options={"instance": SlottedInstance(...)})``, the same for every row of the batch.
 
-    :param arrivals: ``(T0,)`` whether a user arrives in slot ``t`` (``T0 <= horizon``; slots
-        after ``T0`` have no arrivals).
+    :param arrivals: ``(T0,)`` whether a user arrives in slot ``t`` (``1 <= T0 <= horizon``;
+        slots after ``T0`` have no arrivals).
     :param snr_db: ``(T0, num_bs)`` SNR [dB] of slot ``t``'s user to each BS, bias INCLUDED
-        (the scenario states final SNRs; ``bs_bias_db`` is not added again).
-    :param demand: ``(T0,)`` demand [data units] of slot ``t``'s user (> 0; unused without an
-        arrival).
+        (the instance states final SNRs; ``bs_bias_db`` is not added again); finite and at most
+        the config's ``max_snr_db`` (so that the observation stays in its space).
+    :param demand: ``(T0,)`` demand [data units] of slot ``t``'s user, in
+        ``(0, mean_demand + demand_spread]`` where a user arrives (unused without an arrival).
     """
 
     arrivals: Sequence[bool] | Tensor
@@ -218,20 +258,29 @@ class SlottedState:
     declines: Array  # (B,) int64, voluntary rejections (no-op while a candidate existed)
     departures: Array  # (B,) int64, users that left after the last slot
     invalid_action: Array  # (B,) bool, the last action was outside the mask
+    done: Array  # (B,) bool, terminated (illegal action under invalid_action="terminate")
 
 
-class SlottedSimulator:
+class SlottedSimulator(Simulator[SlottedState]):
     """Batch-first simulator of the slotted arrival process (see the module docstring).
+
+    The step is array-generic (:mod:`ua_envs.core.arrays`): the single env runs it on a numpy
+    copy of its batch-of-one state. Single envs draw every unseeded reset from a fresh generator
+    seeded from their ``np_random`` (no chunks: an episode is drawn whole, once per reset).
 
     :param config: the process parameters.
     :param batch_size: default number of parallel episodes ``B`` drawn by :meth:`reset`.
     :param device: torch device of every state tensor.
     """
 
+    instance_type = SlottedInstance
+    array_generic = True
+    chunked_resets = False
+
     def __init__(
         self, config: SlottedConfig, batch_size: int = 1, device: torch.device | str = "cpu"
     ) -> None:
-        self.config = config
+        self.config: SlottedConfig = config
         self.batch_size = check_int_range("batch_size", batch_size, 1)
         self.device = torch.device(device)
         m = config.num_bs
@@ -243,6 +292,11 @@ class SlottedSimulator:
         self._node_high = torch.tensor(
             [1.0, math.log1p(config.max_rate), 1.0, 1.0, 1.0], dtype=torch.float32
         )
+        self._max_snr_db = config.max_snr_db
+        # observe()'s scale factors (the same Python floats as ``1.0 / x`` at every call)
+        self._inv_seats = 1.0 / config.max_users_per_bs
+        self._inv_rate = 1.0 / self._rate_scale
+        self._inv_demand = 1.0 / self._demand_scale
         self._use_topk = config.top_k < m
         # Lookup tables (numpy copies for the single env's fast path, torch per device):
         # row a of ``onehot`` is action a as a (M,) BS indicator (the no-op row is all False);
@@ -250,7 +304,8 @@ class SlottedSimulator:
         onehot = np.zeros((m + 1, m), dtype=bool)
         onehot[np.arange(m), np.arange(m)] = True
         share = np.maximum(np.arange(config.max_users_per_bs + 2), 1).astype(np.float32)
-        self._np_tables = {"onehot": onehot, "share": share}
+        high = self._node_high.numpy()
+        self._np_tables = {"onehot": onehot, "share": share, "high": high}
         self._torch_tables: dict[torch.device, dict[str, Tensor]] = {}
 
     def _tables(self, like: Array) -> dict[str, Array]:
@@ -276,14 +331,17 @@ class SlottedSimulator:
         Draw order (fixed, part of the reproducibility contract): arrival uniforms ``(B, T)``,
         SNR level indices ``(B, T, M)``, demands ``(B, T)``.
 
-        :param options: ``{"scenario": SlottedScenario | dict}`` replaces the draws (test-only).
+        :param options: ``{"instance": SlottedInstance}`` plays that episode instead of drawing.
+        :raises ValueError: an unknown option key, or an instance of the wrong type, shape or
+            range (the message names the field).
         """
+        options = self.check_options(options)
         cfg = self.config
         b = self.batch_size if batch_size is None else check_int_range("batch_size", batch_size, 1)
         t, m, dev = cfg.horizon, cfg.num_bs, self.device
-        scenario = None if options is None else options.get("scenario")
-        if scenario is not None:
-            arrivals, snr_db, demand = self._scenario_tensors(scenario)
+        instance = options.get("instance")
+        if instance is not None:
+            arrivals, snr_db, demand = self._instance_tensors(instance)
             arrivals = arrivals.expand(b, t).clone()
             snr_db = snr_db.expand(b, t, m).clone()
             demand = demand.expand(b, t).clone()
@@ -333,40 +391,42 @@ class SlottedSimulator:
             declines=zeros_i.clone(),
             departures=zeros_i,
             invalid_action=torch.zeros(b, dtype=torch.bool, device=dev),
+            done=torch.zeros(b, dtype=torch.bool, device=dev),
         )
         return state
 
-    def _scenario_tensors(self, scenario: Any) -> tuple[Tensor, Tensor, Tensor]:
-        if isinstance(scenario, Mapping):
-            try:
-                scenario = SlottedScenario(**scenario)
-            except TypeError as err:
-                raise ValueError(
-                    f"scenario must have keys arrivals, snr_db, demand: {err}"
-                ) from None
-        if not isinstance(scenario, SlottedScenario):
-            raise ValueError(
-                f"options['scenario'] must be a SlottedScenario or dict, got {type(scenario)}"
-            )
+    def _instance_tensors(self, instance: SlottedInstance) -> tuple[Tensor, Tensor, Tensor]:
+        """``(arrivals (T,), snr_db (T, M), demand (T,))`` of a checked instance, padded to T."""
         cfg, dev = self.config, self.device
-        arrivals = as_tensor("scenario.arrivals", scenario.arrivals, device=dev)
-        snr_db = as_tensor("scenario.snr_db", scenario.snr_db, dtype=torch.float32, device=dev)
-        demand = as_tensor("scenario.demand", scenario.demand, dtype=torch.float32, device=dev)
+        arrivals = as_tensor("instance.arrivals", instance.arrivals, device=dev)
+        snr_db = as_tensor("instance.snr_db", instance.snr_db, dtype=torch.float32, device=dev)
+        demand = as_tensor("instance.demand", instance.demand, dtype=torch.float32, device=dev)
         t0 = arrivals.shape[0] if arrivals.dim() == 1 else -1
         if arrivals.dim() != 1 or not 1 <= t0 <= cfg.horizon:
             raise ValueError(
-                f"scenario.arrivals must have shape (T0,) with 1 <= T0 <= horizon={cfg.horizon}, "
+                f"instance.arrivals must have shape (T0,) with 1 <= T0 <= horizon={cfg.horizon}, "
                 f"got {tuple(arrivals.shape)}"
             )
         if tuple(snr_db.shape) != (t0, cfg.num_bs):
             raise ValueError(
-                f"scenario.snr_db must have shape ({t0}, {cfg.num_bs}), got {tuple(snr_db.shape)}"
+                f"instance.snr_db must have shape ({t0}, {cfg.num_bs}), got {tuple(snr_db.shape)}"
             )
         if tuple(demand.shape) != (t0,):
-            raise ValueError(f"scenario.demand must have shape ({t0},), got {tuple(demand.shape)}")
-        check_finite("scenario.snr_db", snr_db)
+            raise ValueError(f"instance.demand must have shape ({t0},), got {tuple(demand.shape)}")
+        check_finite("instance.snr_db", snr_db)
+        if bool((snr_db > self._max_snr_db).any()):
+            raise ValueError(
+                f"instance.snr_db must be <= max(snr_levels_db) + max(bs_bias_db) = "
+                f"{self._max_snr_db:g} dB (the observation's bound), got {snr_db.max().item():g}"
+            )
         arrivals = arrivals.bool()
-        check_positive("scenario.demand", demand[arrivals])
+        check_positive("instance.demand", demand[arrivals])
+        arriving = demand[arrivals]
+        if bool((arriving > cfg.max_demand).any()):
+            raise ValueError(
+                f"instance.demand must be <= mean_demand + demand_spread = {cfg.max_demand} "
+                f"(the observation's bound) where a user arrives, got {arriving.max().item():g}"
+            )
         pad = cfg.horizon - t0
         arrivals = torch.cat([arrivals, arrivals.new_zeros(pad)])
         snr_db = torch.cat([snr_db, snr_db.new_zeros(pad, cfg.num_bs)])
@@ -407,7 +467,9 @@ class SlottedSimulator:
             scalar action itself and passes False).
         :returns: ``(state, reward (B,) float32, terminated (B,) bool)``; ``terminated`` is True
             only for an illegal action under ``invalid_action="terminate"`` (the slot is then not
-            played: the state is kept and the reward is 0).
+            played: the state is kept, marked ``done``, and the reward is 0). ``done`` is sticky;
+            the adapters refuse to step a done state (``RuntimeError``) and the vector env resets
+            it in the same step, so the simulator itself does not check it.
         :raises ValueError: malformed action; an illegal action under ``"raise"``.
         """
         cfg = self.config
@@ -433,14 +495,13 @@ class SlottedSimulator:
         tables = self._tables(state.slot)
         # 1. associate: the arriving user takes the first free seat of the chosen BS. A legal
         # BS action implies an arrival (without one only the no-op is legal).
-        join = action < m
         onehot = tables["onehot"][action]  # (B, M)
         free = ~state.occupied
-        seat = free & (xp.cumsum(free, axis=-1) == 1) & onehot[:, :, None]  # (B, M, U)
+        seat = free & (free.cumsum(-1) == 1) & onehot[:, :, None]  # (B, M, U)
         occupied = state.occupied | seat
         user_rate = xp.where(seat, state.cur_rate[:, :, None], state.user_rate)
         remaining = xp.where(seat, state.cur_demand[:, None, None], state.remaining)
-        rejected = arrival & ~join
+        rejected = arrival & (action == m)  # an arrival not associated (no-op)
         declines = state.declines
         if cfg.allow_reject or any_invalid:
             # (otherwise a legal no-op with an arrival means no candidate: not a decline)
@@ -485,17 +546,23 @@ class SlottedSimulator:
             declines=declines,
             departures=departures,
             invalid_action=invalid,
+            done=state.done,
         )
         terminated = invalid & False
         if any_invalid and cfg.invalid_action == "terminate":
             # the illegal slot is not played: keep the old state of those rows, reward 0.
-            kept = dataclasses.replace(state, invalid_action=invalid)
+            kept = dataclasses.replace(state, invalid_action=invalid, done=state.done | invalid)
             new_state = _where_rows(invalid, kept, new_state)
             reward = xp.where(invalid, 0.0, reward)
             terminated = invalid
         return new_state, reward, terminated
 
     def _check_action(self, action: Any, b: int, xp: Any) -> Array:
+        """``action`` as int64 after checking its kind, shape, dtype and range (``ValueError``).
+
+        The numpy branch (the single env's path, batch of one) keeps to scalar checks: at
+        ``B = 1`` numpy's per-call overhead, not the arithmetic, is the cost.
+        """
         m = self.config.num_bs
         kind = Tensor if xp is torch else np.ndarray
         if not isinstance(action, kind):
@@ -504,44 +571,64 @@ class SlottedSimulator:
             )
         if tuple(action.shape) != (b,):
             raise ValueError(f"action must have shape ({b},), got {tuple(action.shape)}")
-        dtype = str(action.dtype)
-        if "int" not in dtype:
+        meaning = f"(BS index or {m} = no-op)"
+        if isinstance(action, np.ndarray):
+            if action.dtype.kind not in "iu":
+                raise ValueError(f"action must hold integers, got dtype {action.dtype}")
+            if action.dtype != np.int64:
+                action = action.astype(np.int64)
+            low, high = (int(action[0]),) * 2 if b == 1 else (int(action.min()), int(action.max()))
+            if low < 0 or high > m:
+                bad = low if low < 0 else high
+                raise ValueError(f"action must be in [0, {m}] {meaning}, got {bad}")
+            return action
+        if "int" not in str(action.dtype):
             raise ValueError(f"action must hold integers, got dtype {action.dtype}")
-        action = action.astype(np.int64) if isinstance(action, np.ndarray) else action.long()
+        action = action.long()
         out_of_range = (action < 0) | (action > m)
         if bool(out_of_range.any()):
             bad = int(action[out_of_range][0])
-            raise ValueError(f"action must be in [0, {m}] (BS index or {m} = no-op), got {bad}")
+            raise ValueError(f"action must be in [0, {m}] {meaning}, got {bad}")
         return action
 
     # ------------------------------------------------------------------ views
     def observe(self, state: SlottedState) -> dict[str, Array]:
-        """Batched observation (SPEC §4.4), fresh arrays (torch or numpy, like the state).
+        """Batched observation (docs/model.md §4.4), fresh arrays (torch or numpy, like the state).
 
         - ``nodes`` ``(B, M, 5)`` float32, per BS: users/U_max; mean over its users of
           ``log(1 + log2(1 + SNR_i)/|S_n|)`` (what each would get next slot if nobody joins; 0
           when empty); new user's ``log2(1 + SNR)/max_rate`` (0 without arrival); new user's
-          ``demand/max_demand`` (0 without arrival); candidate 0/1.
+          ``demand/max_demand`` (0 without arrival); candidate 0/1. Clipped to
+          :attr:`node_high` (float32 rounding at the bound, e.g. ``1.0000001``, becomes the
+          bound), so it always lies in ``[0, node_high]``.
         - ``arrival`` ``(B, 1)`` float32 0/1.
         - ``action_mask`` ``(B, M + 1)`` int8.
         """
-        cfg = self.config
-        xp = namespace(state.slot)
-        b, m = state.mask.shape[0], cfg.num_bs
-        share = self._tables(state.slot)["share"][state.users]  # (B, M) max(users, 1)
-        arr = to_float32(state.cur_arrival)
+        m = self.config.num_bs
+        tables = self._tables(state.slot)
+        share = tables["share"][state.users]  # (B, M) max(users, 1)
+        xp: Any
         nodes: Array
-        if xp is np:
-            nodes = np.empty((b, m, 5), dtype=np.float32)
+        if isinstance(state.slot, np.ndarray):
+            xp = np
+            arr = state.cur_arrival.astype(np.float32)
+            nodes = np.empty((*state.users.shape, 5), dtype=np.float32)
             mask = state.mask.astype(np.int8)
         else:
-            nodes = torch.empty((b, m, 5), dtype=torch.float32, device=state.mask.device)
+            xp = torch
+            arr = state.cur_arrival.float()
+            nodes = torch.empty((*state.users.shape, 5), dtype=torch.float32, device=arr.device)
             mask = state.mask.to(torch.int8)
-        nodes[:, :, 0] = state.users * (1.0 / cfg.max_users_per_bs)
+        nodes[:, :, 0] = state.users * self._inv_seats
         nodes[:, :, 1] = xp.log1p(state.user_rate / share[:, :, None]).sum(axis=-1) / share
-        nodes[:, :, 2] = state.cur_rate * (arr[:, None] * (1.0 / self._rate_scale))
-        nodes[:, :, 3] = (state.cur_demand * arr * (1.0 / self._demand_scale))[:, None]
+        nodes[:, :, 2] = state.cur_rate * (arr[:, None] * self._inv_rate)
+        nodes[:, :, 3] = (state.cur_demand * arr * self._inv_demand)[:, None]
         nodes[:, :, 4] = mask[:, :m]
+        # The features are >= 0 by construction; clip the float32 rounding at the upper bound.
+        if xp is np:
+            np.minimum(nodes, tables["high"], out=nodes)
+        else:
+            nodes.clamp_(max=tables["high"])
         return {"action_mask": mask, "arrival": arr[:, None], "nodes": nodes}
 
     def action_mask(self, state: SlottedState) -> Array:

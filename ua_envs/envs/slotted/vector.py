@@ -1,13 +1,14 @@
 """Native vector env of ``SlottedArrivalAssoc-v0``: ``num_envs`` episodes in one batched simulator.
 
 ``gym.make_vec("SlottedArrivalAssoc-v0", n, vectorization_mode="vector_entry_point", **kwargs)``
-builds it (``max_episode_steps=40`` from the registration). Observations, rewards and infos are
-torch tensors on ``device``, batch first; actions ``(num_envs,)`` integers (tensor or numpy).
-Seeding and ``SAME_STEP`` autoreset follow :class:`ua_envs.envs.base.BatchedVectorEnv`: reset
-with seed ``s`` draws sub-env ``i``'s first episode as a single env reset with ``s + i``. Since an
-episode is drawn whole at reset, steps draw nothing; only autoresets draw (from the vector
-env's own generator). The env never ends an episode itself (except on an illegal action with
-``invalid_action="terminate"``): episodes are truncated after ``max_episode_steps`` slots.
+builds it. Observations, rewards and infos are torch tensors on ``device``, batch first (infos are
+fresh tensors: mutating one leaves the env alone); actions ``(num_envs,)`` integers (tensor or
+numpy). Seeding and ``SAME_STEP`` autoreset follow :class:`ua_envs.envs.base.BatchedVectorEnv`:
+reset with seed ``s`` draws sub-env ``i``'s first episode as a single env reset with ``s + i``.
+Since an episode is drawn whole at reset, steps draw nothing; only autoresets draw (from the
+vector env's own generator). Episodes are truncated after ``max_episode_steps`` slots (default
+``horizon``, as the single env; at most ``horizon``) and terminated only by an illegal action
+with ``invalid_action="terminate"``.
 
 >>> import gymnasium as gym
 >>> import torch
@@ -33,7 +34,14 @@ from torch import Tensor
 
 from ua_envs.envs.base import BatchedVectorEnv
 from ua_envs.envs.slotted.env import slotted_spaces
-from ua_envs.envs.slotted.sim import SlottedSimulator, SlottedState, make_config
+from ua_envs.envs.slotted.sim import (
+    SlottedSimulator,
+    SlottedState,
+    check_episode_steps,
+    make_config,
+)
+
+__all__ = ["SlottedArrivalAssocVectorEnv"]
 
 
 class SlottedArrivalAssocVectorEnv(BatchedVectorEnv[SlottedState]):
@@ -41,10 +49,13 @@ class SlottedArrivalAssocVectorEnv(BatchedVectorEnv[SlottedState]):
 
     :param num_envs: number of sub-envs.
     :param device: torch device of the simulator and of every returned tensor.
-    :param max_episode_steps: truncation length (``None``: never truncated).
+    :param max_episode_steps: truncation length, ``None``: ``horizon`` (the episode's slots);
+        at most ``horizon`` (``ValueError`` otherwise: raise ``horizon`` instead).
     :param env_kwargs: fields of :class:`~ua_envs.envs.slotted.sim.SlottedConfig`
         (``render_mode`` must be None: the vector env does not render).
     """
+
+    sim: SlottedSimulator
 
     def __init__(
         self,
@@ -56,9 +67,14 @@ class SlottedArrivalAssocVectorEnv(BatchedVectorEnv[SlottedState]):
     ) -> None:
         self._reject_render_mode(env_kwargs)
         self.config = make_config(env_kwargs)
-        self._init_vector(num_envs, device, max_episode_steps, *slotted_spaces(self.config))
-        self.simulator = SlottedSimulator(self.config, batch_size=self.num_envs, device=self.device)
-        self.sim = self.simulator
+        steps = check_episode_steps("max_episode_steps", max_episode_steps, self.config.horizon)
+        self._init_vector(num_envs, device, steps, *slotted_spaces(self.config))
+        self.sim = SlottedSimulator(self.config, batch_size=self.num_envs, device=self.device)
+
+    @property
+    def simulator(self) -> SlottedSimulator:
+        """The batched simulator, the same object as ``sim``."""
+        return self.sim
 
     def _action_to_tensor(self, actions: Any) -> Tensor:
         """Actions as a tensor on ``device``; the simulator's ``step`` validates shape
@@ -69,8 +85,3 @@ class SlottedArrivalAssocVectorEnv(BatchedVectorEnv[SlottedState]):
         if array.dtype.kind not in "iu":
             raise ValueError(f"actions must hold integers, got dtype {array.dtype}")
         return torch.as_tensor(array, device=self.device)
-
-    def action_masks(self) -> Tensor:
-        """Legal actions ``(num_envs, num_bs + 1)`` bool of the current slot of every sub-env."""
-        mask: Tensor = self.simulator.action_mask(self.state)
-        return mask

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ua_envs.envs.base import ViewerOwner
+from ua_envs.envs.base import state_to_numpy
 from ua_envs.envs.slotted.sim import SlottedConfig, SlottedState
 
 
@@ -124,27 +124,21 @@ class SlottedViewer:
             self._fig = None
 
 
-class SlottedRendering(ViewerOwner):
-    """``render()`` / ``close()`` of the slotted single and parallel envs.
+class SlottedRendering:
+    """The viewer hooks of the slotted single and parallel envs (mixed in before their base,
+    which owns ``render()``/``close()``).
 
-    The env keeps ``config``, ``render_mode``, ``_viewer``, ``_history`` (utility and users per
-    BS of every slot played) and a ``_require_state()`` returning its numpy state.
+    The env keeps ``config`` and ``_history`` (utility and users per BS of every slot played).
     """
 
     config: SlottedConfig
     _history: list[tuple[float, np.ndarray]]
     _render_mode_hint = "pass render_mode='rgb_array'"
 
-    def _require_state(self) -> SlottedState:
-        raise NotImplementedError
-
     def _make_viewer(self, render_mode: str) -> SlottedViewer:
         return SlottedViewer(self.config, render_mode)
 
-    def render(self) -> np.ndarray | None:
-        """``rgb_array``: an ``(H, W, 3)`` uint8 frame; ``human``: draw in a matplotlib window."""
-        viewer = self._active_viewer()
-        if viewer is None:
-            return None
-        frame: np.ndarray | None = viewer.render(self._require_state(), self._history)
-        return frame
+    def _draw(self, viewer: SlottedViewer, state: SlottedState) -> np.ndarray | None:
+        if not isinstance(state.slot, np.ndarray):  # a torch state (e.g. on a GPU)
+            state = state_to_numpy(state)
+        return viewer.render(state, self._history)
