@@ -21,6 +21,7 @@ from ua_envs.envs.base import (
     to_numpy,
     torch_generator,
 )
+from ua_envs.envs.contract import Simulator
 
 
 @dataclass
@@ -31,11 +32,10 @@ class ToyState:
     label: str = "toy"
 
 
-class ToySim:
+class ToySim(Simulator[ToyState]):
     """Reward = value each step; terminates after ``goal`` steps (1..3, drawn at reset)."""
 
-    def __init__(self, batch_size: int) -> None:
-        self.batch_size = batch_size
+    instance_type = ToyState
 
     def reset(self, generator, options=None, batch_size=None) -> ToyState:
         n = batch_size or self.batch_size
@@ -56,16 +56,23 @@ class ToySim:
 
 
 class ToyVectorEnv(BatchedVectorEnv[ToyState]):
-    def __init__(self, num_envs: int = 1, *, device: Any = "cpu", max_episode_steps=None) -> None:
-        self.sim = ToySim(num_envs)
-        self.single_observation_space = spaces.Dict(
+    """A family filled in through the generic constructor of :class:`BatchedVectorEnv`."""
+
+    simulator_class = ToySim
+
+    @staticmethod
+    def make_config(kwargs: Any) -> None:
+        return None
+
+    @staticmethod
+    def single_spaces(config: Any) -> tuple[spaces.Space, spaces.Space]:
+        observation = spaces.Dict(
             {
                 "value": spaces.Box(0, 1, (1,), np.float32),
                 "steps": spaces.Box(0, 10, (1,), np.float32),
             }
         )
-        self.single_action_space = spaces.Discrete(2)
-        self._init_vector(num_envs, device, max_episode_steps)
+        return observation, spaces.Discrete(2)
 
 
 def test_seeded_vector_reset_equals_single_env_draws() -> None:
@@ -73,7 +80,7 @@ def test_seeded_vector_reset_equals_single_env_draws() -> None:
     obs, _ = env.reset(seed=10)
     for i in range(5):
         np_random, _ = seeding.np_random(10 + i)
-        single = ToySim(1).reset(torch_generator(np_random, "cpu"))
+        single = ToySim(None).reset(torch_generator(np_random, "cpu"))
         assert obs["value"][i, 0] == single.value[0]
         assert env.state.goal[i] == single.goal[0]
     again, _ = ToyVectorEnv(5).reset(seed=10)

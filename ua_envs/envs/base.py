@@ -335,6 +335,7 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
         **env_kwargs: Any,
     ) -> None:
         self._reject_render_mode(env_kwargs)
+        num_envs = check_int_range("num_envs", num_envs, 1)
         self.config = self.make_config(env_kwargs)
         self.sim = self.simulator_class(self.config, batch_size=num_envs, device=device)
         self._init_vector(num_envs, device, max_episode_steps, *self.single_spaces(self.config))

@@ -179,6 +179,11 @@ class Simulator(abc.ABC, Generic[StateT]):
     def observe(self, state: StateT) -> dict[str, Array]:
         """Batched observation dict, each entry ``(B, ...)`` (fresh arrays)."""
 
+    def step_checked(self, state: StateT, action: Any) -> tuple[StateT, Array, Array]:
+        """:meth:`step` for an action its adapter already validated (the single env's hot
+        path; default: :meth:`step`, which validates again)."""
+        return self.step(state, action)
+
     def action_mask(self, state: StateT) -> Array | None:
         """``(B, n_actions)`` bool legal actions, or ``None`` when every action is legal."""
         del state

@@ -93,8 +93,11 @@ class EpisodeRunner(Generic[StateT]):
         state = self.require_state()
         if done(state):
             raise RuntimeError("the episode is over: call reset() before step()")
-        with torch.no_grad():
-            self._state, reward, terminated = self.sim.step(state, action)
+        if self.numpy_state:  # no autograd on numpy: skip the grad-mode switch
+            self._state, reward, terminated = self.sim.step_checked(state, action)
+        else:
+            with torch.no_grad():
+                self._state, reward, terminated = self.sim.step_checked(state, action)
         return float(reward[0]), bool(terminated[0])
 
     # ---- views of the current state ----------------------------------------------------------
@@ -112,14 +115,19 @@ class EpisodeRunner(Generic[StateT]):
 
     def observation(self) -> dict[str, np.ndarray]:
         """Row 0 of the simulator's observation, as fresh numpy arrays."""
-        return {
-            key: np.array(value[0] if isinstance(value, np.ndarray) else value[0].numpy(force=True))
-            for key, value in self.sim.observe(self.require_state()).items()
-        }
+        observation = self.sim.observe(self.require_state())
+        if self.numpy_state:  # observe() returns fresh arrays: their rows alias nothing else
+            return {key: value[0] for key, value in observation.items()}
+        return {key: value[0].numpy(force=True).copy() for key, value in observation.items()}
 
     def info(self) -> dict[str, Any]:
         """Row 0 of the simulator's info: fresh numpy arrays, 0-d entries as Python scalars."""
-        return row_numpy(self.sim.info(self.require_state()))
+        info = self.sim.info(self.require_state())
+        if self.numpy_state:  # info() returns fresh arrays: their rows alias nothing else
+            return {
+                key: value[0].item() if value.ndim == 1 else value[0] for key, value in info.items()
+            }
+        return row_numpy(info)
 
     def action_mask(self) -> np.ndarray | None:
         """Row 0 of the simulator's action mask (bool), or ``None`` when all actions are legal."""
@@ -206,6 +214,12 @@ class SimEnv(ViewerOwner, gym.Env[dict[str, Any], Any], Generic[StateT]):
         """Whether ``state``'s episode has ended (stepping on raises ``RuntimeError``)."""
         return bool(state.done[0])  # type: ignore[attr-defined]
 
+    def _truncated(self, state: StateT) -> bool:
+        """Whether the env cuts the episode after this step (default: never; time limits
+        normally come from the registration's ``max_episode_steps``)."""
+        del state
+        return False
+
     def _reset_info(self) -> dict[str, Any]:
         """The info ``reset`` returns."""
         return {}
@@ -241,7 +255,8 @@ class SimEnv(ViewerOwner, gym.Env[dict[str, Any], Any], Generic[StateT]):
         self._on_step(reward)
         if self.render_mode == "human":
             self.render()
-        return self.runner.observation(), reward, terminated, False, self.runner.info()
+        truncated = not terminated and self._truncated(self.runner.require_state())
+        return self.runner.observation(), reward, terminated, truncated, self.runner.info()
 
     def action_masks(self) -> np.ndarray:
         """Legal actions of the current state, bool (sb3-contrib convention; all True where

@@ -388,6 +388,12 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
             return self.apply(state, action)
         return self.apply(state, self.check_action(action, state.channels.shape[0]))
 
+    def step_checked(
+        self, state: MultiCellState, action: Array
+    ) -> tuple[MultiCellState, Array, Array]:
+        """:meth:`step` without re-validating ``action`` (the single env checked it)."""
+        return self.apply(state, action)
+
     def apply(self, state: MultiCellState, action: Array) -> tuple[MultiCellState, Array, Array]:
         """:meth:`step` for an action already validated by the caller (``(B, K)`` int64).
 

@@ -225,33 +225,8 @@ class SlottedArrivalAssocEnv(SlottedRendering, SimEnv[SlottedState]):
 
     # ---- Gymnasium API -----------------------------------------------------------------------
 
-    def step(self, action: Any) -> tuple[ObsType, float, bool, bool, dict[str, Any]]:
-        """Play one slot (associate → serve → depart → reveal the next arrival); truncated
-        after ``horizon`` slots; ``RuntimeError`` after the episode ended.
-
-        :meth:`SimEnv.step <ua_envs.envs.single.SimEnv.step>` with the truncation at
-        ``horizon`` (the base has no truncation hook) and the observation and info read
-        straight from the simulator's fresh numpy arrays (the base's extra copies cost this
-        ~60 µs step about 10 %).
-        """
-        self.runner.require_state()
-        reward, terminated = self.runner.step(self._batch_action(action), self._done)
-        self._on_step(reward)
-        if self.render_mode == "human":
-            self.render()
-        state = self.runner.require_state()
-        truncated = not terminated and int(state.slot[0]) >= self.config.horizon
-        if not self.runner.numpy_state:  # a torch state (device other than the CPU)
-            observation, info = self.runner.observation(), self.runner.info()
-            return observation, reward, terminated, truncated, info
-        # observe() and info() values are fresh arrays or state arrays: row 0 of the fresh
-        # ones (views of arrays nobody else holds), copies / Python scalars of the others.
-        observation = {key: value[0] for key, value in self.sim.observe(state).items()}
-        info = {
-            key: value.item() if value.ndim == 1 else value[0].copy()
-            for key, value in self.sim.info(state).items()
-        }
-        return observation, reward, terminated, truncated, info
+    def _truncated(self, state: SlottedState) -> bool:
+        return int(state.slot[0]) >= self.config.horizon
 
     # ---- the instance ------------------------------------------------------------------------
 

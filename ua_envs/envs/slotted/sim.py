@@ -60,6 +60,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ua_envs.core import arrays
 from ua_envs.core.arrays import Array, arange, namespace
 from ua_envs.core.validation import (
     as_tensor,
@@ -454,6 +455,10 @@ class SlottedSimulator(Simulator[SlottedState]):
             noop = noop | True
         return xp.concatenate([cand, noop[:, None]], axis=1)
 
+    def step_checked(self, state: SlottedState, action: Array) -> tuple[SlottedState, Array, Array]:
+        """:meth:`step` without re-validating ``action`` (the single env checked it)."""
+        return self.step(state, action, validate=False)
+
     def step(
         self, state: SlottedState, action: Array, *, validate: bool = True
     ) -> tuple[SlottedState, Array, Array]:
@@ -643,23 +648,23 @@ class SlottedSimulator(Simulator[SlottedState]):
         arrived in the last played slot); ``active_users`` (B,) int64 after departures;
         ``departures`` (B,) int64; ``users_per_bs`` (B, M) int64; ``sum_rate`` (B,) float32 sum of
         ``th`` over users served in the last slot [data units/slot]; ``throughput`` (B, M, U)
-        float32 per seat; ``invalid_action`` (B,) bool. Entries may share memory with the state:
-        adapters copy what they hand out.
+        float32 per seat; ``invalid_action`` (B,) bool. Fresh arrays (no aliasing of the state).
         """
         users = state.users
+        fresh = arrays.copy
         return {
-            "utility": state.utility,
-            "episode_utility": state.episode_utility,
-            "rejections": state.rejections,
-            "declines": state.declines,
-            "arrivals": state.arrivals_count,
-            "arrived": state.arrived,
+            "utility": fresh(state.utility),
+            "episode_utility": fresh(state.episode_utility),
+            "rejections": fresh(state.rejections),
+            "declines": fresh(state.declines),
+            "arrivals": fresh(state.arrivals_count),
+            "arrived": fresh(state.arrived),
             "active_users": users.sum(axis=-1),
-            "departures": state.departures,
-            "users_per_bs": users,
+            "departures": fresh(state.departures),
+            "users_per_bs": fresh(users),
             "sum_rate": state.throughput.sum(axis=(1, 2)),
-            "throughput": state.throughput,
-            "invalid_action": state.invalid_action,
+            "throughput": fresh(state.throughput),
+            "invalid_action": fresh(state.invalid_action),
         }
 
     # ------------------------------------------------------------------ helpers for agents
