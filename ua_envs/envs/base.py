@@ -62,9 +62,10 @@ def row_numpy(arrays: Mapping[str, Tensor | np.ndarray]) -> dict[str, Any]:
     """Row 0 of batched tensors or arrays as fresh numpy arrays; 0-d rows become Python scalars."""
     out: dict[str, Any] = {}
     for key, value in arrays.items():
-        # One call for detach/cpu; numpy indexing is cheap.
-        array = (value if isinstance(value, np.ndarray) else value.numpy(force=True))[0]
-        out[key] = array.item() if array.ndim == 0 else array.copy()
+        if not isinstance(value, np.ndarray):
+            value = value.numpy(force=True)  # one call for detach/cpu; numpy indexing is cheap
+        # (B,) rows are scalars (the single env has B = 1); others are copied out of the batch.
+        out[key] = value.item(0) if value.ndim == 1 else value[0].copy()
     return out
 
 

@@ -21,7 +21,8 @@ method                 contract
 ``step``               ``(state, action) -> (state, reward (B,), terminated (B,) bool)``
 ``observe``            ``(state) -> dict[str, (B, ...) array]`` (fresh arrays)
 ``action_mask``        ``(state) -> (B, n_actions) bool`` or ``None`` (every action legal)
-``info``               ``(state) -> dict[str, (B, ...) array]`` (fresh arrays)
+``info``               ``(state, *, copy=True) -> dict[str, (B, ...) array]`` (fresh
+                       arrays; ``copy=False``: may be views of the state)
 ``evaluate``           decision families: ``(state, association, *, beams=None) -> Outcome``,
                        differentiable in a fractional ``association`` and in ``beams``
                        wherever the math is
@@ -190,8 +191,9 @@ class Simulator(abc.ABC, Generic[StateT]):
         return None
 
     @abc.abstractmethod
-    def info(self, state: StateT) -> dict[str, Array]:
-        """Batched info dict, each entry ``(B, ...)`` (fresh arrays)."""
+    def info(self, state: StateT, *, copy: bool = True) -> dict[str, Array]:
+        """Batched info dict, each entry ``(B, ...)``: fresh arrays, or with ``copy=False``
+        possibly views of the state (for adapters that copy what they hand out)."""
 
 
 class DecisionSimulator(Simulator[StateT]):

@@ -122,12 +122,8 @@ class EpisodeRunner(Generic[StateT]):
 
     def info(self) -> dict[str, Any]:
         """Row 0 of the simulator's info: fresh numpy arrays, 0-d entries as Python scalars."""
-        info = self.sim.info(self.require_state())
-        if self.numpy_state:  # info() returns fresh arrays: their rows alias nothing else
-            return {
-                key: value[0].item() if value.ndim == 1 else value[0] for key, value in info.items()
-            }
-        return row_numpy(info)
+        # Views are enough: row_numpy copies the rows it hands out.
+        return row_numpy(self.sim.info(self.require_state(), copy=False))
 
     def action_mask(self) -> np.ndarray | None:
         """Row 0 of the simulator's action mask (bool), or ``None`` when all actions are legal."""

@@ -633,19 +633,23 @@ class CellFreeSimulator(DecisionSimulator[CellFreeState]):
             "action_mask": _to_int8(state.action_mask),
         }
 
-    def info(self, state: CellFreeState) -> dict[str, Array]:
-        """Batched info dict (fresh arrays, torch or numpy like the state).
+    def info(self, state: CellFreeState, *, copy: bool = True) -> dict[str, Array]:
+        """Batched info dict (fresh arrays, torch or numpy like the state; ``copy=False``: views).
 
         ``sum_rate`` ``(B,)`` float64 and ``rates`` ``(B, K)`` float32 [bit/s/Hz]: of the support
         as evaluated for the reward (delta mode: the current support; terminal mode: the final
         support once the episode ends, zeros before). ``association`` ``(B, M, K)`` float32: the
         current support. ``invalid_action`` ``(B,)`` bool: the last action was masked.
         """
+
+        def fresh(value: Array) -> Array:
+            return arrays.copy(value) if copy else value
+
         return {
-            "sum_rate": arrays.copy(state.sum_rate),
-            "rates": arrays.copy(state.rates),
+            "sum_rate": fresh(state.sum_rate),
+            "rates": fresh(state.rates),
             "association": to_float32(state.support),
-            "invalid_action": arrays.copy(state.invalid),
+            "invalid_action": fresh(state.invalid),
         }
 
     def set_beamforming(self, beamforming_name: str) -> None:

@@ -640,7 +640,7 @@ class SlottedSimulator(Simulator[SlottedState]):
         """Legal actions ``(B, M + 1)`` bool of the current slot (a copy)."""
         return state.mask.copy() if isinstance(state.mask, np.ndarray) else state.mask.clone()
 
-    def info(self, state: SlottedState) -> dict[str, Array]:
+    def info(self, state: SlottedState, *, copy: bool = True) -> dict[str, Array]:
         """Batched info after the last step (zeros/False right after reset).
 
         ``utility`` (B,) float32 last slot's reward; ``episode_utility`` (B,); ``rejections``,
@@ -648,10 +648,14 @@ class SlottedSimulator(Simulator[SlottedState]):
         arrived in the last played slot); ``active_users`` (B,) int64 after departures;
         ``departures`` (B,) int64; ``users_per_bs`` (B, M) int64; ``sum_rate`` (B,) float32 sum of
         ``th`` over users served in the last slot [data units/slot]; ``throughput`` (B, M, U)
-        float32 per seat; ``invalid_action`` (B,) bool. Fresh arrays (no aliasing of the state).
+        float32 per seat; ``invalid_action`` (B,) bool. Fresh arrays (no aliasing of the state);
+        ``copy=False``: views of the state where an entry is a state field.
         """
         users = state.users
-        fresh = arrays.copy
+
+        def fresh(value: Array) -> Array:
+            return arrays.copy(value) if copy else value
+
         return {
             "utility": fresh(state.utility),
             "episode_utility": fresh(state.episode_utility),
