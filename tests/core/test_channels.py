@@ -8,6 +8,7 @@ with the standard error it is measured against (all are at least ~5 standard err
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -33,6 +34,12 @@ from ua_envs.core.channels import (
     ula_steering,
     umi_path_loss_db,
 )
+from ua_envs.core.channels.configs import (
+    CellFree3SlopeConfig,
+    CellFreeUmiConfig,
+    MmWave28Config,
+)
+from ua_envs.core.channels.generators import make_generator
 from ua_envs.core.channels.mmwave28 import OUTAGE_GAIN_DB, laplacian_offsets_rad
 
 SCENARIO_NAMES = ["mmwave28", "cellfree_3slope", "cellfree_umi"]
@@ -576,3 +583,72 @@ def test_position_shape_validation() -> None:
         mmwave28_from_positions(gen(0), torch.zeros(2, 3, 3), torch.zeros(2, 4, 2))
     with pytest.raises(ValueError, match="batch size"):
         cellfree_umi_from_positions(gen(0), torch.zeros(2, 3, 2), torch.zeros(3, 4, 2))
+
+
+# ------------------------------------------------------------------------------------------
+# configs: the single source of parameters, defaults and bounds
+# ------------------------------------------------------------------------------------------
+
+SAMPLERS = {  # scenario -> (config class, function, *_from_positions function)
+    "mmwave28": (MmWave28Config, mmwave28, mmwave28_from_positions),
+    "cellfree_3slope": (CellFree3SlopeConfig, cellfree_3slope, cellfree_3slope_from_positions),
+    "cellfree_umi": (CellFreeUmiConfig, cellfree_umi, cellfree_umi_from_positions),
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+def test_functions_take_config_fields_and_no_defaults_but_dtype(scenario: str) -> None:
+    """Defaults live only in the config: the functions' signatures default nothing but dtype."""
+    for function in SAMPLERS[scenario][1:]:
+        defaults = {
+            name
+            for name, parameter in inspect.signature(function).parameters.items()
+            if parameter.default is not inspect.Parameter.empty
+        }
+        assert defaults == {"dtype"}, function.__name__
+    config = SAMPLERS[scenario][0]()
+    s = make_channels(scenario, gen(0), 1)
+    assert (s.area_m, s.bandwidth_hz) == (config.area_m, config.bandwidth_hz)
+    assert s.channels.shape[1:] == (config.num_bs, config.num_ues, config.num_antennas)
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+def test_unknown_parameter_names_it_and_the_valid_ones(scenario: str) -> None:
+    _, function, from_positions = SAMPLERS[scenario]
+    with pytest.raises(ValueError, match="num_uez") as info:
+        function(gen(0), 2, num_uez=3)
+    assert "num_ues" in str(info.value) and "area_m" in str(info.value)
+    bs, ue = torch.zeros(1, 2, 2), torch.ones(1, 3, 2)
+    with pytest.raises(ValueError, match="num_uez") as info:
+        from_positions(gen(0), bs, ue, num_uez=3)
+    assert "area_m" in str(info.value)
+    for name in ("num_bs", "num_ues"):
+        with pytest.raises(ValueError, match=name):
+            from_positions(gen(0), bs, ue, **{name: 2})
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+def test_registered_generator_draws_like_the_function(scenario: str) -> None:
+    """One code path: ``make_generator(...).sample`` equals the function with the same fields."""
+    a = make_generator(scenario, num_ues=3, area_m=150.0).sample(gen(21), 2)
+    b = SAMPLERS[scenario][1](gen(21), 2, num_ues=3, area_m=150.0)
+    for x, y in zip(_tensors(a), _tensors(b), strict=True):
+        assert torch.equal(x, y)
+
+
+def test_from_positions_matches_uniform_draw() -> None:
+    """The uniform draw is BS positions, UE positions, then the positions' model: replaying the
+    positions on a generator advanced past them gives the same channels."""
+    for scenario, (_, function, from_positions) in SAMPLERS.items():
+        a = function(gen(22), 3, num_bs=2, num_ues=4)
+        g = gen(22)
+        torch.rand(3, 2, 2, generator=g)  # uniform_positions draws (B, P, 2) uniforms
+        torch.rand(3, 4, 2, generator=g)
+        b = from_positions(g, a.bs_positions, a.ue_positions)
+        assert torch.equal(a.channels, b.channels), scenario
+
+
+def test_config_values_are_normalised() -> None:
+    """Configs store checked values as plain int/float (an int area is a float)."""
+    config = CellFreeUmiConfig(area_m=300, num_ues=torch.tensor(3).item())
+    assert type(config.area_m) is float and type(config.num_ues) is int

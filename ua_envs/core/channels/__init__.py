@@ -44,15 +44,17 @@ from ua_envs.core.channels.common import (
     correlation_sqrt,
     rayleigh_channels,
 )
+from ua_envs.core.channels.configs import (
+    CellFree3SlopeConfig,
+    CellFreeUmiConfig,
+    MmWave28Config,
+)
 from ua_envs.core.channels.generators import (
     GENERATORS,
     CellFree3Slope,
-    CellFree3SlopeConfig,
     CellFreeUmi,
-    CellFreeUmiConfig,
     ChannelGenerator,
     MmWave28,
-    MmWave28Config,
     make_generator,
 )
 from ua_envs.core.channels.mmwave28 import (
@@ -94,7 +96,7 @@ __all__ = [
     "umi_path_loss_db",
 ]
 
-#: Scenario name -> generator ``(generator, batch_size, **kwargs) -> ChannelSample``.
+#: Scenario name -> ``(generator, batch_size, *, dtype, **config fields) -> ChannelSample``.
 SCENARIOS: dict[str, Callable[..., ChannelSample]] = {
     "mmwave28": mmwave28,
     "cellfree_3slope": cellfree_3slope,
@@ -110,15 +112,10 @@ def make_channels(
     :param scenario: one of ``"mmwave28"``, ``"cellfree_3slope"``, ``"cellfree_umi"``.
     :param generator: the env's single random source; its device is the output device.
     :param batch_size: ``B >= 1``.
-    :param kwargs: scenario kwargs (unknown names raise ``ValueError``).
+    :param kwargs: ``dtype`` and the fields of the scenario's config (:mod:`.configs`);
+        unknown names raise ``ValueError``.
     :raises ValueError: unknown scenario (the message lists the valid ones) or bad kwargs.
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {sorted(SCENARIOS)!r}, got {scenario!r}")
-    try:
-        return SCENARIOS[scenario](generator, batch_size, **kwargs)
-    except TypeError as err:
-        # An unknown kwarg is a user error, reported like every other bad argument.
-        if "unexpected keyword argument" in str(err):
-            raise ValueError(f"{scenario}: {err}") from None
-        raise
+    return SCENARIOS[scenario](generator, batch_size, **kwargs)

@@ -50,6 +50,7 @@ UE-correlated fields), Rayleigh fading ``(B, M, K, N)``.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -57,26 +58,27 @@ from torch import Tensor
 from ua_envs.core.channels.common import (
     ChannelSample,
     assemble_sample,
-    check_bool,
-    check_complex_dtype,
-    check_count,
-    check_deployment,
-    check_finite_float,
     check_generator,
     check_nonnegative_float,
     check_position_pair,
     check_positive_float,
     correlated_normal,
     correlation_sqrt,
-    positions_on,
     rayleigh_channels,
-    uniform_deployment,
+    sample_at_positions,
+    sample_uniform,
+)
+from ua_envs.core.channels.configs import (
+    UMI_TX_POWER_DBM,
+    CellFree3SlopeConfig,
+    CellFreeUmiConfig,
 )
 from ua_envs.core.geometry import with_height, wraparound_distances
 from ua_envs.core.units import noise_power_dbm
 from ua_envs.core.validation import check_float_range
 
 __all__ = [
+    "UMI_TX_POWER_DBM",
     "cellfree_3slope",
     "cellfree_3slope_from_positions",
     "cellfree_umi",
@@ -92,8 +94,6 @@ THREE_SLOPE_D0_M = 10.0
 THREE_SLOPE_D1_M = 50.0
 #: UMi path-loss distances are clipped at this minimum [m].
 UMI_MIN_DISTANCE_M = 1.0
-#: 200 mW in dBm, the UMi default per-AP power.
-UMI_TX_POWER_DBM = 10.0 * math.log10(200.0)
 
 
 def cost231_hata_constant_db(
@@ -219,26 +219,22 @@ def _finish(
     ue: Tensor,
     distances: Tensor,
     gain_db: Tensor,
-    *,
-    num_antennas: int,
-    tx_power_dbm: float,
-    noise_power_dbm_: float,
-    area_m: float,
-    bandwidth_hz: float,
+    config: CellFree3SlopeConfig | CellFreeUmiConfig,
+    noise_dbm: float,
     dtype: torch.dtype,
 ) -> ChannelSample:
     # Rayleigh fading is the last draw of both scenarios.
-    channels = rayleigh_channels(generator, gain_db, num_antennas, dtype=dtype)
+    channels = rayleigh_channels(generator, gain_db, config.num_antennas, dtype=dtype)
     return assemble_sample(
         channels,
         bs,
         ue,
         distances,
         gain_db,
-        tx_power_dbm=tx_power_dbm,
-        noise_power_dbm=noise_power_dbm_,
-        area_m=area_m,
-        bandwidth_hz=bandwidth_hz,
+        tx_power_dbm=config.tx_power_dbm,
+        noise_power_dbm=noise_dbm,
+        area_m=config.area_m,
+        bandwidth_hz=config.bandwidth_hz,
     )
 
 
@@ -247,23 +243,71 @@ def _finish(
 # --------------------------------------------------------------------------------------------
 
 
+def _cellfree_3slope_channels(
+    generator: torch.Generator,
+    bs: Tensor,
+    ue: Tensor,
+    config: CellFree3SlopeConfig,
+    dtype: torch.dtype,
+) -> ChannelSample:
+    """The three-slope model of the module docstring, after the positions."""
+    distances = wraparound_distances(bs, ue, config.area_m)  # (B, M, K), 2-D
+    loss_db = three_slope_path_loss_db(
+        distances,
+        carrier_mhz=1000.0 * config.carrier_ghz,
+        ap_height_m=config.ap_height_m,
+        ue_height_m=config.ue_height_m,
+    )
+    shadow_db = correlated_shadowing_db(
+        generator,
+        bs,
+        ue,
+        area_m=config.area_m,
+        shadowing_std_db=config.shadowing_std_db,
+        shadowing_delta=config.shadowing_delta,
+        decorrelation_distance_m=config.decorrelation_distance_m,
+    )
+    shadow_db = torch.where(distances > THREE_SLOPE_D1_M, shadow_db, 0.0)
+    gain_db = -loss_db + shadow_db
+    return _finish(generator, bs, ue, distances, gain_db, config, config.noise_power_dbm, dtype)
+
+
+def cellfree_3slope(
+    generator: torch.Generator,
+    batch_size: int,
+    *,
+    dtype: torch.dtype = torch.complex64,
+    **parameters: Any,
+) -> ChannelSample:
+    """Draw ``batch_size`` fronthaul-limited cell-free instances (SPEC §3.2, module docstring).
+
+    :param generator: the env's single random source; its device is the output device.
+    :param batch_size: ``B >= 1``.
+    :param dtype: ``torch.complex64`` or ``torch.complex128``.
+    :param parameters: fields of :class:`~ua_envs.core.channels.configs.CellFree3SlopeConfig`
+        (``num_bs``, ``num_antennas``, ``num_ues``, ``area_m``, ``ap_height_m``, ...; their
+        meaning, units, defaults and bounds are documented there).
+    :return: :class:`ChannelSample`: ``channels (B, M, K, N)``, ``tx_power (B, M)`` [W],
+        ``noise_power (B, K)`` [W], positions i.i.d. uniform in ``[0, area_m)²``, 2-D
+        wrap-around ``distances_m`` ``(B, M, K)`` and ``large_scale_gain_db = 10 log10 β``.
+    :raises ValueError: a bad argument, or an unknown parameter name (listing the valid ones).
+
+    >>> s = cellfree_3slope(torch.Generator().manual_seed(0), 2)
+    >>> tuple(s.channels.shape), bool(s.distances_m.max() <= 500 / 2**0.5)
+    ((2, 8, 4, 2), True)
+    """
+    return sample_uniform(
+        _cellfree_3slope_channels, CellFree3SlopeConfig, generator, batch_size, dtype, parameters
+    )
+
+
 def cellfree_3slope_from_positions(
     generator: torch.Generator,
     bs_positions: Tensor,
     ue_positions: Tensor,
     *,
-    num_antennas: int = 2,
-    area_m: float = 500.0,
-    ap_height_m: float = 15.0,
-    ue_height_m: float = 1.65,
-    carrier_ghz: float = 1.9,
-    bandwidth_hz: float = 10e6,
-    tx_power_dbm: float = 30.0,
-    noise_power_dbm: float = -85.0,
-    shadowing_std_db: float = 8.0,
-    shadowing_delta: float = 0.5,
-    decorrelation_distance_m: float = 100.0,
     dtype: torch.dtype = torch.complex64,
+    **parameters: Any,
 ) -> ChannelSample:
     """Three-slope cell-free channels for given positions (lower level of :func:`cellfree_3slope`).
 
@@ -271,128 +315,18 @@ def cellfree_3slope_from_positions(
 
     :param bs_positions: ``(B, M, 2)`` real [m].
     :param ue_positions: ``(B, K, 2)`` real [m].
-    :return: :class:`ChannelSample` (see :func:`cellfree_3slope` for the kwargs).
+    :param parameters: fields of :class:`~ua_envs.core.channels.configs.CellFree3SlopeConfig`
+        except ``num_bs`` / ``num_ues`` (given by the positions' shapes).
+    :return: :class:`ChannelSample` (see :func:`cellfree_3slope`).
     """
-    generator = check_generator(generator)
-    num_antennas = check_count("num_antennas", num_antennas)
-    area_m = check_positive_float("area_m", area_m)
-    ap_height_m = check_positive_float("ap_height_m", ap_height_m)
-    ue_height_m = check_positive_float("ue_height_m", ue_height_m)
-    carrier_ghz = check_positive_float("carrier_ghz", carrier_ghz)
-    bandwidth_hz = check_positive_float("bandwidth_hz", bandwidth_hz)
-    tx_power_dbm = check_finite_float("tx_power_dbm", tx_power_dbm)
-    noise_dbm = check_finite_float("noise_power_dbm", noise_power_dbm)
-    dtype = check_complex_dtype(dtype)
-    bs, ue = positions_on(generator, bs_positions, ue_positions, dtype)
-
-    distances = wraparound_distances(bs, ue, area_m)  # (B, M, K), 2-D
-    loss_db = three_slope_path_loss_db(
-        distances,
-        carrier_mhz=1000.0 * carrier_ghz,
-        ap_height_m=ap_height_m,
-        ue_height_m=ue_height_m,
-    )
-    shadow_db = correlated_shadowing_db(
+    return sample_at_positions(
+        _cellfree_3slope_channels,
+        CellFree3SlopeConfig,
         generator,
-        bs,
-        ue,
-        area_m=area_m,
-        shadowing_std_db=shadowing_std_db,
-        shadowing_delta=shadowing_delta,
-        decorrelation_distance_m=decorrelation_distance_m,
-    )
-    shadow_db = torch.where(distances > THREE_SLOPE_D1_M, shadow_db, 0.0)
-    gain_db = -loss_db + shadow_db
-    return _finish(
-        generator,
-        bs,
-        ue,
-        distances,
-        gain_db,
-        num_antennas=num_antennas,
-        tx_power_dbm=tx_power_dbm,
-        noise_power_dbm_=noise_dbm,
-        area_m=area_m,
-        bandwidth_hz=bandwidth_hz,
-        dtype=dtype,
-    )
-
-
-def cellfree_3slope(
-    generator: torch.Generator,
-    batch_size: int,
-    *,
-    num_bs: int = 8,
-    num_antennas: int = 2,
-    num_ues: int = 4,
-    area_m: float = 500.0,
-    ap_height_m: float = 15.0,
-    ue_height_m: float = 1.65,
-    carrier_ghz: float = 1.9,
-    bandwidth_hz: float = 10e6,
-    tx_power_dbm: float = 30.0,
-    noise_power_dbm: float = -85.0,
-    shadowing_std_db: float = 8.0,
-    shadowing_delta: float = 0.5,
-    decorrelation_distance_m: float = 100.0,
-    dtype: torch.dtype = torch.complex64,
-) -> ChannelSample:
-    """Draw ``batch_size`` fronthaul-limited cell-free instances (SPEC §3.2, module docstring).
-
-    :param generator: the env's single random source; its device is the output device.
-    :param batch_size: ``B >= 1``.
-    :param num_bs: ``M >= 1`` APs.
-    :param num_antennas: ``N >= 1`` antennas per AP.
-    :param num_ues: ``K >= 1`` UEs.
-    :param area_m: side of the wrap-around square [m], ``> 0``.
-    :param ap_height_m: AP antenna height [m], ``> 0``.
-    :param ue_height_m: UE antenna height [m], ``> 0``.
-    :param carrier_ghz: carrier [GHz], ``> 0`` (COST231-Hata is fitted for 1.5–2 GHz).
-    :param bandwidth_hz: bandwidth [Hz], ``> 0`` (recorded for rates; noise is stated directly).
-    :param tx_power_dbm: per-AP power [dBm].
-    :param noise_power_dbm: noise power per UE [dBm] (stated directly, -85 dBm).
-    :param shadowing_std_db: ``σ_sh >= 0`` [dB].
-    :param shadowing_delta: ``δ ∈ [0, 1]``.
-    :param decorrelation_distance_m: ``d_dc > 0`` [m] (Ngo: 100 m; [EGAT]: 500 m).
-    :param dtype: ``torch.complex64`` or ``torch.complex128``.
-    :return: :class:`ChannelSample` with 2-D wrap-around ``distances_m`` and
-        ``large_scale_gain_db = 10 log10 β``.
-
-    >>> s = cellfree_3slope(torch.Generator().manual_seed(0), 2)
-    >>> tuple(s.channels.shape), bool(s.distances_m.max() <= 500 / 2**0.5)
-    ((2, 8, 4, 2), True)
-    """
-    generator, batch_size, num_bs, num_ues, area_m, dtype = check_deployment(
-        generator, batch_size, num_bs, num_ues, area_m, dtype
-    )
-    # Validate the remaining kwargs before drawing anything.
-    check_count("num_antennas", num_antennas)
-    check_positive_float("ap_height_m", ap_height_m)
-    check_positive_float("ue_height_m", ue_height_m)
-    check_positive_float("carrier_ghz", carrier_ghz)
-    check_positive_float("bandwidth_hz", bandwidth_hz)
-    check_finite_float("tx_power_dbm", tx_power_dbm)
-    check_finite_float("noise_power_dbm", noise_power_dbm)
-    check_nonnegative_float("shadowing_std_db", shadowing_std_db)
-    check_float_range("shadowing_delta", shadowing_delta, 0.0, 1.0)
-    check_positive_float("decorrelation_distance_m", decorrelation_distance_m)
-    bs, ue = uniform_deployment(generator, batch_size, num_bs, num_ues, area_m, dtype)
-    return cellfree_3slope_from_positions(
-        generator,
-        bs,
-        ue,
-        num_antennas=num_antennas,
-        area_m=area_m,
-        ap_height_m=ap_height_m,
-        ue_height_m=ue_height_m,
-        carrier_ghz=carrier_ghz,
-        bandwidth_hz=bandwidth_hz,
-        tx_power_dbm=tx_power_dbm,
-        noise_power_dbm=noise_power_dbm,
-        shadowing_std_db=shadowing_std_db,
-        shadowing_delta=shadowing_delta,
-        decorrelation_distance_m=decorrelation_distance_m,
-        dtype=dtype,
+        bs_positions,
+        ue_positions,
+        dtype,
+        parameters,
     )
 
 
@@ -401,21 +335,65 @@ def cellfree_3slope(
 # --------------------------------------------------------------------------------------------
 
 
+def _cellfree_umi_channels(
+    generator: torch.Generator,
+    bs: Tensor,
+    ue: Tensor,
+    config: CellFreeUmiConfig,
+    dtype: torch.dtype,
+) -> ChannelSample:
+    """The UMi model of the module docstring, after the positions."""
+    planar = wraparound_distances(bs, ue, config.area_m)
+    distances = with_height(planar, config.height_difference_m).clamp_min(UMI_MIN_DISTANCE_M)
+    if config.correlated_shadowing:
+        # The cell-free book: correlated over UEs (2^{-d/d_dc}), independent across APs.
+        factor = correlation_sqrt(
+            ue, decorrelation_distance_m=config.decorrelation_distance_m, area_m=config.area_m
+        )
+        shadow = correlated_normal(generator, factor, num_fields=bs.shape[1]).to(bs.dtype)
+    else:
+        shadow = torch.randn(distances.shape, generator=generator, device=bs.device, dtype=bs.dtype)
+    gain_db = -umi_path_loss_db(distances) + config.shadowing_std_db * shadow
+    noise_dbm = noise_power_dbm(config.bandwidth_hz, config.noise_figure_db)
+    return _finish(generator, bs, ue, distances, gain_db, config, noise_dbm, dtype)
+
+
+def cellfree_umi(
+    generator: torch.Generator,
+    batch_size: int,
+    *,
+    dtype: torch.dtype = torch.complex64,
+    **parameters: Any,
+) -> ChannelSample:
+    """Draw ``batch_size`` user-centric cell-free UMi instances (SPEC §3.3, module docstring).
+
+    :param generator: the env's single random source; its device is the output device.
+    :param batch_size: ``B >= 1``.
+    :param dtype: ``torch.complex64`` or ``torch.complex128``.
+    :param parameters: fields of :class:`~ua_envs.core.channels.configs.CellFreeUmiConfig`
+        (``num_bs``, ``num_antennas``, ``num_ues``, ``area_m``, ``height_difference_m``, ...;
+        their meaning, units, defaults and bounds are documented there).
+    :return: :class:`ChannelSample`: ``channels (B, M, K, N)``, ``tx_power (B, M)`` [W],
+        ``noise_power (B, K)`` [W], positions i.i.d. uniform in ``[0, area_m)²``, 3-D
+        wrap-around ``distances_m`` ``(B, M, K)`` and ``large_scale_gain_db = 10 log10 β``.
+    :raises ValueError: a bad argument, or an unknown parameter name (listing the valid ones).
+
+    >>> s = cellfree_umi(torch.Generator().manual_seed(0), 2)
+    >>> tuple(s.channels.shape), round(10 * math.log10(float(s.noise_power[0, 0])) + 30, 2)
+    ((2, 8, 6, 2), -93.99)
+    """
+    return sample_uniform(
+        _cellfree_umi_channels, CellFreeUmiConfig, generator, batch_size, dtype, parameters
+    )
+
+
 def cellfree_umi_from_positions(
     generator: torch.Generator,
     bs_positions: Tensor,
     ue_positions: Tensor,
     *,
-    num_antennas: int = 2,
-    area_m: float = 400.0,
-    height_difference_m: float = 10.0,
-    bandwidth_hz: float = 20e6,
-    noise_figure_db: float = 7.0,
-    tx_power_dbm: float = UMI_TX_POWER_DBM,
-    shadowing_std_db: float = 4.0,
-    correlated_shadowing: bool = False,
-    decorrelation_distance_m: float = 9.0,
     dtype: torch.dtype = torch.complex64,
+    **parameters: Any,
 ) -> ChannelSample:
     """UMi cell-free channels for given positions (lower level of :func:`cellfree_umi`).
 
@@ -423,114 +401,16 @@ def cellfree_umi_from_positions(
 
     :param bs_positions: ``(B, M, 2)`` real [m].
     :param ue_positions: ``(B, K, 2)`` real [m].
-    :return: :class:`ChannelSample` (see :func:`cellfree_umi` for the kwargs).
+    :param parameters: fields of :class:`~ua_envs.core.channels.configs.CellFreeUmiConfig`
+        except ``num_bs`` / ``num_ues`` (given by the positions' shapes).
+    :return: :class:`ChannelSample` (see :func:`cellfree_umi`).
     """
-    generator = check_generator(generator)
-    num_antennas = check_count("num_antennas", num_antennas)
-    area_m = check_positive_float("area_m", area_m)
-    height_difference_m = check_nonnegative_float("height_difference_m", height_difference_m)
-    bandwidth_hz = check_positive_float("bandwidth_hz", bandwidth_hz)
-    noise_figure_db = check_nonnegative_float("noise_figure_db", noise_figure_db)
-    tx_power_dbm = check_finite_float("tx_power_dbm", tx_power_dbm)
-    shadowing_std_db = check_nonnegative_float("shadowing_std_db", shadowing_std_db)
-    correlated_shadowing = check_bool("correlated_shadowing", correlated_shadowing)
-    decorrelation_distance_m = check_positive_float(
-        "decorrelation_distance_m", decorrelation_distance_m
-    )
-    dtype = check_complex_dtype(dtype)
-    bs, ue = positions_on(generator, bs_positions, ue_positions, dtype)
-
-    planar = wraparound_distances(bs, ue, area_m)
-    distances = with_height(planar, height_difference_m).clamp_min(UMI_MIN_DISTANCE_M)
-    if correlated_shadowing:
-        # The cell-free book: correlated over UEs (2^{-d/d_dc}), independent across APs.
-        factor = correlation_sqrt(
-            ue, decorrelation_distance_m=decorrelation_distance_m, area_m=area_m
-        )
-        shadow = correlated_normal(generator, factor, num_fields=bs.shape[1]).to(bs.dtype)
-    else:
-        shadow = torch.randn(distances.shape, generator=generator, device=bs.device, dtype=bs.dtype)
-    gain_db = -umi_path_loss_db(distances) + shadowing_std_db * shadow
-    return _finish(
+    return sample_at_positions(
+        _cellfree_umi_channels,
+        CellFreeUmiConfig,
         generator,
-        bs,
-        ue,
-        distances,
-        gain_db,
-        num_antennas=num_antennas,
-        tx_power_dbm=tx_power_dbm,
-        noise_power_dbm_=noise_power_dbm(bandwidth_hz, noise_figure_db),
-        area_m=area_m,
-        bandwidth_hz=bandwidth_hz,
-        dtype=dtype,
-    )
-
-
-def cellfree_umi(
-    generator: torch.Generator,
-    batch_size: int,
-    *,
-    num_bs: int = 8,
-    num_antennas: int = 2,
-    num_ues: int = 6,
-    area_m: float = 400.0,
-    height_difference_m: float = 10.0,
-    bandwidth_hz: float = 20e6,
-    noise_figure_db: float = 7.0,
-    tx_power_dbm: float = UMI_TX_POWER_DBM,
-    shadowing_std_db: float = 4.0,
-    correlated_shadowing: bool = False,
-    decorrelation_distance_m: float = 9.0,
-    dtype: torch.dtype = torch.complex64,
-) -> ChannelSample:
-    """Draw ``batch_size`` user-centric cell-free UMi instances (SPEC §3.3, module docstring).
-
-    :param generator: the env's single random source; its device is the output device.
-    :param batch_size: ``B >= 1``.
-    :param num_bs: ``M >= 1`` APs.
-    :param num_antennas: ``N >= 1`` antennas per AP.
-    :param num_ues: ``K >= 1`` UEs.
-    :param area_m: side of the wrap-around square [m], ``> 0``.
-    :param height_difference_m: AP–UE height difference [m], ``>= 0``.
-    :param bandwidth_hz: bandwidth [Hz], ``> 0`` (sets the noise power).
-    :param noise_figure_db: UE noise figure [dB], ``>= 0``.
-    :param tx_power_dbm: per-AP power [dBm] (default 200 mW = 23.0103 dBm).
-    :param shadowing_std_db: ``σ_sh >= 0`` [dB].
-    :param correlated_shadowing: correlate shadowing over UEs per AP (the book's model).
-    :param decorrelation_distance_m: ``d_dc > 0`` [m], only used when correlated (book: 9 m).
-    :param dtype: ``torch.complex64`` or ``torch.complex128``.
-    :return: :class:`ChannelSample` with 3-D ``distances_m`` and
-        ``large_scale_gain_db = 10 log10 β``.
-
-    >>> s = cellfree_umi(torch.Generator().manual_seed(0), 2)
-    >>> tuple(s.channels.shape), round(10 * math.log10(float(s.noise_power[0, 0])) + 30, 2)
-    ((2, 8, 6, 2), -93.99)
-    """
-    generator, batch_size, num_bs, num_ues, area_m, dtype = check_deployment(
-        generator, batch_size, num_bs, num_ues, area_m, dtype
-    )
-    # Validate the remaining kwargs before drawing anything.
-    check_count("num_antennas", num_antennas)
-    check_nonnegative_float("height_difference_m", height_difference_m)
-    check_positive_float("bandwidth_hz", bandwidth_hz)
-    check_nonnegative_float("noise_figure_db", noise_figure_db)
-    check_finite_float("tx_power_dbm", tx_power_dbm)
-    check_nonnegative_float("shadowing_std_db", shadowing_std_db)
-    check_bool("correlated_shadowing", correlated_shadowing)
-    check_positive_float("decorrelation_distance_m", decorrelation_distance_m)
-    bs, ue = uniform_deployment(generator, batch_size, num_bs, num_ues, area_m, dtype)
-    return cellfree_umi_from_positions(
-        generator,
-        bs,
-        ue,
-        num_antennas=num_antennas,
-        area_m=area_m,
-        height_difference_m=height_difference_m,
-        bandwidth_hz=bandwidth_hz,
-        noise_figure_db=noise_figure_db,
-        tx_power_dbm=tx_power_dbm,
-        shadowing_std_db=shadowing_std_db,
-        correlated_shadowing=correlated_shadowing,
-        decorrelation_distance_m=decorrelation_distance_m,
-        dtype=dtype,
+        bs_positions,
+        ue_positions,
+        dtype,
+        parameters,
     )

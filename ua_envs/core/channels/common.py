@@ -14,28 +14,32 @@ Randomness comes only from the ``torch.Generator`` passed in; its device is the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from ua_envs.core.channels.configs import build_config
 from ua_envs.core.geometry import planar_distances, uniform_positions, wraparound_distances
 from ua_envs.core.units import dbm_to_watt
 from ua_envs.core.validation import check_float_range, check_int_range, check_shape, real_dtype
 
 __all__ = [
     "CHOLESKY_JITTER",
+    "ChannelModel",
     "ChannelSample",
     "assemble_sample",
     "check_complex_dtype",
-    "check_deployment",
     "check_generator",
     "check_position_pair",
     "correlated_normal",
     "correlation_sqrt",
     "positions_on",
     "rayleigh_channels",
+    "sample_at_positions",
+    "sample_uniform",
     "uniform_deployment",
 ]
 
@@ -189,20 +193,6 @@ def positions_on(
     return bs_positions.to(device=dev, dtype=real), ue_positions.to(device=dev, dtype=real)
 
 
-def check_deployment(
-    generator: Any, batch_size: Any, num_bs: Any, num_ues: Any, area_m: Any, dtype: Any
-) -> tuple[torch.Generator, int, int, int, float, torch.dtype]:
-    """Validate the deployment kwargs every generator shares, in this order; return them."""
-    return (
-        check_generator(generator),
-        check_count("batch_size", batch_size),
-        check_count("num_bs", num_bs),
-        check_count("num_ues", num_ues),
-        check_positive_float("area_m", area_m),
-        check_complex_dtype(dtype),
-    )
-
-
 def uniform_deployment(
     generator: torch.Generator,
     batch_size: int,
@@ -220,6 +210,57 @@ def uniform_deployment(
     bs = uniform_positions(generator, batch_size, num_bs, area_m, dtype=real)
     ue = uniform_positions(generator, batch_size, num_ues, area_m, dtype=real)
     return bs, ue
+
+
+#: ``(generator, bs, ue, config, dtype) -> ChannelSample``: the channel model of one scenario,
+#: drawing everything after the positions (checked ``bs`` ``(B, M, 2)`` / ``ue`` ``(B, K, 2)``
+#: on the generator's device in the real dtype of ``dtype``; ``config`` a checked config).
+ChannelModel = Callable[[torch.Generator, Tensor, Tensor, Any, torch.dtype], ChannelSample]
+
+
+def sample_uniform(
+    channel_model: ChannelModel,
+    config_class: type,
+    generator: Any,
+    batch_size: Any,
+    dtype: Any,
+    parameters: Mapping[str, Any],
+) -> ChannelSample:
+    """The body of every ``scenario(generator, batch_size, *, dtype, **parameters)`` function.
+
+    Checks the arguments and builds ``config_class(**parameters)`` (before drawing anything),
+    draws BS then UE positions i.i.d. uniform in ``[0, area_m)²``, and hands them to
+    ``channel_model``.
+    """
+    generator = check_generator(generator)
+    batch_size = check_count("batch_size", batch_size)
+    dtype = check_complex_dtype(dtype)
+    config: Any = build_config(config_class, parameters)
+    bs, ue = uniform_deployment(
+        generator, batch_size, config.num_bs, config.num_ues, config.area_m, dtype
+    )
+    return channel_model(generator, bs, ue, config, dtype)
+
+
+def sample_at_positions(
+    channel_model: ChannelModel,
+    config_class: type,
+    generator: Any,
+    bs_positions: Tensor,
+    ue_positions: Tensor,
+    dtype: Any,
+    parameters: Mapping[str, Any],
+) -> ChannelSample:
+    """The body of every ``scenario_from_positions`` function: like :func:`sample_uniform`
+    with the given positions; ``num_bs`` / ``num_ues`` come from their shapes."""
+    generator = check_generator(generator)
+    dtype = check_complex_dtype(dtype)
+    bs, ue = positions_on(generator, bs_positions, ue_positions, dtype)
+    sizes = {"num_bs": bs.shape[1], "num_ues": ue.shape[1]}
+    config: Any = build_config(
+        config_class, parameters, fixed=sizes, fixed_by="the shapes of bs_positions/ue_positions"
+    )
+    return channel_model(generator, bs, ue, config, dtype)
 
 
 def assemble_sample(

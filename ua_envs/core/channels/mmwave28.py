@@ -46,7 +46,7 @@ path phases. All draws come from the ``torch.Generator`` passed in, and happen w
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -55,17 +55,15 @@ from ua_envs.core.channels.common import (
     ChannelSample,
     assemble_sample,
     check_bool,
-    check_complex_dtype,
     check_count,
-    check_deployment,
-    check_finite_float,
     check_generator,
     check_nonnegative_float,
     check_positive_float,
     log10_mean_power_db,
-    positions_on,
-    uniform_deployment,
+    sample_at_positions,
+    sample_uniform,
 )
+from ua_envs.core.channels.configs import MmWave28Config
 from ua_envs.core.geometry import planar_distances
 from ua_envs.core.units import noise_power_dbm
 
@@ -225,50 +223,21 @@ def mmwave28_large_scale(
     return MmWaveLargeScale(path_gain_db=path_gain_db, los=los, outage=in_outage)
 
 
-def mmwave28_from_positions(
-    generator: torch.Generator,
-    bs_positions: Tensor,
-    ue_positions: Tensor,
-    *,
-    num_antennas: int = 4,
-    area_m: float = 200.0,
-    carrier_ghz: float = REFERENCE_CARRIER_GHZ,
-    bandwidth_hz: float = 1e9,
-    tx_power_dbm: float = 30.0,
-    noise_figure_db: float = 0.0,
-    num_paths: int = 3,
-    angular_spread_deg: float = 10.2,
-    outage: bool = False,
-    dtype: torch.dtype = torch.complex64,
+def _mmwave28_channels(
+    generator: torch.Generator, bs: Tensor, ue: Tensor, config: MmWave28Config, dtype: torch.dtype
 ) -> ChannelSample:
-    """mmWave channels for given positions (the lower level of :func:`mmwave28`).
-
-    Useful to fix a geometry (tests, hand-built scenarios). Positions are used as given (they
-    need not lie inside ``area_m``, which is only recorded in the sample).
-
-    :param generator: random source; its device is the output device.
-    :param bs_positions: ``(B, M, 2)`` real [m].
-    :param ue_positions: ``(B, K, 2)`` real [m].
-    :return: :class:`ChannelSample` (see :func:`mmwave28` for the kwargs).
-    """
-    generator = check_generator(generator)
-    num_antennas = check_count("num_antennas", num_antennas)
-    area_m = check_positive_float("area_m", area_m)
-    carrier_ghz = check_positive_float("carrier_ghz", carrier_ghz)
-    bandwidth_hz = check_positive_float("bandwidth_hz", bandwidth_hz)
-    tx_power_dbm = check_finite_float("tx_power_dbm", tx_power_dbm)
-    noise_figure_db = check_nonnegative_float("noise_figure_db", noise_figure_db)
-    num_paths = check_count("num_paths", num_paths)
-    angular_spread_deg = check_nonnegative_float("angular_spread_deg", angular_spread_deg)
-    outage = check_bool("outage", outage)
-    dtype = check_complex_dtype(dtype)
-    bs, ue = positions_on(generator, bs_positions, ue_positions, dtype)
+    """The model of the module docstring, after the positions (a :data:`ChannelModel`)."""
     real, dev = bs.dtype, bs.device
     batch, num_bs, num_ues = bs.shape[0], bs.shape[1], ue.shape[1]
+    num_paths, num_antennas = config.num_paths, config.num_antennas
 
     distances = planar_distances(bs, ue).clamp_min(MIN_DISTANCE_M)  # (B, M, K)
     large = mmwave28_large_scale(
-        generator, distances, num_paths=num_paths, outage=outage, carrier_ghz=carrier_ghz
+        generator,
+        distances,
+        num_paths=num_paths,
+        outage=config.outage,
+        carrier_ghz=config.carrier_ghz,
     )
 
     # Angles from broadside (+y) of the x-axis ULA: sin θ_0 = Δx / d.
@@ -276,7 +245,7 @@ def mmwave28_from_positions(
     theta0 = torch.atan2(delta[..., 0], delta[..., 1])
     link_shape = (batch, num_bs, num_ues)
     offsets = laplacian_offsets_rad(
-        generator, (*link_shape, num_paths - 1), angular_spread_deg, dtype=real
+        generator, (*link_shape, num_paths - 1), config.angular_spread_deg, dtype=real
     )
     offsets = torch.cat([torch.zeros((*link_shape, 1), device=dev, dtype=real), offsets], -1)
     theta = theta0.unsqueeze(-1) + offsets  # (B, M, K, I)
@@ -301,10 +270,10 @@ def mmwave28_from_positions(
         ue,
         distances,
         gain_db,
-        tx_power_dbm=tx_power_dbm,
-        noise_power_dbm=noise_power_dbm(bandwidth_hz, noise_figure_db),
-        area_m=area_m,
-        bandwidth_hz=bandwidth_hz,
+        tx_power_dbm=config.tx_power_dbm,
+        noise_power_dbm=noise_power_dbm(config.bandwidth_hz, config.noise_figure_db),
+        area_m=config.area_m,
+        bandwidth_hz=config.bandwidth_hz,
     )
 
 
@@ -312,68 +281,54 @@ def mmwave28(
     generator: torch.Generator,
     batch_size: int,
     *,
-    num_bs: int = 2,
-    num_antennas: int = 4,
-    num_ues: int = 8,
-    area_m: float = 200.0,
-    carrier_ghz: float = 28.0,
-    bandwidth_hz: float = 1e9,
-    tx_power_dbm: float = 30.0,
-    noise_figure_db: float = 0.0,
-    num_paths: int = 3,
-    angular_spread_deg: float = 10.2,
-    outage: bool = False,
     dtype: torch.dtype = torch.complex64,
+    **parameters: Any,
 ) -> ChannelSample:
     """Draw ``batch_size`` multi-cell 28 GHz mmWave instances (SPEC §3.1, module docstring).
 
     :param generator: the env's single random source; its device is the output device.
     :param batch_size: ``B >= 1``.
-    :param num_bs: ``M >= 1`` base stations.
-    :param num_antennas: ``N >= 1`` ULA antennas per BS (half-wavelength spacing).
-    :param num_ues: ``K >= 1`` single-antenna UEs.
-    :param area_m: side of the square [m], ``> 0``; positions i.i.d. uniform, no wrap-around.
-    :param carrier_ghz: carrier [GHz], ``> 0`` (28: the Akdeniz table exactly).
-    :param bandwidth_hz: bandwidth [Hz], ``> 0`` (sets the noise power).
-    :param tx_power_dbm: per-BS transmit power [dBm].
-    :param noise_figure_db: UE noise figure [dB], ``>= 0``.
-    :param num_paths: ``I >= 1`` paths per link.
-    :param angular_spread_deg: rms Laplacian spread of paths 2..I around path 1 [deg], ``>= 0``.
-    :param outage: enable the Akdeniz outage state (links with ``h = 0``).
     :param dtype: ``torch.complex64`` or ``torch.complex128`` (real tensors float32 / 64).
+    :param parameters: fields of :class:`~ua_envs.core.channels.configs.MmWave28Config`
+        (``num_bs``, ``num_antennas``, ``num_ues``, ``area_m``, ``carrier_ghz``, ...; their
+        meaning, units, defaults and bounds are documented there).
     :return: :class:`ChannelSample`: ``channels (B, M, K, N)``, ``tx_power (B, M)`` [W],
-        ``noise_power (B, K)`` [W], positions, 2-D distances clipped at 1 m, and
-        ``large_scale_gain_db = 10 log10((1/I) Σ_i 10^{-PL_i/10})``.
+        ``noise_power (B, K)`` [W], positions ``(B, M, 2)`` / ``(B, K, 2)`` [m] i.i.d. uniform
+        in ``[0, area_m)²``, 2-D distances ``(B, M, K)`` [m] clipped at 1 m, and
+        ``large_scale_gain_db = 10 log10((1/I) Σ_i 10^{-PL_i/10})`` ``(B, M, K)``.
+    :raises ValueError: a bad argument, or an unknown parameter name (listing the valid ones).
 
     >>> s = mmwave28(torch.Generator().manual_seed(0), 3)
     >>> tuple(s.channels.shape), s.channels.dtype, round(float(s.noise_power[0, 0]) * 1e12, 2)
     ((3, 2, 8, 4), torch.complex64, 3.98)
     """
-    generator, batch_size, num_bs, num_ues, area_m, dtype = check_deployment(
-        generator, batch_size, num_bs, num_ues, area_m, dtype
+    return sample_uniform(
+        _mmwave28_channels, MmWave28Config, generator, batch_size, dtype, parameters
     )
-    # Validate the remaining kwargs before drawing anything.
-    check_count("num_antennas", num_antennas)
-    check_positive_float("carrier_ghz", carrier_ghz)
-    check_positive_float("bandwidth_hz", bandwidth_hz)
-    check_finite_float("tx_power_dbm", tx_power_dbm)
-    check_nonnegative_float("noise_figure_db", noise_figure_db)
-    check_count("num_paths", num_paths)
-    check_nonnegative_float("angular_spread_deg", angular_spread_deg)
-    check_bool("outage", outage)
-    bs, ue = uniform_deployment(generator, batch_size, num_bs, num_ues, area_m, dtype)
-    return mmwave28_from_positions(
-        generator,
-        bs,
-        ue,
-        num_antennas=num_antennas,
-        area_m=area_m,
-        carrier_ghz=carrier_ghz,
-        bandwidth_hz=bandwidth_hz,
-        tx_power_dbm=tx_power_dbm,
-        noise_figure_db=noise_figure_db,
-        num_paths=num_paths,
-        angular_spread_deg=angular_spread_deg,
-        outage=outage,
-        dtype=dtype,
+
+
+def mmwave28_from_positions(
+    generator: torch.Generator,
+    bs_positions: Tensor,
+    ue_positions: Tensor,
+    *,
+    dtype: torch.dtype = torch.complex64,
+    **parameters: Any,
+) -> ChannelSample:
+    """mmWave channels for given positions (the lower level of :func:`mmwave28`).
+
+    Useful to fix a geometry (tests, hand-built scenarios). Positions are used as given (they
+    need not lie inside ``area_m``, which is only recorded in the sample). Same draws as
+    :func:`mmwave28` after the positions.
+
+    :param generator: random source; its device is the output device.
+    :param bs_positions: ``(B, M, 2)`` real [m].
+    :param ue_positions: ``(B, K, 2)`` real [m].
+    :param dtype: ``torch.complex64`` or ``torch.complex128``.
+    :param parameters: fields of :class:`~ua_envs.core.channels.configs.MmWave28Config` except
+        ``num_bs`` / ``num_ues`` (given by the positions' shapes).
+    :return: :class:`ChannelSample` (see :func:`mmwave28`).
+    """
+    return sample_at_positions(
+        _mmwave28_channels, MmWave28Config, generator, bs_positions, ue_positions, dtype, parameters
     )
