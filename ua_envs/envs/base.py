@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 import gymnasium as gym
@@ -339,7 +339,12 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
         num_envs = check_int_range("num_envs", num_envs, 1)
         self.config = self.make_config(env_kwargs)
         self.sim = self.simulator_class(self.config, batch_size=num_envs, device=device)
+        max_episode_steps = self._episode_steps(max_episode_steps)
         self._init_vector(num_envs, device, max_episode_steps, *self.single_spaces(self.config))
+
+    def _episode_steps(self, max_episode_steps: int | None) -> int | None:
+        """The truncation length of the vector env given ``make_vec``'s (default: as given)."""
+        return max_episode_steps
 
     @staticmethod
     def _reject_render_mode(env_kwargs: dict[str, Any]) -> None:
@@ -400,10 +405,15 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
         return self.sim.observe(self.state), {}
 
     def _action_to_tensor(self, actions: Any) -> Tensor:
-        """Convert and validate a batched action (override per family)."""
-        return torch.as_tensor(
-            np.asarray(actions) if not isinstance(actions, Tensor) else actions, device=self.device
-        )
+        """A batched integer action as a tensor on ``device`` (the default, for ``Discrete``
+        actions; the simulator's ``step`` checks shape and range). Families with other action
+        spaces override it."""
+        if isinstance(actions, Tensor):
+            return actions.to(self.device)
+        array = np.asarray(actions)
+        if array.dtype.kind not in "iu":
+            raise ValueError(f"actions must hold integers, got dtype {array.dtype}")
+        return torch.from_numpy(array.astype(np.int64, copy=False)).to(self.device)
 
     def step(
         self, actions: Any

@@ -8,7 +8,7 @@ family's Gymnasium env plays after ``reset(seed=s)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np

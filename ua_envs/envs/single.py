@@ -166,8 +166,9 @@ def _batch_of_one(value: Any, unbatched_dims: int) -> Any:
 class SimEnv(ViewerOwner, gym.Env[dict[str, Any], Any], Generic[StateT]):
     """A family's Gymnasium env: ``reset``/``step``/``action_masks``/``render`` over a runner.
 
-    Subclasses set :attr:`simulator_class` and :attr:`make_config`, and implement
-    :meth:`_spaces`, :meth:`_batch_action` and :meth:`_make_viewer` / :meth:`_draw` (rendering).
+    Subclasses set :attr:`simulator_class`, :attr:`make_config` and :attr:`single_spaces`
+    (shared with the vector env), and implement :meth:`_batch_action` and :meth:`_make_viewer`
+    / :meth:`_draw` (rendering).
 
     :param render_mode: None, ``"rgb_array"`` or ``"human"``.
     :param device: torch device of the simulator (CPU, the fast choice at batch size 1).
@@ -192,13 +193,14 @@ class SimEnv(ViewerOwner, gym.Env[dict[str, Any], Any], Generic[StateT]):
         self.device = torch.device(device)
         self.sim = self.simulator_class(self.config, batch_size=1, device=self.device)
         self.runner: EpisodeRunner[StateT] = EpisodeRunner(self.sim)
-        self.observation_space, self.action_space = self._spaces()
+        self.observation_space, self.action_space = self.single_spaces(self.config)
         self._viewer: Any = None
 
     # ---- hooks ---------------------------------------------------------------------------------
 
-    def _spaces(self) -> tuple[gym.Space[Any], gym.Space[Any]]:
-        """``(observation_space, action_space)`` of the config."""
+    @staticmethod
+    def single_spaces(config: Any) -> tuple[gym.Space[Any], gym.Space[Any]]:
+        """``(observation_space, action_space)`` of ``config`` (shared with the vector env)."""
         raise NotImplementedError
 
     def _batch_action(self, action: Any) -> Any:

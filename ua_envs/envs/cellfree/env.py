@@ -164,7 +164,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
@@ -197,6 +196,11 @@ def observation_space(config: CellFreeConfig) -> spaces.Dict:
     )
 
 
+def single_spaces(config: CellFreeConfig) -> tuple[spaces.Dict, spaces.Discrete]:
+    """``(observation_space, action_space)`` of the single env: ``Discrete(M·K + 1)``."""
+    return observation_space(config), spaces.Discrete(config.num_actions)
+
+
 class CellFreeAssocEnv(ChannelInstanceProperties, SimEnv[CellFreeState]):
     """Sequential cell-free support-set construction; see the module docstring for the spec.
 
@@ -210,8 +214,7 @@ class CellFreeAssocEnv(ChannelInstanceProperties, SimEnv[CellFreeState]):
     config: CellFreeConfig
     sim: CellFreeSimulator
 
-    def _spaces(self) -> tuple[gym.Space[Any], gym.Space[Any]]:
-        return observation_space(self.config), spaces.Discrete(self.config.num_actions)
+    single_spaces = staticmethod(single_spaces)
 
     def _batch_action(self, action: Any) -> Any:
         num_actions = self.config.num_actions

@@ -24,59 +24,19 @@ most ``M·K + 1`` steps, see ``env.py``); ``max_episode_steps`` truncates earlie
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-import torch
-from gymnasium import spaces
-from torch import Tensor
-
 from ua_envs.envs.base import BatchedVectorEnv
-from ua_envs.envs.cellfree.env import observation_space
+from ua_envs.envs.cellfree.env import single_spaces
 from ua_envs.envs.cellfree.sim import CellFreeSimulator, CellFreeState, make_config
 
 __all__ = ["CellFreeAssocVectorEnv"]
 
 
 class CellFreeAssocVectorEnv(BatchedVectorEnv[CellFreeState]):
-    """``num_envs`` copies of ``CellFreeAssoc-v0`` stepped as one batch.
+    """``num_envs`` copies of ``CellFreeAssoc-v0`` stepped as one batch (constructor:
+    :class:`~ua_envs.envs.base.BatchedVectorEnv`; ``max_episode_steps`` defaults to ``None``:
+    episodes end by themselves within ``M·K + 1`` steps)."""
 
-    :param num_envs: number of sub-envs ``n >= 1``.
-    :param device: torch device of the simulator and of every returned tensor.
-    :param max_episode_steps: truncation limit, or ``None`` (the registered default: episodes end
-        by themselves within ``M·K + 1`` steps).
-    :param env_kwargs: the fields of :class:`~ua_envs.envs.cellfree.sim.CellFreeConfig`
-        (``render_mode`` is accepted and must be None: the vector env does not render).
-    """
-
+    simulator_class = CellFreeSimulator
+    make_config = staticmethod(make_config)
+    single_spaces = staticmethod(single_spaces)
     sim: CellFreeSimulator
-
-    def __init__(
-        self,
-        num_envs: int = 1,
-        *,
-        device: torch.device | str = "cpu",
-        max_episode_steps: int | None = None,
-        **env_kwargs: Any,
-    ) -> None:
-        self._reject_render_mode(env_kwargs)
-        self.config = make_config(env_kwargs)
-        self._init_vector(
-            num_envs,
-            device,
-            max_episode_steps,
-            observation_space(self.config),
-            spaces.Discrete(self.config.num_actions),
-        )
-        self.sim = CellFreeSimulator(self.config, batch_size=self.num_envs, device=self.device)
-
-    def _action_to_tensor(self, actions: Any) -> Tensor:
-        if isinstance(actions, Tensor):
-            tensor = actions
-        else:
-            array = np.asarray(actions)
-            if array.dtype.kind not in "iu":
-                raise ValueError(f"actions must be integers, got dtype {array.dtype}")
-            tensor = torch.from_numpy(array.astype(np.int64, copy=False))
-        # Shape, dtype and range are checked by the simulator's step.
-        return tensor.to(self.device)

@@ -180,7 +180,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
@@ -221,6 +220,11 @@ def observation_space(config: FronthaulConfig) -> spaces.Dict:
 def action_space(config: FronthaulConfig) -> spaces.MultiBinary:
     """``MultiBinary(M * K)``, row-major over APs."""
     return spaces.MultiBinary(config.num_bs * config.num_ues)
+
+
+def single_spaces(config: FronthaulConfig) -> tuple[spaces.Dict, spaces.MultiBinary]:
+    """``(observation_space, action_space)`` of the single env."""
+    return observation_space(config), action_space(config)
 
 
 class FronthaulRunner(EpisodeRunner[FronthaulState]):
@@ -297,8 +301,7 @@ class FronthaulAssocEnv(ChannelInstanceProperties, SimEnv[FronthaulState]):
 
     # ---- SimEnv hooks --------------------------------------------------------------------------
 
-    def _spaces(self) -> tuple[gym.Space[Any], gym.Space[Any]]:
-        return observation_space(self.config), action_space(self.config)
+    single_spaces = staticmethod(single_spaces)
 
     def _batch_action(self, action: Any) -> torch.Tensor:
         m, k = self.config.num_bs, self.config.num_ues

@@ -41,11 +41,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from ua_envs.envs.base import BatchedVectorEnv
-from ua_envs.envs.fronthaul.env import action_space, observation_space
+from ua_envs.envs.fronthaul.env import single_spaces
 from ua_envs.envs.fronthaul.sim import FronthaulSimulator, FronthaulState, make_config
 
 __all__ = ["FronthaulAssocVectorEnv"]
@@ -63,24 +62,9 @@ class FronthaulAssocVectorEnv(BatchedVectorEnv[FronthaulState]):
 
     sim: FronthaulSimulator
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        *,
-        device: torch.device | str = "cpu",
-        max_episode_steps: int | None = None,
-        **env_kwargs: Any,
-    ) -> None:
-        self._reject_render_mode(env_kwargs)
-        self.config = make_config(env_kwargs)
-        self.sim = FronthaulSimulator(self.config, batch_size=num_envs, device=device)
-        self._init_vector(
-            num_envs,
-            device,
-            max_episode_steps,
-            observation_space(self.config),
-            action_space(self.config),
-        )
+    simulator_class = FronthaulSimulator
+    make_config = staticmethod(make_config)
+    single_spaces = staticmethod(single_spaces)
 
     def reset(
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None

@@ -128,7 +128,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
@@ -201,8 +200,7 @@ class MultiCellAssocEnv(ChannelInstanceProperties, SimEnv[MultiCellState]):
     config: MultiCellConfig
     sim: MultiCellSimulator
 
-    def _spaces(self) -> tuple[gym.Space[Any], gym.Space[Any]]:
-        return single_spaces(self.config)
+    single_spaces = staticmethod(single_spaces)
 
     def _batch_action(self, action: Any) -> Any:
         array = check_single_action(action, self.config.num_bs, self.config.num_ues)[None]

@@ -144,7 +144,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
@@ -159,12 +158,12 @@ from ua_envs.envs.slotted.sim import (
 )
 from ua_envs.envs.slotted.viewer import SlottedRendering
 
-__all__ = ["SlottedArrivalAssocEnv", "slotted_spaces"]
+__all__ = ["SlottedArrivalAssocEnv", "single_spaces"]
 
 ObsType = dict[str, np.ndarray]
 
 
-def slotted_spaces(config: SlottedConfig) -> tuple[spaces.Space[Any], spaces.Discrete]:
+def single_spaces(config: SlottedConfig) -> tuple[spaces.Space[Any], spaces.Discrete]:
     """The single-env ``(observation_space, action_space)`` of a configuration."""
     m = config.num_bs
     high = np.broadcast_to(SlottedSimulator(config).node_high.numpy(), (m, 5)).astype(np.float32)
@@ -202,8 +201,7 @@ class SlottedArrivalAssocEnv(SlottedRendering, SimEnv[SlottedState]):
 
     # ---- SimEnv hooks ------------------------------------------------------------------------
 
-    def _spaces(self) -> tuple[gym.Space[Any], gym.Space[Any]]:
-        return slotted_spaces(self.config)
+    single_spaces = staticmethod(single_spaces)
 
     def _batch_action(self, action: Any) -> Any:
         m = self.config.num_bs

@@ -26,14 +26,8 @@ torch.Size([4, 3, 5])
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-import torch
-from torch import Tensor
-
 from ua_envs.envs.base import BatchedVectorEnv
-from ua_envs.envs.slotted.env import slotted_spaces
+from ua_envs.envs.slotted.env import single_spaces
 from ua_envs.envs.slotted.sim import (
     SlottedSimulator,
     SlottedState,
@@ -57,31 +51,14 @@ class SlottedArrivalAssocVectorEnv(BatchedVectorEnv[SlottedState]):
 
     sim: SlottedSimulator
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        *,
-        device: torch.device | str = "cpu",
-        max_episode_steps: int | None = None,
-        **env_kwargs: Any,
-    ) -> None:
-        self._reject_render_mode(env_kwargs)
-        self.config = make_config(env_kwargs)
-        steps = check_episode_steps("max_episode_steps", max_episode_steps, self.config.horizon)
-        self._init_vector(num_envs, device, steps, *slotted_spaces(self.config))
-        self.sim = SlottedSimulator(self.config, batch_size=self.num_envs, device=self.device)
+    simulator_class = SlottedSimulator
+    make_config = staticmethod(make_config)
+    single_spaces = staticmethod(single_spaces)
+
+    def _episode_steps(self, max_episode_steps: int | None) -> int | None:
+        return check_episode_steps("max_episode_steps", max_episode_steps, self.config.horizon)
 
     @property
     def simulator(self) -> SlottedSimulator:
         """The batched simulator, the same object as ``sim``."""
         return self.sim
-
-    def _action_to_tensor(self, actions: Any) -> Tensor:
-        """Actions as a tensor on ``device``; the simulator's ``step`` validates shape
-        ``(num_envs,)``, integer dtype and range ``[0, num_bs]`` (``ValueError``)."""
-        if isinstance(actions, Tensor):
-            return actions.to(self.device)
-        array = np.asarray(actions)
-        if array.dtype.kind not in "iu":
-            raise ValueError(f"actions must hold integers, got dtype {array.dtype}")
-        return torch.as_tensor(array, device=self.device)
