@@ -29,6 +29,7 @@ from gymnasium.vector.utils import batch_space
 from torch import Tensor
 
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE
+from ua_envs.core.signal import project_power
 from ua_envs.core.validation import as_tensor, check_finite, check_int_range
 from ua_envs.envs.contract import DecisionSimulator, Outcome, Simulator
 
@@ -186,6 +187,55 @@ def check_association(
         if bool(((tensor < 0) | (tensor > 1)).any()):
             raise ValueError(f"{name} entries must lie in [0, 1]")
     return tensor.expand(batch, num_bs, num_ues)
+
+
+def check_beams(beams: Any, shape: tuple[int, ...], *, device: torch.device | str) -> Tensor:
+    """Validate beams a simulator's ``evaluate`` scores, as a complex ``shape`` tensor.
+
+    :param beams: ``(B, M, K, N)``, ``(1, M, K, N)`` or ``(M, K, N)`` complex [sqrt(W)];
+        tensors keep their autograd graph (only moved to ``device``).
+    :param shape: ``(B, M, K, N)`` of the state's channels.
+    :return: a ``shape`` tensor (an expanded view when broadcast).
+    :raises ValueError: not complex, wrong shape or batch, NaN/inf.
+    """
+    tensor = as_tensor("beams", beams, device=device)
+    if tensor.dim() == 3:
+        tensor = tensor.unsqueeze(0)
+    got = tuple(tensor.shape)
+    if not tensor.is_complex() or len(got) != 4 or got[1:] != tuple(shape[1:]):
+        raise ValueError(
+            f"beams must be a complex tensor of shape {tuple(shape)} or {tuple(shape[1:])}, "
+            f"got {tensor.dtype} {got}"
+        )
+    if got[0] not in (1, shape[0]):
+        raise ValueError(f"beams has batch {got[0]}, the state has {shape[0]} instances")
+    check_finite("beams", tensor)
+    return tensor.expand(*shape)
+
+
+def decision_inputs(
+    association: Any, beams: Any, *, channels: Tensor, tx_power: Tensor
+) -> tuple[Tensor, Tensor | None]:
+    """The inputs of a decision family's ``evaluate``, validated once at that boundary.
+
+    :param association: see :func:`check_association`.
+    :param beams: ``None`` or beams for :func:`check_beams`.
+    :param channels: ``(B, M, K, N)`` complex channels of the state (sets shapes and device).
+    :param tx_power: ``(B, M)`` [W] power budgets.
+    :return: the association as a real ``(B, M, K)`` tensor of the channels' real dtype, and
+        the given beams projected to each transmitter's budget
+        (:func:`ua_envs.core.signal.project_power`), or ``None`` (use the configured
+        beamformer).
+    """
+    batch, num_bs, num_ues = (int(d) for d in channels.shape[:3])
+    checked = check_association(
+        "association", association, batch, num_bs, num_ues, device=channels.device
+    )
+    assoc = checked.to(channels.real.dtype)
+    if beams is None:
+        return assoc, None
+    checked_beams = check_beams(beams, tuple(channels.shape), device=channels.device)
+    return assoc, project_power(checked_beams.to(channels.dtype), assoc, tx_power, validate=False)
 
 
 class ViewerOwner:

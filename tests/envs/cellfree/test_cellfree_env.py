@@ -450,7 +450,7 @@ def test_simulator_evaluate_validates_shape_batch_and_values() -> None:
     assert torch.equal(
         sim.evaluate(state, ones).reward, sim.evaluate(state, ones.bool()[None]).reward
     )
-    with pytest.raises(ValueError, match="beams must be complex"):
+    with pytest.raises(ValueError, match="beams must be a complex tensor"):
         sim.evaluate(state, ones, beams=torch.ones(2, 3, 1))
     with pytest.raises(ValueError, match="beams must have shape"):
         sim.evaluate(state, ones, beams=torch.ones(2, 3, 2, dtype=torch.complex64))

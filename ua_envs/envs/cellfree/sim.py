@@ -36,16 +36,14 @@ from ua_envs.core.arrays import Array, arange, namespace, to_float32
 from ua_envs.core.channels.common import ChannelSample, check_bool
 from ua_envs.core.channels.generators import ChannelGenerator, bind_scenario
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
-from ua_envs.core.signal import project_power
 from ua_envs.core.signal import rates as signal_rates
 from ua_envs.core.validation import (
     as_tensor,
     check_choice,
-    check_finite,
     check_float_range,
     check_int_range,
 )
-from ua_envs.envs.base import check_association, config_from_kwargs, state_to_torch
+from ua_envs.envs.base import config_from_kwargs, decision_inputs, state_to_torch
 from ua_envs.envs.contract import DecisionSimulator, Outcome
 from ua_envs.envs.instances import channel_instance_sample
 
@@ -572,16 +570,11 @@ class CellFreeSimulator(DecisionSimulator[CellFreeState]):
         """
         if isinstance(state.done, np.ndarray):
             state = state_to_torch(state)
-        batch = state.channels.shape[0]
-        assoc = check_association(
-            "association", association, batch, self.num_bs, self.num_ues, device=self.device
+        assoc, beams = decision_inputs(
+            association, beams, channels=state.channels, tx_power=state.tx_power
         )
-        assoc = assoc.to(state.tx_power.dtype)
         if beams is None:
             beams = self.beams_of(state.channels, assoc, state.tx_power, state.noise_power)
-        else:
-            beams = self._check_beams(beams, tuple(state.channels.shape))
-            beams = project_power(beams, assoc, state.tx_power, validate=False)
         rates = signal_rates(state.channels, beams, assoc, state.noise_power, validate=False)
         sum_rate = rates.sum(-1)
         return Outcome(
@@ -590,32 +583,6 @@ class CellFreeSimulator(DecisionSimulator[CellFreeState]):
             association=assoc,
             metrics={"sum_rate": sum_rate, "ap_load": assoc.sum(-1), "ue_degree": assoc.sum(-2)},
         )
-
-    def _check_beams(self, beams: Any, shape: tuple[int, ...]) -> Tensor:
-        """``beams`` as a complex ``shape`` = ``(B, M, K, N)`` tensor ((M, K, N) broadcast)."""
-        tensor = as_tensor("beams", beams, device=self.device)
-        if not tensor.is_complex():
-            raise ValueError(f"beams must be complex, got dtype {tensor.dtype}")
-        if tensor.dim() == 3:
-            tensor = tensor.unsqueeze(0)
-        if (
-            tensor.dim() != 4
-            or tuple(tensor.shape[1:]) != shape[1:]
-            or tensor.shape[0]
-            not in (
-                1,
-                shape[0],
-            )
-        ):
-            raise ValueError(
-                f"beams must have shape {shape} or {shape[1:]}, got {tuple(beams.shape)}"
-            )
-        check_finite("beams", tensor)
-        return tensor.to(torch.complex64).expand(*shape)
-
-    # ---------------------------------------------------------------------------------------
-    # observation / info (array-generic)
-    # ---------------------------------------------------------------------------------------
 
     def observe(self, state: CellFreeState) -> dict[str, Array]:
         """Batched observation dict (fresh arrays, torch or numpy like the state).

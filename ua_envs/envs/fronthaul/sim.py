@@ -57,15 +57,13 @@ from ua_envs.core.channels.generators import (
     check_sizes,
 )
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
-from ua_envs.core.signal import fronthaul_load, project_power, rates
+from ua_envs.core.signal import fronthaul_load, rates
 from ua_envs.core.validation import (
-    as_tensor,
     check_choice,
-    check_finite,
     check_float_range,
     check_int_range,
 )
-from ua_envs.envs.base import check_association, config_from_kwargs
+from ua_envs.envs.base import config_from_kwargs, decision_inputs
 from ua_envs.envs.contract import ChannelInstance, DecisionSimulator, Outcome
 from ua_envs.envs.instances import channel_instance_sample
 
@@ -691,21 +689,6 @@ class FronthaulSimulator(DecisionSimulator[FronthaulState]):
             scale = torch.where(kill, torch.zeros_like(scale), scale)
         return scale
 
-    def _check_beams(self, beams: Any, batch: int) -> Tensor:
-        """``beams`` as a complex ``(B, M, K, N)`` tensor on the device (``(1, ...)``
-        broadcast); ``ValueError`` otherwise. Keeps the autograd graph."""
-        tensor = as_tensor("beams", beams, device=self.device)
-        expected = (batch, self.num_bs, self.num_ues, self.num_antennas)
-        shape = tuple(tensor.shape)
-        if not tensor.is_complex() or len(shape) != 4 or shape[1:] != expected[1:]:
-            raise ValueError(
-                f"beams must be a complex tensor of shape {expected}, got {tensor.dtype} {shape}"
-            )
-        if shape[0] not in (1, batch):
-            raise ValueError(f"beams has batch {shape[0]}, the state has {batch} instances")
-        check_finite("beams", tensor)
-        return tensor.expand(expected)
-
     def _score(
         self,
         state: FronthaulState,
@@ -738,15 +721,7 @@ class FronthaulSimulator(DecisionSimulator[FronthaulState]):
     ) -> tuple[Tensor, Tensor | None]:
         """Validate (once) an association and optional beams; the float association and the
         beams projected to each AP's power budget (``None``: the configured beamformer)."""
-        batch = state.channels.shape[0]
-        checked = check_association(
-            "association", association, batch, self.num_bs, self.num_ues, device=self.device
-        )
-        assoc = checked.to(state.channels.real.dtype)
-        if beams is not None:
-            beams = self._check_beams(beams, batch).to(state.channels.dtype)
-            beams = project_power(beams, assoc, state.tx_power, validate=False)
-        return assoc, beams
+        return decision_inputs(association, beams, channels=state.channels, tx_power=state.tx_power)
 
     def score(
         self,

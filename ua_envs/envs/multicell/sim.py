@@ -34,7 +34,7 @@ from ua_envs.core.validation import (
     check_float_range,
     check_int_range,
 )
-from ua_envs.envs.base import check_association, config_from_kwargs, state_to_torch
+from ua_envs.envs.base import config_from_kwargs, decision_inputs, state_to_torch
 from ua_envs.envs.contract import DecisionSimulator, Outcome
 from ua_envs.envs.instances import channel_instance_sample
 
@@ -489,20 +489,11 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
             ``metrics["excess"]`` ``(B,)`` (Σ_m max(0, load_m − limit), 0 without a limit).
         :raises ValueError: wrong shapes, NaN/inf, an association outside ``[0, 1]``.
         """
-        association = check_association(
-            "association",
-            association,
-            state.channels.shape[0],
-            self.num_bs,
-            self.num_ues,
-            device=self.device,
+        association, beams = decision_inputs(
+            association, beams, channels=state.channels, tx_power=state.tx_power
         )
-        if association.dtype == torch.bool:
-            association = association.to(state.tx_power.dtype)
         if beams is None:
             beams = self._beams(state, association, validate=False)
-        else:
-            beams = signal.project_power(beams, association, state.tx_power)
         rates = signal.rates(state.channels, beams, association, state.noise_power, validate=False)
         sum_rate = rates.sum(-1)
         load = association.sum(-1)
