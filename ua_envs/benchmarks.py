@@ -24,8 +24,8 @@ What is timed:
   call advances ``num_envs`` env-steps; rate = ``num_envs · steps / seconds``.
 
 Figures depend on the machine and on what else runs on it; report them with the command.
-This module never imports :mod:`agents` (the library never depends on the agents) and does not change global torch
-state on import; :func:`main` sets ``torch.set_num_threads`` (default 1).
+This module never imports :mod:`agents` (the library never depends on the agents) and does
+not change global torch state on import; :func:`main` sets ``torch.set_num_threads`` (default 1).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import torch
 
-__all__ = ["Array", "arange", "copy", "namespace", "off_diagonal", "to_float32"]
+__all__ = ["Array", "arange", "copy", "copy_values", "namespace", "off_diagonal", "to_float32"]
 
 #: A batched array: a ``torch.Tensor`` or a ``numpy.ndarray``. Typed ``Any``: the two libraries'
 #: stubs share no protocol that covers the operators array-generic code uses.
@@ -59,3 +59,14 @@ def to_float32(array: Array) -> Array:
 def copy(array: Array) -> Array:
     """A fresh copy (``.copy()`` for numpy, ``.clone()`` for torch)."""
     return array.copy() if isinstance(array, np.ndarray) else array.clone()
+
+
+def copy_values(values: dict[str, Array], copy_them: bool = True) -> dict[str, Array]:
+    """``values`` with every array replaced by a fresh copy (``copy_them=False``: as given).
+
+    What a simulator's ``info(state, copy=...)`` returns: its entries are often views of the
+    state, which adapters that copy rows themselves may take as they are.
+    """
+    if not copy_them:
+        return values
+    return {key: copy(value) for key, value in values.items()}

@@ -609,15 +609,13 @@ class CellFreeSimulator(DecisionSimulator[CellFreeState]):
         current support. ``invalid_action`` ``(B,)`` bool: the last action was masked.
         """
 
-        def fresh(value: Array) -> Array:
-            return arrays.copy(value) if copy else value
-
-        return {
-            "sum_rate": fresh(state.sum_rate),
-            "rates": fresh(state.rates),
+        views = {
+            "sum_rate": state.sum_rate,
+            "rates": state.rates,
             "association": to_float32(state.support),
-            "invalid_action": fresh(state.invalid),
+            "invalid_action": state.invalid,
         }
+        return arrays.copy_values(views, copy)
 
     def set_beamforming(self, beamforming_name: str) -> None:
         """Score rewards with ``beamforming_name`` (``"mrt"``, ``"rzf"``, ``"wmmse"``) from now on

@@ -48,6 +48,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ua_envs.core import arrays
 from ua_envs.core.beamforming import fc_zf, mrt, rzf, wmmse, zf
 from ua_envs.core.channels import rayleigh_channels
 from ua_envs.core.channels.generators import (
@@ -845,16 +846,14 @@ class FronthaulSimulator(DecisionSimulator[FronthaulState]):
             copy them anyway).
         """
 
-        def fresh(value: Tensor) -> Tensor:
-            return value.clone() if copy else value
-
-        return {
-            "wsr": fresh(state.wsr),
+        views = {
+            "wsr": state.wsr,
             "sum_rate": state.rates.sum(dim=-1),
-            "rates": fresh(state.rates),
-            "association": fresh(state.association),
+            "rates": state.rates,
+            "association": state.association,
             **self._load_metrics(state.load_bps),
             "aps_per_ue": state.association.sum(dim=1),
-            "beam_scale": fresh(state.beam_scale),
-            "multipliers": fresh(state.multipliers),
+            "beam_scale": state.beam_scale,
+            "multipliers": state.multipliers,
         }
+        return arrays.copy_values(views, copy)

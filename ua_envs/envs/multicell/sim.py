@@ -436,19 +436,17 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
         :param copy: return fresh tensors (False: views of the state, for callers that copy).
         """
 
-        def fresh(value: Array) -> Array:
-            return arrays.copy(value) if copy else value
-
-        return {
-            "sum_rate": fresh(state.sum_rate),
-            "rates": fresh(state.rates),
-            "association": fresh(state.association),
-            "load": fresh(state.load),
+        views = {
+            "sum_rate": state.sum_rate,
+            "rates": state.rates,
+            "association": state.association,
+            "load": state.load,
             "violation": state.excess > 0,
-            "excess": fresh(state.excess),
-            "dropped": fresh(state.dropped),
+            "excess": state.excess,
+            "dropped": state.dropped,
             "penalty": state.sum_rate - state.reward,
         }
+        return arrays.copy_values(views, copy)
 
     # ---- differentiable reward (learning to optimize) ----------------------------------------
 

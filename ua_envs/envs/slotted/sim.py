@@ -653,23 +653,21 @@ class SlottedSimulator(Simulator[SlottedState]):
         """
         users = state.users
 
-        def fresh(value: Array) -> Array:
-            return arrays.copy(value) if copy else value
-
-        return {
-            "utility": fresh(state.utility),
-            "episode_utility": fresh(state.episode_utility),
-            "rejections": fresh(state.rejections),
-            "declines": fresh(state.declines),
-            "arrivals": fresh(state.arrivals_count),
-            "arrived": fresh(state.arrived),
+        views = {
+            "utility": state.utility,
+            "episode_utility": state.episode_utility,
+            "rejections": state.rejections,
+            "declines": state.declines,
+            "arrivals": state.arrivals_count,
+            "arrived": state.arrived,
             "active_users": users.sum(axis=-1),
-            "departures": fresh(state.departures),
-            "users_per_bs": fresh(users),
+            "departures": state.departures,
+            "users_per_bs": users,
             "sum_rate": state.throughput.sum(axis=(1, 2)),
-            "throughput": fresh(state.throughput),
-            "invalid_action": fresh(state.invalid_action),
+            "throughput": state.throughput,
+            "invalid_action": state.invalid_action,
         }
+        return arrays.copy_values(views, copy)
 
     # ------------------------------------------------------------------ helpers for agents
     def snr_feature(self, snr_db: Tensor) -> Tensor:
