@@ -106,7 +106,7 @@ def config_from_kwargs(
     :param config_cls: a family's frozen config dataclass.
     :param env_name: named in the error (e.g. ``"CellFreeAssoc"``).
     """
-    valid = [f.name for f in dataclasses.fields(config_cls)]  # type: ignore[arg-type]
+    valid = [f.name for f in dataclasses.fields(config_cls) if f.init]  # type: ignore[arg-type]
     unknown = sorted(set(kwargs) - set(valid))
     if unknown:
         raise ValueError(

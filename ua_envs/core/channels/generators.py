@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
@@ -61,6 +62,7 @@ __all__ = [
     "MmWave28",
     "MmWave28Config",
     "RegisteredGenerator",
+    "ScenarioBoundConfig",
     "bind_scenario",
     "check_sizes",
     "make_generator",
@@ -239,3 +241,27 @@ def bind_scenario(config: Any, channel_fields: tuple[str, ...]) -> ChannelGenera
             object.__setattr__(config, name, getattr(resolved, name))
     object.__setattr__(config, "channel_generator", generator)
     return generator
+
+
+@dataclass(frozen=True)
+class ScenarioBoundConfig:
+    """Base of the env configs whose channel fields are bound to a scenario.
+
+    A subclass lists its channel fields in :attr:`channel_fields` (sizes included, each
+    defaulting to ``None``) and has a ``scenario`` field; ``__post_init__`` (call it first from
+    the subclass's) runs :func:`bind_scenario`, which resolves them and sets
+    :attr:`channel_generator`.
+    """
+
+    #: The config fields that parameterise the channel generator.
+    channel_fields: ClassVar[tuple[str, ...]] = ()
+    #: The channel generator in force (set by ``__post_init__``).
+    channel_generator: ChannelGenerator = dataclasses.field(
+        init=False,
+        repr=False,
+        compare=False,
+        default=None,  # type: ignore[assignment]
+    )
+
+    def __post_init__(self) -> None:
+        bind_scenario(self, self.channel_fields)

@@ -22,10 +22,9 @@ link (AP m, UE k), ``a = M·K`` is END.
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -34,7 +33,7 @@ from torch import Tensor
 from ua_envs.core import arrays, beamforming
 from ua_envs.core.arrays import Array, arange, namespace, to_float32
 from ua_envs.core.channels.common import ChannelSample, check_bool
-from ua_envs.core.channels.generators import ChannelGenerator, bind_scenario
+from ua_envs.core.channels.generators import ChannelGenerator, ScenarioBoundConfig
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
 from ua_envs.core.signal import rates as signal_rates
 from ua_envs.core.validation import (
@@ -84,7 +83,7 @@ CHANNEL_FIELDS = (
 
 
 @dataclass(frozen=True)
-class CellFreeConfig:
+class CellFreeConfig(ScenarioBoundConfig):
     """Parameters of ``CellFreeAssoc-v0``; the registered kwargs map 1:1 to these fields.
 
     ``scenario`` is a registered channel generator (``"cellfree_umi"``, the default,
@@ -139,16 +138,10 @@ class CellFreeConfig:
     wmmse_iterations: int = 100
     wmmse_tol: float = 1e-4
 
-    #: The channel generator in force (set by ``__post_init__``).
-    channel_generator: ChannelGenerator = dataclasses.field(
-        init=False,
-        repr=False,
-        compare=False,
-        default=None,  # type: ignore[assignment]
-    )
+    channel_fields: ClassVar[tuple[str, ...]] = CHANNEL_FIELDS
 
     def __post_init__(self) -> None:
-        bind_scenario(self, CHANNEL_FIELDS)
+        super().__post_init__()
         set_ = object.__setattr__  # frozen: store the normalised values
         for name in ("num_bs", "num_antennas", "num_ues"):
             set_(self, name, int(getattr(self, name)))

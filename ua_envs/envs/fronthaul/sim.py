@@ -38,11 +38,10 @@ as ``rates(channels, beams · beam_scale, association, noise_power)``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -54,7 +53,7 @@ from ua_envs.core.channels import rayleigh_channels
 from ua_envs.core.channels.generators import (
     MAX_BANDWIDTH_HZ,
     ChannelGenerator,
-    bind_scenario,
+    ScenarioBoundConfig,
     check_sizes,
 )
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
@@ -197,7 +196,7 @@ def _user_bandwidth_hz(generator: ChannelGenerator) -> float:
 
 
 @dataclass(frozen=True)
-class FronthaulConfig:
+class FronthaulConfig(ScenarioBoundConfig):
     """Configuration of ``FronthaulAssoc-v0``; the fields are the registered kwargs, 1:1.
 
     ``scenario`` is a registered channel generator (``"cellfree_3slope"``, the default, with
@@ -251,17 +250,12 @@ class FronthaulConfig:
     beamforming: str = "mrt"  #: "mrt", "zf", "rzf", "wmmse" or "fc_zf"
     horizon: int = 1  #: decisions per episode
 
-    #: The channel generator in force (set by ``__post_init__``).
-    channel_generator: ChannelGenerator = dataclasses.field(
-        init=False,
-        repr=False,
-        compare=False,
-        default=None,  # type: ignore[assignment]
-    )
+    channel_fields: ClassVar[tuple[str, ...]] = CHANNEL_FIELDS
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalised values are written once, here
-        generator = bind_scenario(self, CHANNEL_FIELDS)
+        super().__post_init__()
+        generator = self.channel_generator
         sizes = check_sizes(self.num_bs, self.num_ues, self.num_antennas)
         for name, value in zip(("num_bs", "num_ues", "num_antennas"), sizes, strict=True):
             set_(self, name, value)

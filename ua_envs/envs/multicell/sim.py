@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -24,7 +24,11 @@ from torch import Tensor
 
 from ua_envs.core import arrays, assignment, beamforming, signal
 from ua_envs.core.arrays import Array, arange, namespace, to_float32
-from ua_envs.core.channels.generators import TX_POWER_DBM_RANGE, ChannelGenerator, bind_scenario
+from ua_envs.core.channels.generators import (
+    TX_POWER_DBM_RANGE,
+    ChannelGenerator,
+    ScenarioBoundConfig,
+)
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
 from ua_envs.core.units import linear_to_db
 from ua_envs.core.validation import (
@@ -76,7 +80,7 @@ MAX_PENALTY_WEIGHT = 1e6
 
 
 @dataclass(frozen=True)
-class MultiCellConfig:
+class MultiCellConfig(ScenarioBoundConfig):
     """Keyword arguments of ``MultiCellAssoc-v0`` (1:1 with the registered kwargs).
 
     ``scenario`` is a registered channel generator (``"mmwave28"``, the default, or the
@@ -106,16 +110,10 @@ class MultiCellConfig:
     overload: str = "drop"  #: "drop", "penalty" or "none" (only with a load limit)
     penalty_weight: float = 1.0  #: [bit/s/Hz per excess UE] for overload="penalty"
 
-    #: The channel generator in force (set by ``__post_init__``).
-    channel_generator: ChannelGenerator = dataclasses.field(
-        init=False,
-        repr=False,
-        compare=False,
-        default=None,  # type: ignore[assignment]
-    )
+    channel_fields: ClassVar[tuple[str, ...]] = CHANNEL_FIELDS
 
     def __post_init__(self) -> None:
-        bind_scenario(self, CHANNEL_FIELDS)
+        super().__post_init__()
         check_choice("beamforming", self.beamforming, BEAMFORMERS)
         if self.load_limit is not None and self.load_limit != "num_antennas":
             if isinstance(self.load_limit, str) or isinstance(self.load_limit, bool):
