@@ -37,8 +37,7 @@ class ToySim(Simulator[ToyState]):
 
     instance_type = ToyState
 
-    def reset(self, generator, options=None, batch_size=None) -> ToyState:
-        n = batch_size or self.batch_size
+    def _reset(self, generator, options, n) -> ToyState:
         value = torch.rand(n, generator=generator, device=generator.device)
         goal = torch.randint(1, 4, (n,), generator=generator, device=generator.device)
         return ToyState(value, torch.zeros(n, dtype=torch.long), goal)

@@ -162,7 +162,6 @@ class Simulator(abc.ABC, Generic[StateT]):
         """The reset options as a dict; unknown keys raise ``ValueError`` naming the valid ones."""
         return check_reset_options(options, self.option_keys, self.instance_type)
 
-    @abc.abstractmethod
     def reset(
         self,
         generator: torch.Generator,
@@ -170,7 +169,20 @@ class Simulator(abc.ABC, Generic[StateT]):
         batch_size: int | None = None,
     ) -> StateT:
         """Draw ``batch_size`` (default: the simulator's) fresh episodes from ``generator``, or
-        play ``options["instance"]``."""
+        play ``options["instance"]`` (the family's :meth:`_reset` documents its options).
+
+        :raises ValueError: an unknown option key (the message lists the valid ones), an
+            instance of the wrong type, a batch size below 1.
+        """
+        checked = self.check_options(options)
+        batch = (
+            self.batch_size if batch_size is None else check_int_range("batch_size", batch_size, 1)
+        )
+        return self._reset(generator, checked, batch)
+
+    @abc.abstractmethod
+    def _reset(self, generator: torch.Generator, options: dict[str, Any], batch: int) -> StateT:
+        """:meth:`reset` with checked options and the batch size resolved."""
 
     @abc.abstractmethod
     def step(self, state: StateT, action: Any) -> tuple[StateT, Array, Array]:

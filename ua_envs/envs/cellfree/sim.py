@@ -240,11 +240,8 @@ class CellFreeSimulator(DecisionSimulator[CellFreeState]):
     # reset
     # ---------------------------------------------------------------------------------------
 
-    def reset(
-        self,
-        generator: torch.Generator,
-        options: Mapping[str, Any] | None = None,
-        batch_size: int | None = None,
+    def _reset(
+        self, generator: torch.Generator, options: dict[str, Any], size: int
     ) -> CellFreeState:
         """Draw ``batch_size`` (default: the simulator's) fresh instances with an empty support.
 
@@ -256,10 +253,6 @@ class CellFreeSimulator(DecisionSimulator[CellFreeState]):
         :raises ValueError: an unknown option key (the message lists the valid ones), or a
             malformed instance.
         """
-        options = self.check_options(options)
-        size = (
-            self.batch_size if batch_size is None else check_int_range("batch_size", batch_size, 1)
-        )
         if options.get("instance") is not None:
             sample = channel_instance_sample(
                 options["instance"], size, self.config, device=self.device

@@ -488,11 +488,8 @@ class FronthaulSimulator(DecisionSimulator[FronthaulState]):
 
     # ------------------------------------------------------------------ reset / step
 
-    def reset(
-        self,
-        generator: torch.Generator,
-        options: Mapping[str, Any] | None = None,
-        batch_size: int | None = None,
+    def _reset(
+        self, generator: torch.Generator, options: dict[str, Any], batch: int
     ) -> FronthaulState:
         """Draw ``batch_size`` (default: the simulator's) fresh episodes.
 
@@ -510,12 +507,8 @@ class FronthaulSimulator(DecisionSimulator[FronthaulState]):
         :raises ValueError: an unknown option key (the message lists the valid ones), a bad
             instance or bad multipliers.
         """
-        options = self.check_options(options)
         if options.get("multipliers") is not None:
             self.set_multipliers(options["multipliers"])
-        batch = (
-            self.batch_size if batch_size is None else check_int_range("batch_size", batch_size, 1)
-        )
         cfg = self.config
         later = cfg.horizon - 1
         instance = options.get("instance")

@@ -195,11 +195,8 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
     #: The single env steps a numpy copy of its state (see :meth:`outcome`).
     array_generic = True
 
-    def reset(
-        self,
-        generator: torch.Generator,
-        options: Mapping[str, Any] | None = None,
-        batch_size: int | None = None,
+    def _reset(
+        self, generator: torch.Generator, options: dict[str, Any], batch: int
     ) -> MultiCellState:
         """Draw ``batch_size`` (default: the simulator's) fresh instances from ``generator``.
 
@@ -207,10 +204,6 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
             arrays with or without the batch dim) instead of a draw; the generator is unused.
         :raises ValueError: an unknown option key (the message lists the valid ones).
         """
-        options = self.check_options(options)
-        batch = (
-            self.batch_size if batch_size is None else check_int_range("batch_size", batch_size, 1)
-        )
         if "instance" in options:
             sample = channel_instance_sample(
                 options["instance"], batch, self.config, device=self.device

@@ -321,12 +321,7 @@ class SlottedSimulator(Simulator[SlottedState]):
         return self._torch_tables[device]
 
     # ------------------------------------------------------------------ reset
-    def reset(
-        self,
-        generator: torch.Generator,
-        options: Mapping[str, Any] | None = None,
-        batch_size: int | None = None,
-    ) -> SlottedState:
+    def _reset(self, generator: torch.Generator, options: dict[str, Any], b: int) -> SlottedState:
         """Draw ``batch_size`` (default: the simulator's) fresh episodes.
 
         Draw order (fixed, part of the reproducibility contract): arrival uniforms ``(B, T)``,
@@ -336,9 +331,7 @@ class SlottedSimulator(Simulator[SlottedState]):
         :raises ValueError: an unknown option key, or an instance of the wrong type, shape or
             range (the message names the field).
         """
-        options = self.check_options(options)
         cfg = self.config
-        b = self.batch_size if batch_size is None else check_int_range("batch_size", batch_size, 1)
         t, m, dev = cfg.horizon, cfg.num_bs, self.device
         instance = options.get("instance")
         if instance is not None:
