@@ -111,7 +111,8 @@ themselves).
 | ``data.noop_mask`` | mask | ``(1,)`` bool | the no-op (action ``M``) is legal | – |
 | ``data.arrival`` | arrival | ``(1,)`` | 1 if a user arrives | {0, 1} |
 
-Per-node Q-values ``q.view(B, M)`` read "associate here", a graph readout the no-op (SPEC §6).
+Per-node Q-values ``q.view(B, M)`` read "associate here", a graph readout the no-op
+(docs/model.md §6).
 
 ## Example
 

@@ -1,4 +1,4 @@
-"""Downlink beamformers (SPEC §2): MRT, ZF, RZF, WMMSE and the fully-connected ZF baseline.
+"""Downlink beamformers (docs/model.md §2): MRT, ZF, RZF, WMMSE and the fully-connected ZF baseline.
 
 Every function is batched over arbitrary leading dims, device-agnostic (works on the device of
 ``channels``) and free of Python loops over batch elements or transmitters. Layout as in
@@ -485,7 +485,7 @@ def zf(
     *,
     validate: bool = True,
 ) -> Tensor:
-    """Zero-forcing beams, each transmitter scaled to exactly ``P_m`` (SPEC §2).
+    """Zero-forcing beams, each transmitter scaled to exactly ``P_m`` (docs/model.md §2).
 
     * ``"unique"``: ``V_m = H_m (H_m^H H_m)^{-1}`` on the served set ``U_m`` of each transmitter.
       ZF needs ``|U_m| ≤ N``; a transmitter with more served UEs (counted as ``a[m,k] > 0``)
@@ -531,7 +531,8 @@ def rzf(
     *,
     validate: bool = True,
 ) -> Tensor:
-    """Regularised zero-forcing beams, each transmitter scaled to exactly ``P_m`` (SPEC §2).
+    """Regularised zero-forcing beams, each transmitter scaled to exactly ``P_m``
+    (docs/model.md §2).
 
     * ``"unique"``: ``V_m = H_m (H_m^H H_m + (|U_m| σ̄_m² / P_m) I)^{-1}`` with ``σ̄_m²`` the mean
       noise power of the served UEs (for a fractional association ``|U_m| σ̄_m² = Σ_k a[m,k] σ_k²``).
@@ -801,7 +802,7 @@ def wmmse(
     *,
     validate: bool = True,
 ) -> Tensor:
-    """Weighted-MMSE beamforming (Shi, Razaviyayn, Luo, He 2011), SPEC §2.
+    """Weighted-MMSE beamforming (Shi, Razaviyayn, Luo, He 2011), docs/model.md §2.
 
     Initialised from :func:`mrt`; each iteration, in the noise-normalised frame:
 

@@ -1,4 +1,4 @@
-"""Downlink signal model shared by every environment (SPEC §1).
+"""Downlink signal model shared by every environment (docs/model.md §1).
 
 Layout, batch first and transmitter-major (``...`` are batch dims that broadcast):
 

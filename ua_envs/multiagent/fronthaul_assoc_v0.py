@@ -1,4 +1,4 @@
-"""PettingZoo entry module ``fronthaul_assoc_v0`` (SPEC §4.5): AP agents choose their UEs.
+"""PettingZoo entry module ``fronthaul_assoc_v0`` (docs/model.md §4.5): AP agents choose their UEs.
 
 ``parallel_env(**kwargs)`` is the parallel env (see
 :mod:`ua_envs.envs.fronthaul.parallel`), ``env(**kwargs)`` its AEC version

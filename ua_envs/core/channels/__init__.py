@@ -1,11 +1,11 @@
-"""Channel generators: scenario presets of SPEC §3.1–3.3.
+"""Channel generators: scenario presets of docs/model.md §3.1–3.3.
 
 Every generator takes the env's single ``torch.Generator`` (its device is the output device) and
 a batch size, draws positions and returns a :class:`ChannelSample` (channels ``(B, M, K, N)``
 plus powers, positions, distances and large-scale gains), vectorised over the batch.
 
 ==================  =======================================================  ===========
-scenario            model                                                    SPEC
+scenario            model                                                    docs/model.md
 ==================  =======================================================  ===========
 ``mmwave28``        28 GHz multi-path ULA channels, Akdeniz LOS/NLOS          §3.1
 ``cellfree_3slope`` Rayleigh, three-slope COST231-Hata, correlated shadowing  §3.2

@@ -1,4 +1,4 @@
-"""Cell-free channels: three-slope (SPEC §3.2, [EGAT]) and 3GPP UMi (§3.3, [SupportSet]).
+"""Cell-free channels: three-slope (docs/model.md §3.2, [EGAT]) and 3GPP UMi (§3.3, [SupportSet]).
 
 Both scenarios place ``M`` access points (APs, ``N`` antennas each) and ``K`` single-antenna UEs
 i.i.d. uniform in an ``area_m × area_m`` square with wrap-around (the deployment is a torus:
@@ -37,7 +37,7 @@ independently, ``E[F_{m,k} F_{m,k'}] = σ_sh² 2^{-d(k,k')/d_dc}`` over UEs (``d
 shadowing of different APs is independent. Noise ``-174 + 10 log10(B) + NF`` dBm (-94 dBm at
 20 MHz, NF 7 dB); 200 mW (23.01 dBm) per AP.
 
-SNR sanity (SPEC §3.3) at the UMi defaults, with the strongest-link SNR of UE k defined as
+SNR sanity (docs/model.md §3.3) at the UMi defaults, with the strongest-link SNR of UE k defined as
 ``max_m N β_{m,k} P_m / σ_k²`` (the SNR UE k gets from its best AP alone with MRT and full power,
 array gain included): the median over 100 000 draws is about 23.8 dB (20.8 dB per antenna,
 without the ``N = 2`` array gain), inside the required [0, 30] dB, so the defaults are kept.
@@ -127,7 +127,8 @@ def three_slope_path_loss_db(
     ap_height_m: float = 15.0,
     ue_height_m: float = 1.65,
 ) -> Tensor:
-    """Three-slope path LOSS in dB (positive), without shadowing; SPEC §3.2 writes ``PL = -loss``.
+    """Three-slope path LOSS in dB (positive), without shadowing; docs/model.md §3.2 writes
+    ``PL = -loss``.
 
     :param distance_m: ``(...)`` distance [m] (converted to km inside the formula).
     :return: ``(...)`` loss [dB], float.
@@ -171,7 +172,7 @@ def correlated_shadowing_db(
     shadowing_delta: float = 0.5,
     decorrelation_distance_m: float = 100.0,
 ) -> Tensor:
-    """Two-component correlated shadowing ``σ_sh z_{m,k}`` of Ngo et al. (SPEC §3.2) [dB].
+    """Two-component correlated shadowing ``σ_sh z_{m,k}`` of Ngo et al. (docs/model.md §3.2) [dB].
 
     ``z_{m,k} = sqrt(δ) a_m + sqrt(1-δ) b_k`` with ``a ~ N(0, C_AP)``, ``b ~ N(0, C_UE)``,
     ``C[i,j] = 2^{-d(i,j)/d_dc}`` (wrap-around distances when ``area_m`` is given, else planar).
@@ -239,7 +240,7 @@ def _finish(
 
 
 # --------------------------------------------------------------------------------------------
-# three-slope (SPEC §3.2)
+# three-slope (docs/model.md §3.2)
 # --------------------------------------------------------------------------------------------
 
 
@@ -279,7 +280,8 @@ def cellfree_3slope(
     dtype: torch.dtype = torch.complex64,
     **parameters: Any,
 ) -> ChannelSample:
-    """Draw ``batch_size`` fronthaul-limited cell-free instances (SPEC §3.2, module docstring).
+    """Draw ``batch_size`` fronthaul-limited cell-free instances (docs/model.md §3.2, module
+    docstring).
 
     :param generator: the env's single random source; its device is the output device.
     :param batch_size: ``B >= 1``.
@@ -331,7 +333,7 @@ def cellfree_3slope_from_positions(
 
 
 # --------------------------------------------------------------------------------------------
-# 3GPP UMi (SPEC §3.3)
+# 3GPP UMi (docs/model.md §3.3)
 # --------------------------------------------------------------------------------------------
 
 
@@ -365,7 +367,8 @@ def cellfree_umi(
     dtype: torch.dtype = torch.complex64,
     **parameters: Any,
 ) -> ChannelSample:
-    """Draw ``batch_size`` user-centric cell-free UMi instances (SPEC §3.3, module docstring).
+    """Draw ``batch_size`` user-centric cell-free UMi instances (docs/model.md §3.3, module
+    docstring).
 
     :param generator: the env's single random source; its device is the output device.
     :param batch_size: ``B >= 1``.

@@ -1,4 +1,4 @@
-"""Shared pieces of the channel generators (SPEC §0 conventions, §3 preamble).
+"""Shared pieces of the channel generators (docs/model.md §0 conventions, §3 preamble).
 
 * :class:`ChannelSample`: what every generator returns — channels plus the geometry
   (positions, distances, large-scale gains) so that observations and renderings can use them.
@@ -51,7 +51,7 @@ CHOLESKY_JITTER = 1e-6
 
 @dataclass(frozen=True, eq=False)
 class ChannelSample:
-    """One batch of drawn instances (batch first, transmitter-major; SPEC §0).
+    """One batch of drawn instances (batch first, transmitter-major; docs/model.md §0).
 
     * ``channels`` ``(B, M, K, N)`` complex64 (complex128 if asked) [sqrt(W)]: ``|h|²`` is a
       power gain; UE k receives ``Σ_m h_{m,k}^H x_m`` (Hermitian convention).
@@ -354,7 +354,7 @@ def correlation_sqrt(
 ) -> Tensor:
     """Square-root factor ``F`` with ``F Fᵀ = C + jitter·I``, ``C[i,j] = 2^{-d(i,j)/d_dc}``.
 
-    The exponential-decay model of Ngo et al. 2017 (eq. 54) used by SPEC §3.2. ``d`` is the
+    The exponential-decay model of Ngo et al. 2017 (eq. 54) used by docs/model.md §3.2. ``d`` is the
     wrap-around distance when ``area_m`` is given (the deployment is a torus), else the planar
     one. ``F`` is the lower Cholesky factor of ``C + jitter·I`` (computed in float64). Wrap-around
     distances do not make ``2^{-d/d_dc}`` positive definite by construction; for any batch

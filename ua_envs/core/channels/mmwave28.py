@@ -1,4 +1,4 @@
-"""Multi-cell 28 GHz mmWave channels (SPEC §3.1; [GS-GNN], [AttSKGS]).
+"""Multi-cell 28 GHz mmWave channels (docs/model.md §3.1; [GS-GNN], [AttSKGS]).
 
 Geometry: ``M`` BSs and ``K`` UEs i.i.d. uniform in an ``area_m × area_m`` square (no
 wrap-around), every BS a half-wavelength ULA of ``N`` antennas along the x axis.
@@ -23,11 +23,12 @@ evaluation", IEEE JSAC 2014, 28 GHz fit), ``d`` the 2-D distance in metres clipp
     NLOS: α = 72.0 dB, β = 2.92, σ = 8.7 dB
     p_LOS(d) = exp(-d / 67.1 m)
 
-Choices where SPEC §3.1 is silent (documented decisions):
+Choices where docs/model.md §3.1 is silent (documented decisions):
 
 * The LOS/NLOS state is drawn once per link (m, k) and shared by its ``I`` paths; the
-  shadowing ``ξ_i`` is drawn i.i.d. **per path** (SPEC writes ``|α_i|² = 10^{-PL_i/10}`` with a
-  per-path ``PL_i``). ``large_scale_gain_db = 10 log10((1/I) Σ_i 10^{-PL_i/10})``.
+  shadowing ``ξ_i`` is drawn i.i.d. **per path** (docs/model.md §3.1 writes
+  ``|α_i|² = 10^{-PL_i/10}`` with a per-path ``PL_i``).
+  ``large_scale_gain_db = 10 log10((1/I) Σ_i 10^{-PL_i/10})``.
 * Outage (``outage=True``; off by default): ``p_out(d) = max(0, 1 - exp(-d/30 + 5.2))``; a link
   in outage has ``h = 0`` exactly and ``large_scale_gain_db = OUTAGE_GAIN_DB`` (-300 dB, a
   finite floor instead of -inf). As in Akdeniz et al., ``P(LOS) = (1 - p_out) exp(-d/67.1)``.
@@ -195,7 +196,7 @@ def mmwave28_large_scale(
     :param generator: random source; its device must be ``distance_m``'s device.
     :param distance_m: ``(B, M, K)`` float distances [m] (clipped at 1 m here).
     :param num_paths: ``I >= 1``.
-    :param outage: enable the outage state (off by default, SPEC §3.1).
+    :param outage: enable the outage state (off by default, docs/model.md §3.1).
     :param carrier_ghz: see :func:`mmwave28_path_loss_db`.
     :return: :class:`MmWaveLargeScale` with ``path_gain_db = -(α + 10 β log10 d + ξ_i)``.
     """
@@ -284,7 +285,8 @@ def mmwave28(
     dtype: torch.dtype = torch.complex64,
     **parameters: Any,
 ) -> ChannelSample:
-    """Draw ``batch_size`` multi-cell 28 GHz mmWave instances (SPEC §3.1, module docstring).
+    """Draw ``batch_size`` multi-cell 28 GHz mmWave instances (docs/model.md §3.1, module
+    docstring).
 
     :param generator: the env's single random source; its device is the output device.
     :param batch_size: ``B >= 1``.

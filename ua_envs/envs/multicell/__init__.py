@@ -1,4 +1,4 @@
-"""Static one-shot multi-cell association (SPEC §4.1): ``MultiCellAssoc-v0`` and
+"""Static one-shot multi-cell association (docs/model.md §4.1): ``MultiCellAssoc-v0`` and
 ``MultiCellAssocBalanced-v0``.
 
 Modules: ``sim`` (batch-first simulator, differentiable ``evaluate``), ``env`` (Gymnasium env),

@@ -2,13 +2,13 @@
 
 ## Description
 
-``M`` base stations (BSs) with ``N``-antenna uniform linear arrays serve ``K`` single-antenna
-UEs in the downlink ([GS-GNN], [AttSKGS]). Each episode draws one instance of the 28 GHz mmWave
-scenario (SPEC §3.1: BSs and UEs uniform in a 200 m square, Akdeniz LOS/NLOS path loss, 3-path
-ULA channels) and asks for one decision: the BS of every UE. The reward is the network sum rate
-with the configured beamformer (MRT by default), so the agent must trade received power against
-interference and BS load. ``MultiCellAssocBalanced-v0`` is the same env with a per-BS load
-limit of ``N`` UEs and overloaded BSs dropping their weakest UEs ([AttSKGS]).
+``M`` base stations (BSs) with ``N``-antenna uniform linear arrays serve ``K`` single-antenna UEs in
+the downlink ([GS-GNN], [AttSKGS]). Each episode draws one instance of the 28 GHz mmWave scenario
+(docs/model.md §3.1: BSs and UEs uniform in a 200 m square, Akdeniz LOS/NLOS path loss, 3-path ULA
+channels) and asks for one decision: the BS of every UE. The reward is the network sum rate with the
+configured beamformer (MRT by default), so the agent must trade received power against interference
+and BS load. ``MultiCellAssocBalanced-v0`` is the same env with a per-BS load limit of ``N`` UEs and
+overloaded BSs dropping their weakest UEs ([AttSKGS]).
 
 ## Action Space
 
@@ -36,8 +36,8 @@ tx_power_dbm[m] - 30`` [dB].
 ## Rewards
 
 The sum rate ``Σ_k log2(1 + SINR_k)`` [bit/s/Hz] of the association as served, with the
-beams of ``beamforming`` (``"mrt"``, ``"zf"``, ``"rzf"``, ``"wmmse"``; SPEC §2, power of each
-BS used in full). With a load limit (``load_limit``), ``overload`` decides:
+beams of ``beamforming`` (``"mrt"``, ``"zf"``, ``"rzf"``, ``"wmmse"``; docs/model.md §2, power
+of each BS used in full). With a load limit (``load_limit``), ``overload`` decides:
 
 * ``"drop"``: at each BS with more than ``load_limit`` UEs, the UEs with the weakest channel
   gain ``‖h_{m,k}‖²`` to it are dropped until the load fits; dropped UEs are not served
@@ -85,7 +85,7 @@ beams=None)`` is the differentiable sum rate of any (fractional) association of 
 | ``num_bs`` | 2 | ``M`` BSs |
 | ``num_antennas`` | 4 | ``N`` antennas per BS |
 | ``num_ues`` | 8 | ``K`` UEs |
-| ``scenario`` | ``"mmwave28"`` | channel generator (SPEC §3.1) |
+| ``scenario`` | ``"mmwave28"`` | channel generator (docs/model.md §3.1) |
 | ``area_m`` | 200.0 | side of the square [m] |
 | ``carrier_ghz`` | 28.0 | carrier [GHz] |
 | ``bandwidth_hz`` | 1e9 | bandwidth [Hz] (noise -174 dBm/Hz + 10 log10 B + NF) |

@@ -1,4 +1,4 @@
-"""PettingZoo parallel version of MultiCellAssoc-v0: one agent per UE (SPEC §4.5).
+"""PettingZoo parallel version of MultiCellAssoc-v0: one agent per UE (docs/model.md §4.5).
 
 Agents ``ue_0 … ue_{K-1}`` each pick a BS (``Discrete(M)``) in one simultaneous step; the
 instance, physics and overload handling are the simulator's (``sim.py``), run by the same

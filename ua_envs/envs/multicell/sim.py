@@ -1,4 +1,4 @@
-"""Batch-first simulator of the static multi-cell association family (SPEC §4.1).
+"""Batch-first simulator of the static multi-cell association family (docs/model.md §4.1).
 
 One episode is one instance: ``M`` BSs with ``N`` antennas and ``K`` single-antenna UEs drawn by
 a channel generator of :mod:`ua_envs.core.channels` (``mmwave28`` by default). The decision is a
@@ -56,7 +56,7 @@ __all__ = [
 
 #: Beamformers of :mod:`ua_envs.core.beamforming` the reward can use.
 BEAMFORMERS = ("mrt", "zf", "rzf", "wmmse")
-#: What happens when a BS is assigned more UEs than ``load_limit`` (SPEC §4.1).
+#: What happens when a BS is assigned more UEs than ``load_limit`` (docs/model.md §4.1).
 OVERLOAD_MODES = ("drop", "penalty", "none")
 
 
