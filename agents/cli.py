@@ -35,7 +35,7 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -65,40 +65,52 @@ def _one_line(message: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _int_at_least(low: int) -> Any:
-    def parse(text: str) -> int:
+def _arg_type(
+    name: str,
+    convert: Callable[[str], Any],
+    valid: Callable[[Any], bool],
+    must: str,
+    *,
+    show_value: bool = False,
+) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)``, refused unless ``valid`` of the result.
+
+    Both errors say ``must {must}, got {text!r}`` (``got {value}`` for an invalid result when
+    ``show_value``).
+    """
+
+    def parse(text: str) -> Any:
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
+            raise argparse.ArgumentTypeError(f"must {must}, got {text!r}") from None
+        if not valid(value):
+            shown = value if show_value else repr(text)
+            raise argparse.ArgumentTypeError(f"must {must}, got {shown}")
         return value
 
-    parse.__name__ = f"integer >= {low}"
+    parse.__name__ = name
     return parse
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be comma-separated integers >= 1, got {text!r}"
-        ) from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"must be comma-separated integers >= 1, got {text!r}")
-    return values
+def _int_at_least(low: int) -> Callable[[str], Any]:
+    return _arg_type(
+        f"integer >= {low}", int, lambda v: v >= low, f"be an integer >= {low}", show_value=True
+    )
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
-    return value
+def _comma_parts(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+_int_list = _arg_type(
+    "_int_list",
+    lambda text: [int(part) for part in _comma_parts(text)],
+    lambda values: bool(values) and min(values) >= 1,
+    "be comma-separated integers >= 1",
+)
+_positive_float = _arg_type("_positive_float", float, lambda v: v > 0, "be a number > 0")
+_split_policies = _arg_type("_split_policies", _comma_parts, bool, "name at least one policy")
 
 
 def _parse_value(text: str) -> Any:
@@ -139,13 +151,6 @@ def parse_env_kwargs(items: Sequence[str] | None, flag: str = "--env-kwargs") ->
     return kwargs
 
 
-def _split_policies(text: str) -> list[str]:
-    specs = [part.strip() for part in text.split(",") if part.strip()]
-    if not specs:
-        raise argparse.ArgumentTypeError(f"must name at least one policy, got {text!r}")
-    return specs
-
-
 # --------------------------------------------------------------------------------------------
 # Parser
 # --------------------------------------------------------------------------------------------
@@ -182,9 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ua-envs {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p_list = commands.add_parser(
-        "list", parents=[common], help="registered env ids, policies and trainers"
-    )
+    def command(
+        name: str, func: Callable[[argparse.Namespace], int], summary: str
+    ) -> argparse.ArgumentParser:
+        """Sub-command ``name`` running ``func``, with the common options."""
+        sub = commands.add_parser(name, parents=[common], help=summary)
+        sub.set_defaults(func=func)
+        return sub
+
+    p_list = command("list", cmd_list, "registered env ids, policies and trainers")
     p_list.add_argument(
         "what",
         nargs="?",
@@ -193,11 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to list (default: all)",
     )
     p_list.add_argument("--env", help="only the policies/trainers usable on this env id")
-    p_list.set_defaults(func=cmd_list)
 
-    p_bench = commands.add_parser(
-        "bench", parents=[common], help="throughput of the core, an env and its vector env"
-    )
+    p_bench = command("bench", cmd_bench, "throughput of the core, an env and its vector env")
     p_bench.add_argument("target", metavar="core|ENV", help="'core' or a registered env id")
     p_bench.add_argument(
         "--num-envs",
@@ -222,7 +230,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", default=None, help="torch device (core default: cpu, and cuda if present)"
     )
     p_bench.add_argument("--env-kwargs", nargs="+", metavar="K=V", help="env kwargs")
-    p_bench.set_defaults(func=cmd_bench)
 
     def add_eval_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -246,9 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="per-episode aggregation of info metrics (default: final step)",
         )
 
-    p_compare = commands.add_parser(
-        "compare", parents=[common], help="evaluate several policies on the same seeds"
-    )
+    p_compare = command("compare", cmd_compare, "evaluate several policies on the same seeds")
     p_compare.add_argument("env", metavar="ENV", help="registered env id")
     p_compare.add_argument(
         "--policies",
@@ -261,9 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference", metavar="NAME", help="add a '%% of NAME' column (ratio of mean returns)"
     )
     add_eval_options(p_compare)
-    p_compare.set_defaults(func=cmd_compare)
 
-    p_train = commands.add_parser("train", parents=[common], help="run a registered trainer")
+    p_train = command("train", cmd_train, "run a registered trainer")
     p_train.add_argument("policy", metavar="POLICY", help="trainer name (see 'ua-envs list')")
     p_train.add_argument("--env", required=True, help="registered env id")
     p_train.add_argument("--episodes", type=_int_at_least(1), default=1000, help="(1000)")
@@ -276,15 +280,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K=V",
         help="learner hyper-parameters, e.g. gamma=0.9 (defaults: the trainer's documented ones)",
     )
-    p_train.set_defaults(func=cmd_train)
 
-    p_eval = commands.add_parser("evaluate", parents=[common], help="evaluate one (trained) policy")
+    p_eval = command("evaluate", cmd_evaluate, "evaluate one (trained) policy")
     p_eval.add_argument("policy", metavar="POLICY[:CKPT]", help="policy spec")
     p_eval.add_argument("--env", required=True, help="registered env id")
     p_eval.add_argument("--checkpoint", metavar="CKPT", help="checkpoint (same as POLICY:CKPT)")
     p_eval.add_argument("--reference", metavar="NAME", help="add a '%% of NAME' column")
     add_eval_options(p_eval)
-    p_eval.set_defaults(func=cmd_evaluate)
     return parser
 
 

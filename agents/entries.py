@@ -1,9 +1,15 @@
 """What the registry stores: :class:`PolicyEntry` and :class:`TrainerEntry` (no registry state).
 
-This module imports nothing of ``agents`` but :mod:`agents.policy`, so the modules that *define*
-entries (``agents/baselines/<family>.py``, :mod:`agents.sb3`) and the module that *collects*
-them (:mod:`agents.registry`) depend on it and not on each other: the registry imports the
-built-in modules and reads their ``POLICIES`` / ``TRAINERS`` tuples; they never import it.
+This module imports nothing of ``agents`` but :mod:`agents.policy` and :mod:`agents.paths`, so
+the modules that *define* entries (``agents/baselines/<family>.py``, :mod:`agents.sb3`) and the
+module that *collects* them (:mod:`agents.registry`) depend on it and not on each other: the
+registry imports the built-in modules and reads their ``POLICIES`` / ``TRAINERS`` tuples; they
+never import it.
+
+A family declares its policies as a table (:func:`family_policies`, one row a policy); the
+trainer of a checkpoint policy is derived from its policy entry (:func:`trainer_for`), and a
+trainer is written against one :class:`TrainJob` (:func:`job_trainer` gives it the calling
+convention of :data:`Trainer`).
 
 An entry may restrict the action spaces it serves (``action_spaces``: SB3's DQN serves only
 ``Discrete`` ones), and a trainer may need the env's ``action_masks()`` (sb3-contrib's
@@ -13,11 +19,13 @@ MaskablePPO). :func:`unsupported_reason` says why an env does not fit an entry.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
+from agents.paths import check_output_dir
 from agents.policy import Policy
 
 #: ``factory(env, checkpoint=None, seed=None) -> Policy``.
@@ -78,6 +86,105 @@ class TrainerEntry:
     action_spaces: SpaceTypes | None = None
     needs_action_masks: bool = False
     default_suffix: str = ""
+
+
+def family_policies(
+    env_ids: tuple[str, ...] | None, *rows: tuple[str, PolicyFactory, str]
+) -> tuple[PolicyEntry, ...]:
+    """The entries of one env family's policies, from a table of ``(name, factory, description)``.
+
+    Each row becomes ``PolicyEntry(name, factory, env_ids, description)`` (no checkpoint, any
+    action space); an entry with other options is written as a :class:`PolicyEntry`.
+
+    >>> [e.name for e in family_policies(None, ("a", print, "first"), ("b", print, "second"))]
+    ['a', 'b']
+    """
+    return tuple(
+        PolicyEntry(name, factory, env_ids, description) for name, factory, description in rows
+    )
+
+
+def trainer_for(
+    policy: PolicyEntry,
+    trainer: Trainer,
+    description: str,
+    *,
+    needs_action_masks: bool = False,
+    default_suffix: str = "",
+) -> TrainerEntry:
+    """The entry of the trainer that writes ``policy``'s checkpoints.
+
+    It has the policy's name, env ids and action spaces (``ua-envs train NAME`` serves the envs
+    that ``NAME:PATH`` serves); see :class:`TrainerEntry` for the other fields.
+    """
+    return TrainerEntry(
+        policy.name,
+        trainer,
+        policy.env_ids,
+        description,
+        policy.action_spaces,
+        needs_action_masks,
+        default_suffix,
+    )
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """The arguments of one call of a :data:`Trainer` (``ua-envs train``), as one value.
+
+    :param env_id: the registered env id to train on.
+    :param episodes: training episodes.
+    :param seed: the training seed.
+    :param out: the checkpoint path as given (see :meth:`checked_out`).
+    :param env_kwargs: keyword arguments of the env (``None``: its defaults).
+    :param quiet: no progress bar or summary on stderr.
+    :param hyperparameters: the learner's own options (``--trainer-kwargs``).
+    """
+
+    env_id: str
+    episodes: int
+    seed: int
+    out: str
+    env_kwargs: dict[str, Any] | None = None
+    quiet: bool = False
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+    def checked_out(self, default_suffix: str = "") -> Path:
+        """``out`` (with ``default_suffix`` when it has no suffix), checked before training.
+
+        :raises ValueError: it is a directory, or its parent can be neither written nor created
+            (missing parents are created by the trainer when it saves).
+        """
+        path = Path(self.out)
+        if default_suffix and path.suffix == "":
+            path = path.with_suffix(default_suffix)
+        if path.is_dir():
+            raise ValueError(f"out: {str(path)!r} is a directory, not a file")
+        check_output_dir(path.parent, "out")
+        return path
+
+
+def job_trainer(run: Callable[[TrainJob], str]) -> Trainer:
+    """The :data:`Trainer` that calls ``run`` with its arguments as one :class:`TrainJob`.
+
+    ``trainer(env_id, *, episodes, seed, out, env_kwargs=None, quiet=False, **hyperparameters)``
+    returns ``run(TrainJob(...))``, the path of the saved checkpoint; it has ``run``'s docstring.
+    """
+
+    def trainer(
+        env_id: str,
+        *,
+        episodes: int,
+        seed: int,
+        out: str,
+        env_kwargs: dict[str, Any] | None = None,
+        quiet: bool = False,
+        **hyperparameters: Any,
+    ) -> str:
+        return run(TrainJob(env_id, episodes, seed, out, env_kwargs, quiet, hyperparameters))
+
+    trainer.__doc__ = run.__doc__
+    return trainer
 
 
 def space_names(types: SpaceTypes) -> str:

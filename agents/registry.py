@@ -85,6 +85,20 @@ def _replace(table: dict[str, list[_Entry]], entry: _Entry) -> None:
     entries.append(entry)
 
 
+def _ids(env_ids: Sequence[str] | None) -> tuple[str, ...] | None:
+    return None if env_ids is None else tuple(env_ids)
+
+
+def _register(table: dict[str, list[_Entry]], entry: _Entry) -> None:
+    """Add a user's ``entry`` to ``table`` (after the built-ins), after checking its name."""
+    name = entry.name
+    if not name or ":" in name or "," in name:
+        raise ValueError(f"name must be non-empty without ':' or ',', got {name!r}")
+    load_builtin()
+    with _LOCK:
+        _replace(table, entry)
+
+
 def load_builtin() -> None:
     """Add the entries of :data:`BUILTIN_MODULES` (once; later calls do nothing).
 
@@ -174,15 +188,16 @@ def register_policy(
     :param accepts_checkpoint: ``NAME:PATH`` is allowed without being required; a checkpoint
         given to a policy that neither needs nor accepts one is refused.
     """
-    if not name or ":" in name or "," in name:
-        raise ValueError(f"name must be non-empty without ':' or ',', got {name!r}")
-    ids = None if env_ids is None else tuple(env_ids)
     entry = PolicyEntry(
-        name, factory, ids, description, needs_checkpoint, action_spaces, accepts_checkpoint
+        name,
+        factory,
+        _ids(env_ids),
+        description,
+        needs_checkpoint,
+        action_spaces,
+        accepts_checkpoint,
     )
-    load_builtin()
-    with _LOCK:
-        _replace(_POLICIES, entry)
+    _register(_POLICIES, entry)
 
 
 def register_trainer(
@@ -201,15 +216,10 @@ def register_trainer(
     :param needs_action_masks: the env must implement ``action_masks()``.
     :param default_suffix: the suffix the trainer appends to an ``out`` path without one.
     """
-    if not name or ":" in name or "," in name:
-        raise ValueError(f"name must be non-empty without ':' or ',', got {name!r}")
-    ids = None if env_ids is None else tuple(env_ids)
     entry = TrainerEntry(
-        name, trainer, ids, description, action_spaces, needs_action_masks, default_suffix
+        name, trainer, _ids(env_ids), description, action_spaces, needs_action_masks, default_suffix
     )
-    load_builtin()
-    with _LOCK:
-        _replace(_TRAINERS, entry)
+    _register(_TRAINERS, entry)
 
 
 def _lookup(

@@ -42,12 +42,15 @@ from gymnasium import spaces
 from agents.entries import (
     PolicyEntry,
     SpaceTypes,
+    Trainer,
     TrainerEntry,
+    TrainJob,
     has_action_masks,
+    job_trainer,
     space_names,
+    trainer_for,
 )
 from agents.envs import make_env
-from agents.paths import check_output_dir
 from agents.policy import observation_mask
 
 #: Loadable algorithms: registry name → (module, class name).
@@ -238,38 +241,26 @@ def _make_loader(algorithm: str) -> Any:
     return factory
 
 
-def train_sb3(
-    algorithm: str,
-    env_id: str,
-    *,
-    episodes: int,
-    seed: int,
-    out: str,
-    env_kwargs: dict[str, Any] | None = None,
-    quiet: bool = False,
-    **hyperparameters: Any,
-) -> str:
-    """Train ``algorithm`` on ``env_id`` for ``episodes`` episodes and save it to ``out``.
+def train_sb3(algorithm: str, job: TrainJob) -> str:
+    """Train ``algorithm`` on ``job.env_id`` for ``job.episodes`` episodes, save it to ``job.out``.
 
-    Default hyperparameters of SB3 unless ``hyperparameters`` override them; the network is
+    Default hyperparameters of SB3 unless ``job.hyperparameters`` override them; the network is
     ``MultiInputPolicy`` for Dict observations, ``MlpPolicy`` otherwise; device CPU.
     Training stops after ``episodes`` completed episodes
-    (``stable_baselines3.common.callbacks.StopTrainingOnMaxEpisodes``).
+    (``stable_baselines3.common.callbacks.StopTrainingOnMaxEpisodes``). The registered trainers
+    (:data:`TRAINERS`, ``trainer(env_id, *, episodes, seed, out, ...)``) call it with their
+    arguments as a :class:`~agents.entries.TrainJob`.
 
     :return: path of the saved ``.zip`` (SB3 appends ``.zip`` when ``out`` has no suffix).
     """
+    episodes, env_id = job.episodes, job.env_id
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
     algorithm_class(algorithm)  # ImportError before the env is built
-    path = Path(out)
-    if path.suffix == "":
-        path = path.with_suffix(".zip")
-    if path.is_dir():
-        raise ValueError(f"out: {str(path)!r} is a directory, not a file")
-    check_output_dir(path.parent, "out")  # before training; missing parents are created
+    path = job.checked_out(".zip")  # before training; missing parents are created
     from stable_baselines3.common.callbacks import BaseCallback, StopTrainingOnMaxEpisodes
 
-    env = make_env(env_id, env_kwargs)
+    env = make_env(env_id, job.env_kwargs)
     if not isinstance(env.action_space, ACTION_SPACES[algorithm]):
         env.close()
         raise ValueError(
@@ -280,14 +271,14 @@ def train_sb3(
         env.close()
         raise ValueError(f"{algorithm} needs an env with action_masks(), {env_id} has none")
     network = "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
-    options = {"verbose": 0, "seed": seed, "device": "cpu", **hyperparameters}
+    options = {"verbose": 0, "seed": job.seed, "device": "cpu", **job.hyperparameters}
     try:
         model = algorithm_class(algorithm)(network, env, **options)
     except TypeError as error:  # an unknown hyper-parameter name
         raise ValueError(f"{algorithm} hyper-parameters: {error}") from None
 
     callbacks: list[Any] = [StopTrainingOnMaxEpisodes(episodes)]
-    if not quiet:
+    if not job.quiet:
         from tqdm.auto import tqdm
 
         class _Progress(BaseCallback):
@@ -312,12 +303,12 @@ def train_sb3(
     return str(path)
 
 
-def _make_trainer(algorithm: str) -> Any:
-    def trainer(env_id: str, **kwargs: Any) -> str:
-        return train_sb3(algorithm, env_id, **kwargs)
+def _make_trainer(algorithm: str) -> Trainer:
+    def run(job: TrainJob) -> str:
+        return train_sb3(algorithm, job)
 
-    trainer.__doc__ = f"Train {ALGORITHMS[algorithm][1]} (SB3 defaults) and save a .zip."
-    return trainer
+    run.__doc__ = f"Train {ALGORITHMS[algorithm][1]} (SB3 defaults) and save a .zip."
+    return job_trainer(run)
 
 
 #: The loaders (``ppo:PATH``, ...), collected by :func:`agents.registry.load_builtin`.
@@ -332,16 +323,15 @@ POLICIES: tuple[PolicyEntry, ...] = tuple(
     )
     for name, (module, cls) in ALGORITHMS.items()
 )
-#: The trainers (``ua-envs train ppo|maskable_ppo``).
+#: The trainers (``ua-envs train ppo|maskable_ppo``): each serves what its loader serves.
 TRAINERS: tuple[TrainerEntry, ...] = tuple(
-    TrainerEntry(
-        name=name,
-        trainer=_make_trainer(name),
-        env_ids=None,
-        description=f"{ALGORITHMS[name][0]}.{ALGORITHMS[name][1]} with SB3 defaults",
-        action_spaces=ACTION_SPACES[name],
-        needs_action_masks=name in NEEDS_ACTION_MASKS,
+    trainer_for(
+        loader,
+        _make_trainer(loader.name),
+        f"{ALGORITHMS[loader.name][0]}.{ALGORITHMS[loader.name][1]} with SB3 defaults",
+        needs_action_masks=loader.name in NEEDS_ACTION_MASKS,
         default_suffix=".zip",
     )
-    for name in TRAINABLE
+    for loader in POLICIES
+    if loader.name in TRAINABLE
 )

@@ -23,7 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.entries import PolicyEntry
+from agents.entries import PolicyEntry, family_policies
 
 __all__ = ["GreedyPolicy", "greedy_links", "make_greedy", "make_greedy_wmmse"]
 
@@ -141,17 +141,12 @@ def make_greedy_wmmse(
 
 
 #: This module's policies (collected by :func:`agents.registry.load_builtin`).
-POLICIES: tuple[PolicyEntry, ...] = (
-    PolicyEntry(
-        name="greedy",
-        factory=make_greedy,
-        env_ids=CELLFREE_IDS,
-        description="UEs in turn take their strongest APs up to the caps, then END",
-    ),
-    PolicyEntry(
-        name="greedy_wmmse",
-        factory=make_greedy_wmmse,
-        env_ids=CELLFREE_IDS,
-        description="greedy links scored with WMMSE beams (switches the env to beamforming=wmmse)",
+POLICIES: tuple[PolicyEntry, ...] = family_policies(
+    CELLFREE_IDS,
+    ("greedy", make_greedy, "UEs in turn take their strongest APs up to the caps, then END"),
+    (
+        "greedy_wmmse",
+        make_greedy_wmmse,
+        "greedy links scored with WMMSE beams (switches the env to beamforming=wmmse)",
     ),
 )

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from agents.entries import PolicyEntry
+from agents.entries import PolicyEntry, family_policies
 from ua_envs.core.validation import check_int_range
 from ua_envs.envs.fronthaul.sim import FronthaulSimulator, FronthaulState
 
@@ -207,25 +207,13 @@ def make_fc_zf(
 
 
 #: This module's policies (collected by :func:`agents.registry.load_builtin`).
-POLICIES: tuple[PolicyEntry, ...] = (
-    PolicyEntry(
-        name="nearest_aps",
-        factory=make_nearest_aps,
-        env_ids=FRONTHAUL_IDS,
-        description="each UE on its 2 strongest APs (observed gain)",
+POLICIES: tuple[PolicyEntry, ...] = family_policies(
+    FRONTHAUL_IDS,
+    ("nearest_aps", make_nearest_aps, "each UE on its 2 strongest APs (observed gain)"),
+    (
+        "pc_wmmse",
+        make_pc_wmmse,
+        "[EGAT] PC-WMMSE: all links, drop weakest UE of overloaded APs (beamforming=wmmse)",
     ),
-    PolicyEntry(
-        name="pc_wmmse",
-        factory=make_pc_wmmse,
-        env_ids=FRONTHAUL_IDS,
-        description=(
-            "[EGAT] PC-WMMSE: all links, drop weakest UE of overloaded APs (beamforming=wmmse)"
-        ),
-    ),
-    PolicyEntry(
-        name="fc_zf",
-        factory=make_fc_zf,
-        env_ids=FRONTHAUL_IDS,
-        description="[EGAT] FC-ZF: every AP serves every UE (use beamforming=fc_zf)",
-    ),
+    ("fc_zf", make_fc_zf, "[EGAT] FC-ZF: every AP serves every UE (use beamforming=fc_zf)"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from agents.entries import PolicyEntry
+from agents.entries import PolicyEntry, family_policies
 from agents.policy import RandomPolicy
 
 
@@ -17,11 +17,7 @@ def make_random(
 
 
 #: This module's policies (collected by :func:`agents.registry.load_builtin`).
-POLICIES: tuple[PolicyEntry, ...] = (
-    PolicyEntry(
-        name="random",
-        factory=make_random,
-        env_ids=None,
-        description="uniform over legal actions (masked)",
-    ),
+POLICIES: tuple[PolicyEntry, ...] = family_policies(
+    None,
+    ("random", make_random, "uniform over legal actions (masked)"),
 )

@@ -39,7 +39,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.entries import PolicyEntry
+from agents.entries import PolicyEntry, family_policies
 from ua_envs.core import assignment
 from ua_envs.envs.base import select_rows
 
@@ -267,43 +267,32 @@ def make_capacitated_assignment(
 
 
 #: This module's policies (collected by :func:`agents.registry.load_builtin`).
-POLICIES: tuple[PolicyEntry, ...] = (
-    PolicyEntry(
-        name="argmax",
-        factory=make_argmax,
-        env_ids=MULTICELL_IDS,
-        description="each UE to its max-SNR BS",
+POLICIES: tuple[PolicyEntry, ...] = family_policies(
+    MULTICELL_IDS,
+    ("argmax", make_argmax, "each UE to its max-SNR BS"),
+    (
+        "exhaustive",
+        make_exhaustive,
+        "all M^K actions scored in one batched call; optimal (K<=10, M<=3)",
     ),
-    PolicyEntry(
-        name="exhaustive",
-        factory=make_exhaustive,
-        env_ids=MULTICELL_IDS,
-        description="all M^K actions scored in one batched call; optimal (K<=10, M<=3)",
+    (
+        "exhaustive_feasible",
+        make_exhaustive_feasible,
+        "best load-feasible association (<= load_limit, else N, UEs per BS) (K<=10, M<=3)",
     ),
-    PolicyEntry(
-        name="exhaustive_feasible",
-        factory=make_exhaustive_feasible,
-        env_ids=MULTICELL_IDS,
-        description=(
-            "best load-feasible association (<= load_limit, else N, UEs per BS) (K<=10, M<=3)"
-        ),
+    (
+        "random_balanced",
+        make_random_balanced,
+        "random association with at most load_limit (else N) UEs per BS",
     ),
-    PolicyEntry(
-        name="random_balanced",
-        factory=make_random_balanced,
-        env_ids=MULTICELL_IDS,
-        description="random association with at most load_limit (else N) UEs per BS",
+    (
+        "dual_decomposition",
+        make_dual_decomposition,
+        "Ye et al. 2013 load-balancing dual decomposition on log2(1+SNR)",
     ),
-    PolicyEntry(
-        name="dual_decomposition",
-        factory=make_dual_decomposition,
-        env_ids=MULTICELL_IDS,
-        description="Ye et al. 2013 load-balancing dual decomposition on log2(1+SNR)",
-    ),
-    PolicyEntry(
-        name="capacitated_assignment",
-        factory=make_capacitated_assignment,
-        env_ids=MULTICELL_IDS,
-        description="max sum log2(1+SNR) with at most load_limit (else N) UEs per BS (Hungarian)",
+    (
+        "capacitated_assignment",
+        make_capacitated_assignment,
+        "max sum log2(1+SNR) with at most load_limit (else N) UEs per BS (Hungarian)",
     ),
 )

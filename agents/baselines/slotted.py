@@ -18,8 +18,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.entries import PolicyEntry, TrainerEntry
-from agents.paths import check_output_dir
+from agents.entries import (
+    PolicyEntry,
+    TrainerEntry,
+    TrainJob,
+    family_policies,
+    job_trainer,
+    trainer_for,
+)
 
 SLOTTED_IDS = ("SlottedArrivalAssoc-v0",)
 
@@ -66,16 +72,7 @@ def make_q_learning(env: gym.Env, checkpoint: str | None = None, seed: int | Non
     return QLearningPolicy(QTable.load(checkpoint), env, seed=seed)
 
 
-def train_q_learning(
-    env_id: str,
-    *,
-    episodes: int,
-    seed: int,
-    out: str,
-    env_kwargs: dict[str, Any] | None = None,
-    quiet: bool = False,
-    **hyperparameters: Any,
-) -> str:
+def _train_q_learning(job: TrainJob) -> str:
     """Train tabular Q-learning on ``env_id`` for ``episodes`` episodes and save it to ``out``.
 
     Uses the native vector env (256 episodes in parallel) with the paper's hyper-parameters
@@ -89,6 +86,7 @@ def train_q_learning(
 
     from agents.q_learning import QLearningArgs, train
 
+    hyperparameters = dict(job.hyperparameters)
     valid = {f.name for f in dataclasses.fields(QLearningArgs)} - {"episodes", "seed"}
     unknown = sorted(set(hyperparameters) - valid)
     if unknown:
@@ -96,48 +94,51 @@ def train_q_learning(
             f"unknown q_learning hyper-parameter(s) {', '.join(unknown)}; "
             f"valid: {', '.join(sorted(valid))}"
         )
-
-    if env_id not in SLOTTED_IDS:
-        raise ValueError(f"q_learning trains on {', '.join(SLOTTED_IDS)}, got {env_id!r}")
-    if Path(out).is_dir():
-        raise ValueError(f"out: {str(out)!r} is a directory, not a file")
-    check_output_dir(Path(out).parent, "out")  # before training; missing parents are created
-    hyperparameters.setdefault("num_envs", min(256, episodes))
-    args = QLearningArgs(episodes=episodes, seed=seed, **hyperparameters)
-    table = train(env_kwargs, args, progress=not quiet)
-    path = table.save(out)
-    if not quiet:
+    if job.env_id not in SLOTTED_IDS:
+        raise ValueError(f"q_learning trains on {', '.join(SLOTTED_IDS)}, got {job.env_id!r}")
+    job.checked_out()  # before training; missing parents are created
+    hyperparameters.setdefault("num_envs", min(256, job.episodes))
+    args = QLearningArgs(episodes=job.episodes, seed=job.seed, **hyperparameters)
+    table = train(job.env_kwargs, args, progress=not job.quiet)
+    path = table.save(job.out)
+    if not job.quiet:
         visited = int((table.visits.sum(1) > 0).sum())
         print(
-            f"q_learning: {episodes:,} episodes in {table.seconds:.1f} s, "
+            f"q_learning: {job.episodes:,} episodes in {table.seconds:.1f} s, "
             f"{visited:,} of {table.q.shape[0]:,} states visited",
             file=sys.stderr,
         )
     return str(Path(path))
 
 
+#: ``train_q_learning(env_id, *, episodes, seed, out, env_kwargs=None, quiet=False, **hp)``.
+train_q_learning = job_trainer(_train_q_learning)
+
+#: The ``q_learning:PATH`` policy (its trainer, below, writes the checkpoints).
+_Q_LEARNING = PolicyEntry(
+    name="q_learning",
+    factory=make_q_learning,
+    env_ids=SLOTTED_IDS,
+    description="tabular Q-learning (GROWS baseline Q); q_learning:PATH from 'ua-envs train'",
+    needs_checkpoint=True,
+)
 #: This module's policies (collected by :func:`agents.registry.load_builtin`).
 POLICIES: tuple[PolicyEntry, ...] = (
-    PolicyEntry(
-        name="argmax",
-        factory=make_argmax,
-        env_ids=SLOTTED_IDS,
-        description="arriving user to the candidate BS with the best SNR (GROWS baseline B)",
+    *family_policies(
+        SLOTTED_IDS,
+        (
+            "argmax",
+            make_argmax,
+            "arriving user to the candidate BS with the best SNR (GROWS baseline B)",
+        ),
     ),
-    PolicyEntry(
-        name="q_learning",
-        factory=make_q_learning,
-        env_ids=SLOTTED_IDS,
-        description="tabular Q-learning (GROWS baseline Q); q_learning:PATH from 'ua-envs train'",
-        needs_checkpoint=True,
-    ),
+    _Q_LEARNING,
 )
 #: This module's trainers.
 TRAINERS: tuple[TrainerEntry, ...] = (
-    TrainerEntry(
-        name="q_learning",
-        trainer=train_q_learning,
-        env_ids=SLOTTED_IDS,
-        description="tabular epsilon-greedy Q-learning, lr 0.5, gamma 0.5 (saves .npz)",
+    trainer_for(
+        _Q_LEARNING,
+        train_q_learning,
+        "tabular epsilon-greedy Q-learning, lr 0.5, gamma 0.5 (saves .npz)",
     ),
 )

@@ -7,7 +7,6 @@ objective (``Σ_k rate_proxy[m_k, k]``), also with spare capacity (``M · limit 
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import gymnasium as gym
@@ -17,15 +16,15 @@ import pytest
 import ua_envs  # noqa: F401  (registers the ids)
 from agents.baselines.multicell import rate_proxy
 from agents.registry import make_policy
+from ua_envs.core.assignment import enumerate_associations
 
 
 def best_feasible_score(scores: np.ndarray, limit: int) -> float:
+    """The best total over every load-feasible association (the library's brute-force
+    enumeration, itself checked in ``tests/core/test_assignment_bruteforce.py``)."""
     num_bs, num_ues = scores.shape
-    return max(
-        float(scores[list(a), np.arange(num_ues)].sum())
-        for a in itertools.product(range(num_bs), repeat=num_ues)
-        if np.bincount(a, minlength=num_bs).max() <= limit
-    )
+    choices = enumerate_associations(num_bs, num_ues, load_limit=limit).numpy()  # (A, K)
+    return float(scores[choices, np.arange(num_ues)].sum(axis=1).max())
 
 
 @pytest.mark.parametrize(

@@ -225,22 +225,33 @@ def _with_nan_weights(data: bytes) -> bytes:
     return rewrite_member(data, "policy.pth", edit)
 
 
-@pytest.mark.parametrize(
-    ("algorithm", "damage", "needle"),
-    [
-        ("ppo", "empty", "is not a readable PPO checkpoint"),
-        ("ppo", "truncated", "is not a readable PPO checkpoint"),
-        ("ppo", "bit_flipped", "is not a readable PPO checkpoint"),
-        ("ppo", "data_not_json", "is not a readable PPO checkpoint"),
-        ("ppo", "data_without_policy_class", "is not a readable PPO checkpoint"),
-        ("ppo", "nan_weights", "non-finite (NaN or inf) weights"),
-        ("maskable_ppo", "truncated", "is not a readable MaskablePPO checkpoint"),
-        ("maskable_ppo", "plain_ppo", "a plain PPO checkpoint? use ppo:PATH"),
-        ("ppo", "maskable_zip", "is not a readable PPO checkpoint"),
-        ("dqn", "bit_flipped", "is not a readable DQN checkpoint"),
-        ("dqn", "plain_ppo", "is not a readable DQN checkpoint"),
-    ],
-)
+#: Class names in the messages, and the damages refused as "not a readable <class> checkpoint".
+SB3_CLASSES = {"ppo": "PPO", "maskable_ppo": "MaskablePPO", "dqn": "DQN"}
+UNREADABLE = {
+    "ppo": (
+        "empty",
+        "truncated",
+        "bit_flipped",
+        "data_not_json",
+        "data_without_policy_class",
+        "maskable_zip",
+    ),
+    "maskable_ppo": ("truncated",),
+    "dqn": ("bit_flipped", "plain_ppo"),
+}
+#: ``(algorithm, damage, needle)``: every damaged SB3 checkpoint and what its error says.
+DAMAGED_SB3 = [
+    *(
+        (algorithm, damage, f"is not a readable {SB3_CLASSES[algorithm]} checkpoint")
+        for algorithm, damages in UNREADABLE.items()
+        for damage in damages
+    ),
+    ("ppo", "nan_weights", "non-finite (NaN or inf) weights"),
+    ("maskable_ppo", "plain_ppo", "a plain PPO checkpoint? use ppo:PATH"),
+]
+
+
+@pytest.mark.parametrize(("algorithm", "damage", "needle"), DAMAGED_SB3)
 def test_damaged_sb3_checkpoint_is_refused_in_one_line(
     tmp_path: Path, sb3_zips: dict[str, bytes], algorithm: str, damage: str, needle: str
 ) -> None:

@@ -11,8 +11,8 @@ from tiny_envs import TINY_ID, TinyBanditEnv
 
 from agents.evaluate import evaluate
 from agents.policy import Policy, RandomPolicy, observation_mask, sample_action
-from agents.registry import make_policy
-from agents.sb3 import SB3Policy, _sb3_mask, train_sb3
+from agents.registry import make_policy, trainer_entry
+from agents.sb3 import SB3Policy, _sb3_mask
 
 assert tiny_envs  # imported for its registrations
 
@@ -136,8 +136,7 @@ def test_maskable_ppo_gets_the_mask(tmp_path) -> None:
     """MaskablePPO through the adapter never picks a masked action (the env raises if it did),
     and evaluate() runs it end to end from a checkpoint written by the registered trainer."""
     kwargs = {"reward": "action", "horizon": 3, "num_actions": 5}
-    out = train_sb3(
-        "maskable_ppo",
+    out = trainer_entry("maskable_ppo", TINY_ID).trainer(
         TINY_ID,
         episodes=6,
         seed=0,

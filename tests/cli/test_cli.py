@@ -6,37 +6,19 @@ The tiny test env (tests/agents/tiny_envs.py) is made visible with ``--env-modul
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import TINY, one_line, run
 
 from agents.cli import main, parse_env_kwargs
-
-ROOT = Path(__file__).resolve().parents[2]
-TINY = str(ROOT / "tests" / "agents" / "tiny_envs.py")
-SCRIPT = Path(sys.executable).with_name("ua-envs")
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script (or ``python -m agents.cli`` without one)."""
-    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "agents.cli"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    env.pop("UA_ENVS_DEBUG", None)
-    return subprocess.run(
-        [*command, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
-    )
 
 
 def assert_one_line_usage_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
     assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
+    one_line(result.stderr, *needles)
 
 
 def test_help() -> None:

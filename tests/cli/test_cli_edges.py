@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,33 +15,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from cli_helpers import TINY, one_line, run
 
 from agents import registry
 from agents.cli import import_env_module, main
 
-ROOT = Path(__file__).resolve().parents[2]
-TINY = str(ROOT / "tests" / "agents" / "tiny_envs.py")
-SCRIPT = Path(sys.executable).with_name("ua-envs")
 TINY_ARGS = ["--env-module", TINY]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script (or ``python -m agents.cli`` without one)."""
-    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "agents.cli"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    env.pop("UA_ENVS_DEBUG", None)
-    return subprocess.run(
-        [*command, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
-    )
-
-
-def one_line(err: str, *needles: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str], *needles: str) -> str:
