@@ -11,8 +11,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from graph_checks import assert_batch_of, assert_same_graph, hand_channel
 from gymnasium.envs.registration import registry
-from torch_geometric.data import Batch, Data, HeteroData
+from torch_geometric.data import Data, HeteroData
 
 import ua_envs
 import ua_envs.graph as graph_module
@@ -46,21 +47,6 @@ def row(obs: Mapping[str, Any], i: int) -> dict[str, Any]:
     return {key: value[i] for key, value in obs.items()}
 
 
-def assert_same_graph(a: HeteroData | Data, b: HeteroData | Data) -> None:
-    """Same stores, same keys, equal tensors (values, dtypes, shapes)."""
-
-    def check(x: Mapping[str, Any], y: Mapping[str, Any], where: str) -> None:
-        assert set(x) == set(y), where
-        for key in x:
-            if isinstance(x[key], Mapping):
-                check(x[key], y[key], f"{where}/{key}")
-            else:
-                assert x[key].dtype == y[key].dtype, (where, key)
-                assert torch.equal(x[key], y[key]), (where, key)
-
-    check(a.to_dict(), b.to_dict(), "graph")
-
-
 def test_every_registered_id_has_a_graph_builder() -> None:
     assert set(ENV_GRAPH_BUILDERS) == set(ua_envs.ENV_IDS)
     assert set(GRAPH_BUILDERS) == {"multicell", "cellfree", "fronthaul", "slotted"}
@@ -68,6 +54,15 @@ def test_every_registered_id_has_a_graph_builder() -> None:
         spec = registry[env_id]
         assert isinstance(spec.entry_point, str)
         assert spec.entry_point.startswith(f"ua_envs.envs.{builder.family}."), env_id
+    # the public builders are the dispatcher's: test_batch_rows_equal_single_graphs covers them
+    for family, name in {
+        "multicell": "multicell_graph",
+        "cellfree": "cellfree_graph",
+        "fronthaul": "fronthaul_graph",
+        "slotted": "bs_graph",
+    }.items():
+        assert GRAPH_BUILDERS[family].single is getattr(graph_module, name)
+        assert GRAPH_BUILDERS[family].batch is getattr(graph_module, f"{name}_batch")
 
 
 def test_backward_compatible_names() -> None:
@@ -82,15 +77,8 @@ def test_batch_rows_equal_single_graphs(env_id: str) -> None:
     """Graph i of the batched form equals the single form of row i (get_example, to_data_list),
     and the batch equals Batch.from_data_list of the singles."""
     obs = vector_observation(env_id)
-    batch = observation_graph_batch(env_id, obs)
-    assert isinstance(batch, Batch) and batch.num_graphs == NUM_ENVS
     singles = [observation_graph(env_id, row(obs, i)) for i in range(NUM_ENVS)]
-    for i, single in enumerate(singles):
-        assert_same_graph(batch.get_example(i), single)
-    for mine, single in zip(batch.to_data_list(), singles, strict=True):
-        assert_same_graph(mine, single)
-    reference = Batch.from_data_list(singles)
-    assert_same_graph(batch, reference)
+    assert_batch_of(observation_graph_batch(env_id, obs), singles)
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
@@ -126,19 +114,13 @@ def test_edges_are_transmitter_major(env_id: str) -> None:
     assert torch.equal(example[REVERSE_LINK_EDGE].edge_index, link.edge_index.flip(0))
 
 
-def _hand_channel() -> tuple[np.ndarray, np.ndarray]:
-    """2 transmitters × 3 UEs, N = 1: channel[m, k] = [m + k, m - k], gain_db = 10·m + k."""
-    m, k = np.meshgrid(np.arange(2), np.arange(3), indexing="ij")
-    channel = np.stack([m + k, m - k], axis=-1).astype(np.float32)
-    return channel, (10 * m + k).astype(np.float32)
-
-
 HAND_LINKS = [[0, 0, 0], [1, -1, 1], [2, -2, 2], [1, 1, 10], [2, 0, 11], [3, -1, 12]]
 
 
 def hand_observation(family: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """A 2 × 3 observation of ``family`` and its hand-computed features."""
-    channel, gain_db = _hand_channel()
+    # N = 1: channel[m, k] = [m + k, m - k]
+    channel, gain_db = hand_channel(lambda m, k: [m + k, m - k])
     if family == "multicell":
         obs = {"channel": channel, "gain_db": gain_db, "tx_power_dbm": np.array([30.0, 23.0])}
         return obs, {"ap": [[30.0], [23.0]], "ue": [[1.0]] * 3, "edge_attr": HAND_LINKS}
@@ -214,6 +196,40 @@ def test_hand_built_features(family: str) -> None:
     ]
     assert torch.equal(second[LINK_EDGE].edge_index, graph[LINK_EDGE].edge_index)
     assert batch[LINK_EDGE].edge_index[:, 6:].tolist() == [[2, 2, 2, 3, 3, 3], [3, 4, 5, 3, 4, 5]]
+
+
+#: family → (a key its observation needs, malformed entries: key → (value, match of the error)).
+BAD_OBSERVATIONS: dict[str, tuple[str, dict[str, tuple[np.ndarray, str]]]] = {
+    "multicell": (
+        "tx_power_dbm",
+        {
+            "tx_power_dbm": (np.zeros(3), "tx_power_dbm"),
+            "gain_db": (np.zeros((3, 2)), "gain_db"),
+            "channel": (np.zeros((2, 3, 3)), "2N"),
+        },
+    ),
+    "cellfree": ("support", {"ap_load": (np.zeros(3), "ap_load")}),
+    "fronthaul": (
+        "weights",
+        {"capacity_mbps": (np.zeros(3), "capacity_mbps"), "weights": (np.zeros(2), "weights")},
+    ),
+}
+
+
+@pytest.mark.parametrize("family", sorted(BAD_OBSERVATIONS))
+def test_bad_observation_raises(family: str) -> None:
+    """``<family>_graph`` raises a ValueError naming the problem: a missing key, each malformed
+    entry, and a batch of observations (pointing to ``<family>_graph_batch``)."""
+    builder = getattr(graph_module, f"{family}_graph")
+    obs, _ = hand_observation(family)
+    required, malformed = BAD_OBSERVATIONS[family]
+    with pytest.raises(ValueError, match="missing"):
+        builder({k: v for k, v in obs.items() if k != required})
+    for key, (value, match) in malformed.items():
+        with pytest.raises(ValueError, match=match):
+            builder({**obs, key: value})
+    with pytest.raises(ValueError, match=f"{family}_graph_batch"):
+        builder({k: np.stack([v, v]) for k, v in obs.items()})
 
 
 def test_dispatcher_accepts_ids_families_envs_and_registered_variants() -> None:

@@ -381,15 +381,23 @@ def test_bool_numpy_and_scalar_arguments() -> None:
 # ----------------------------------------------------------------------------- gradients
 
 
+def _gradcheck_instance(seed: int, grad_powers: bool = False) -> tuple[Tensor, ...]:
+    """A float64 2-BS × 3-UE instance, N = 2: channels and a fractional association in (0.2, 0.8)
+    that require grad; power budgets [1, 2] and noise powers [0.3, 0.5, 0.4], requiring grad
+    when ``grad_powers``."""
+    gen = torch.Generator().manual_seed(seed)
+    h = torch.randn(2, 3, 2, generator=gen, dtype=torch.complex128, requires_grad=True)
+    a = (0.2 + 0.6 * torch.rand(2, 3, generator=gen, dtype=torch.float64)).requires_grad_()
+    p = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=grad_powers)
+    s = torch.tensor([0.3, 0.5, 0.4], dtype=torch.float64, requires_grad=grad_powers)
+    return h, a, p, s
+
+
 @pytest.mark.parametrize("transmission", ["unique", "joint"])
 def test_gradcheck_rzf_sum_rate(transmission: str) -> None:
     """sum_rate(rzf(...)) is differentiable w.r.t. channels, a fractional association, the
     power budgets and the noise powers."""
-    gen = torch.Generator().manual_seed(17)
-    h = torch.randn(2, 3, 2, generator=gen, dtype=torch.complex128, requires_grad=True)
-    a = (0.2 + 0.6 * torch.rand(2, 3, generator=gen, dtype=torch.float64)).requires_grad_()
-    p = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
-    s = torch.tensor([0.3, 0.5, 0.4], dtype=torch.float64, requires_grad=True)
+    h, a, p, s = _gradcheck_instance(17, grad_powers=True)
 
     def objective(h: Tensor, a: Tensor, p: Tensor, s: Tensor) -> Tensor:
         return sum_rate(h, bf.rzf(h, a, p, s, transmission), a, s)
@@ -398,22 +406,14 @@ def test_gradcheck_rzf_sum_rate(transmission: str) -> None:
 
 
 def test_gradcheck_zf_and_fc_zf_sum_rate() -> None:
-    gen = torch.Generator().manual_seed(28)
-    h = torch.randn(2, 3, 2, generator=gen, dtype=torch.complex128, requires_grad=True)
-    a = (0.2 + 0.6 * torch.rand(2, 3, generator=gen, dtype=torch.float64)).requires_grad_()
-    p = torch.tensor([1.0, 2.0], dtype=torch.float64)
-    s = torch.tensor([0.3, 0.5, 0.4], dtype=torch.float64)
+    h, a, p, s = _gradcheck_instance(28)
     ones = torch.ones(2, 3, dtype=torch.float64)
     assert torch.autograd.gradcheck(lambda h, a: sum_rate(h, bf.zf(h, a, p, s), a, s), (h, a))
     assert torch.autograd.gradcheck(lambda h: sum_rate(h, bf.fc_zf(h, p), ones, s), (h,))
 
 
 def test_gradcheck_mrt_sum_rate() -> None:
-    gen = torch.Generator().manual_seed(18)
-    h = torch.randn(2, 3, 2, generator=gen, dtype=torch.complex128, requires_grad=True)
-    a = (0.2 + 0.6 * torch.rand(2, 3, generator=gen, dtype=torch.float64)).requires_grad_()
-    p = torch.tensor([1.0, 2.0], dtype=torch.float64)
-    s = torch.tensor([0.3, 0.5, 0.4], dtype=torch.float64)
+    h, a, p, s = _gradcheck_instance(18)
     assert torch.autograd.gradcheck(lambda h, a: sum_rate(h, bf.mrt(h, a, p), a, s), (h, a))
 
 

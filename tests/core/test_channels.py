@@ -59,6 +59,13 @@ def repeat_positions(points: list[list[float]], batch: int) -> torch.Tensor:
     return torch.tensor(points, dtype=torch.float64).expand(batch, len(points), 2).contiguous()
 
 
+def geometry(
+    bs: list[list[float]], ue: list[list[float]], batch: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BS and UE positions of ``batch`` copies of one fixed geometry."""
+    return repeat_positions(bs, batch), repeat_positions(ue, batch)
+
+
 def sample_corr(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(torch.corrcoef(torch.stack([x.flatten(), y.flatten()]).double())[0, 1])
 
@@ -266,8 +273,7 @@ def test_mmwave_single_path_geometry_and_norm() -> None:
     batch, n = 16, 4
     s = mmwave28_from_positions(
         gen(0),
-        repeat_positions([[0.0, 0.0]], batch),
-        repeat_positions([[30.0, 40.0]], batch),
+        *geometry([[0.0, 0.0]], [[30.0, 40.0]], batch),
         num_antennas=n,
         num_paths=1,
         dtype=torch.complex128,
@@ -287,9 +293,7 @@ def test_mmwave_second_moment_matches_large_scale_gain() -> None:
     angles). The ratio ‖h‖²/(N 10^{gain/10}) has mean 1 and std ≈ 0.57 here, so over 20 000
     links its standard error is ≈ 0.004; tolerance 0.03 (> 7 standard errors)."""
     batch = 20_000
-    s = mmwave28_from_positions(
-        gen(1), repeat_positions([[0.0, 0.0]], batch), repeat_positions([[30.0, 40.0]], batch)
-    )
+    s = mmwave28_from_positions(gen(1), *geometry([[0.0, 0.0]], [[30.0, 40.0]], batch))
     ratio = s.channels.abs().square().sum(-1) / (4 * 10 ** (s.large_scale_gain_db / 10))
     assert float(ratio.mean()) == pytest.approx(1.0, abs=0.03)
 
@@ -328,19 +332,13 @@ def test_mmwave_outage() -> None:
     the -300 dB floor; at d = 100 m, p_out = max(0, 1 - e^{1.87}) = 0: no outage."""
     batch = 2_000
     far = mmwave28_from_positions(
-        gen(4),
-        repeat_positions([[0.0, 0.0]], batch),
-        repeat_positions([[300.0, 0.0]], batch),
-        outage=True,
+        gen(4), *geometry([[0.0, 0.0]], [[300.0, 0.0]], batch), outage=True
     )
     dead = far.large_scale_gain_db == OUTAGE_GAIN_DB
     assert float(dead.float().mean()) == pytest.approx(0.9918, abs=0.01)
     assert bool((far.channels[dead] == 0).all())
     near = mmwave28_from_positions(
-        gen(4),
-        repeat_positions([[0.0, 0.0]], batch),
-        repeat_positions([[100.0, 0.0]], batch),
-        outage=True,
+        gen(4), *geometry([[0.0, 0.0]], [[100.0, 0.0]], batch), outage=True
     )
     assert bool((near.large_scale_gain_db > OUTAGE_GAIN_DB).all())
 
@@ -356,8 +354,7 @@ def test_three_slope_rayleigh_second_moment() -> None:
     batch, n = 20_000, 2
     s = cellfree_3slope_from_positions(
         gen(5),
-        repeat_positions([[100.0, 100.0]], batch),
-        repeat_positions([[200.0, 100.0]], batch),
+        *geometry([[100.0, 100.0]], [[200.0, 100.0]], batch),
         num_antennas=n,
         shadowing_std_db=0.0,
     )
@@ -376,10 +373,7 @@ def test_umi_rayleigh_second_moment_and_3d_distance() -> None:
     s.e. 0.5 %)."""
     batch, n = 20_000, 2
     s = cellfree_umi_from_positions(
-        gen(6),
-        repeat_positions([[100.0, 100.0]], batch),
-        repeat_positions([[200.0, 100.0]], batch),
-        shadowing_std_db=0.0,
+        gen(6), *geometry([[100.0, 100.0]], [[200.0, 100.0]], batch), shadowing_std_db=0.0
     )
     d3 = math.hypot(100.0, 10.0)
     loss = 30.5 + 36.7 * math.log10(d3)
@@ -403,9 +397,7 @@ def test_three_slope_shadowing_only_beyond_d1() -> None:
     std 8 dB (tolerance 0.3 dB; s.e. ≈ 0.06 dB over 10 000 draws)."""
     batch = 10_000
     s = cellfree_3slope_from_positions(
-        gen(8),
-        repeat_positions([[100.0, 100.0], [300.0, 300.0]], batch),
-        repeat_positions([[130.0, 100.0]], batch),
+        gen(8), *geometry([[100.0, 100.0], [300.0, 300.0]], [[130.0, 100.0]], batch)
     )
     near, far = s.large_scale_gain_db[:, 0, 0], s.large_scale_gain_db[:, 1, 0]
     expected_near = -float(three_slope_path_loss_db(30.0))
@@ -449,8 +441,7 @@ def test_umi_correlated_shadowing_over_ues() -> None:
     batch = 20_000
     s = cellfree_umi_from_positions(
         gen(13),
-        repeat_positions([[50.0, 50.0], [300.0, 300.0]], batch),
-        repeat_positions([[200.0, 200.0], [209.0, 200.0]], batch),
+        *geometry([[50.0, 50.0], [300.0, 300.0]], [[200.0, 200.0], [209.0, 200.0]], batch),
         correlated_shadowing=True,
     )
     shadow = s.large_scale_gain_db.double() + umi_path_loss_db(s.distances_m.double())
@@ -525,40 +516,46 @@ def test_umi_strongest_link_snr_median_in_range() -> None:
 # ------------------------------------------------------------------------------------------
 
 
+#: Invalid values of the sizes every scenario takes ...
+COMMON_BAD_KWARGS = {"num_ues": 0, "num_antennas": -1, "area_m": 0.0, "bandwidth_hz": 0.0}
+#: ... and, per scenario, of its own parameters (or other invalid values of the common ones).
+SCENARIO_BAD_KWARGS: dict[str, dict[str, Any]] = {
+    "mmwave28": {
+        "num_bs": 2.5,
+        "bandwidth_hz": -1.0,
+        "num_paths": 0,
+        "angular_spread_deg": -1.0,
+        "outage": "yes",
+        "carrier_ghz": 0.0,
+        "tx_power_dbm": float("nan"),
+        "dtype": torch.float32,
+    },
+    "cellfree_3slope": {
+        "area_m": -5.0,
+        "shadowing_delta": 1.5,
+        "decorrelation_distance_m": 0.0,
+        "ap_height_m": 0.0,
+        "shadowing_std_db": -1.0,
+    },
+    "cellfree_umi": {
+        "height_difference_m": -1.0,
+        "correlated_shadowing": 1,
+        "noise_figure_db": float("inf"),
+    },
+}
+
+
 @pytest.mark.parametrize(
-    ("scenario", "kwargs", "name"),
+    ("scenario", "name", "value"),
     [
-        ("mmwave28", {"num_ues": 0}, "num_ues"),
-        ("mmwave28", {"num_antennas": -1}, "num_antennas"),
-        ("mmwave28", {"num_bs": 2.5}, "num_bs"),
-        ("mmwave28", {"area_m": 0.0}, "area_m"),
-        ("mmwave28", {"bandwidth_hz": -1.0}, "bandwidth_hz"),
-        ("mmwave28", {"num_paths": 0}, "num_paths"),
-        ("mmwave28", {"angular_spread_deg": -1.0}, "angular_spread_deg"),
-        ("mmwave28", {"outage": "yes"}, "outage"),
-        ("mmwave28", {"carrier_ghz": 0.0}, "carrier_ghz"),
-        ("mmwave28", {"tx_power_dbm": float("nan")}, "tx_power_dbm"),
-        ("mmwave28", {"dtype": torch.float32}, "dtype"),
-        ("cellfree_3slope", {"num_ues": 0}, "num_ues"),
-        ("cellfree_3slope", {"num_antennas": -1}, "num_antennas"),
-        ("cellfree_3slope", {"area_m": -5.0}, "area_m"),
-        ("cellfree_3slope", {"bandwidth_hz": 0.0}, "bandwidth_hz"),
-        ("cellfree_3slope", {"shadowing_delta": 1.5}, "shadowing_delta"),
-        ("cellfree_3slope", {"decorrelation_distance_m": 0.0}, "decorrelation_distance_m"),
-        ("cellfree_3slope", {"ap_height_m": 0.0}, "ap_height_m"),
-        ("cellfree_3slope", {"shadowing_std_db": -1.0}, "shadowing_std_db"),
-        ("cellfree_umi", {"num_ues": 0}, "num_ues"),
-        ("cellfree_umi", {"num_antennas": -1}, "num_antennas"),
-        ("cellfree_umi", {"area_m": 0.0}, "area_m"),
-        ("cellfree_umi", {"bandwidth_hz": 0.0}, "bandwidth_hz"),
-        ("cellfree_umi", {"height_difference_m": -1.0}, "height_difference_m"),
-        ("cellfree_umi", {"correlated_shadowing": 1}, "correlated_shadowing"),
-        ("cellfree_umi", {"noise_figure_db": float("inf")}, "noise_figure_db"),
+        (scenario, name, value)
+        for scenario, own in SCENARIO_BAD_KWARGS.items()
+        for name, value in {**COMMON_BAD_KWARGS, **own}.items()
     ],
 )
-def test_bad_kwargs_raise_value_error_naming_them(scenario: str, kwargs: dict, name: str) -> None:
+def test_bad_kwargs_raise_value_error_naming_them(scenario: str, name: str, value: Any) -> None:
     with pytest.raises(ValueError, match=name):
-        make_channels(scenario, gen(0), 2, **kwargs)
+        make_channels(scenario, gen(0), 2, **{name: value})
 
 
 @pytest.mark.parametrize("scenario", SCENARIO_NAMES)

@@ -10,6 +10,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from env_checks import assert_malformed_action_raises
 from gymnasium.utils.env_checker import check_env
 
 import ua_envs  # noqa: F401  (registers the ids)
@@ -322,10 +323,7 @@ def test_bad_kwargs_raise_value_error_naming_the_argument(
     ],
 )
 def test_malformed_action_raises_value_error(action: object) -> None:
-    env = gym.make(ENV_ID)
-    env.reset(seed=0)
-    with pytest.raises(ValueError, match="action"):
-        env.unwrapped.step(action)
+    assert_malformed_action_raises(ENV_ID, action)
 
 
 def test_action_layouts_and_dtypes_agree() -> None:

@@ -1,51 +1,17 @@
-"""PettingZoo fronthaul_assoc_v0: API tests, seeded determinism, shared and local rewards."""
+"""PettingZoo fronthaul_assoc_v0: seeded determinism, shared and local rewards (PettingZoo's API
+tests: tests/envs/test_pettingzoo_api.py)."""
 
 from __future__ import annotations
-
-import warnings
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from env_checks import nested_equal
 from pettingzoo import AECEnv, ParallelEnv
-from pettingzoo.test import api_test, parallel_api_test
-from pettingzoo.utils.conversions import parallel_to_aec
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 import ua_envs  # noqa: F401  (registers the ids)
 from ua_envs.multiagent import fronthaul_assoc_v0
-
-#: PettingZoo's generic remark on MultiBinary actions in its AEC test.
-EXPECTED_REMARKS = ("should be gymnasium.spaces.box",)
-
-
-def _assert_only_expected_remarks(caught: list[warnings.WarningMessage]) -> None:
-    for w in caught:
-        assert any(text in str(w.message) for text in EXPECTED_REMARKS), str(w.message)
-
-
-@pytest.mark.parametrize(
-    "kwargs", [{}, {"reward": "local", "horizon": 3, "num_ues": 5, "reward_mode": "penalty"}]
-)
-def test_parallel_api_test(kwargs: dict[str, Any]) -> None:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        parallel_api_test(fronthaul_assoc_v0.parallel_env(**kwargs), num_cycles=20)
-    _assert_only_expected_remarks(caught)
-
-
-@pytest.mark.parametrize("make", ["env", "parallel_to_aec"])
-def test_aec_api_test(make: str) -> None:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if make == "env":
-            env = fronthaul_assoc_v0.env(horizon=2)
-        else:
-            env = parallel_to_aec(fronthaul_assoc_v0.parallel_env(horizon=2))
-        api_test(env, num_cycles=20)
-    _assert_only_expected_remarks(caught)
-    assert fronthaul_assoc_v0.raw_env().possible_agents[-1] == "ap_7"
 
 
 def _play(seed: int, episodes: int, reward: str = "shared") -> list[object]:
@@ -63,19 +29,11 @@ def _play(seed: int, episodes: int, reward: str = "shared") -> list[object]:
     return record
 
 
-def _equal(a: object, b: object) -> bool:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    return bool(np.array_equal(np.asarray(a), np.asarray(b)))
-
-
 @pytest.mark.parametrize("reward", ["shared", "local"])
 def test_seeded_multi_step_determinism(reward: str) -> None:
     first = _play(3, 3, reward)
-    assert _equal(first, _play(3, 3, reward))
-    assert not _equal(first, _play(4, 3, reward))
+    assert nested_equal(first, _play(3, 3, reward))
+    assert not nested_equal(first, _play(4, 3, reward))
 
 
 def test_same_instance_as_the_gymnasium_env_and_shared_reward() -> None:
@@ -132,6 +90,7 @@ def test_raw_env_is_the_unwrapped_aec_env() -> None:
     assert isinstance(raw, AECEnv) and not isinstance(raw, ParallelEnv)
     assert not isinstance(raw, OrderEnforcingWrapper)
     assert isinstance(fronthaul_assoc_v0.env(), OrderEnforcingWrapper)
+    assert fronthaul_assoc_v0.raw_env().possible_agents[-1] == "ap_7"
 
 
 def test_unknown_agent_and_step_after_the_end() -> None:

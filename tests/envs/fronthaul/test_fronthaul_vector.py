@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from env_checks import assert_one_shot_autoreset, assert_one_shot_vector_equals_single_envs
 
 import ua_envs  # noqa: F401  (registers the ids)
 from ua_envs.envs.fronthaul.vector import FronthaulAssocVectorEnv
@@ -26,39 +27,19 @@ def _actions(num_envs: int, seed: int) -> np.ndarray:
 )
 def test_vector_rewards_equal_single_envs(num_envs: int, kwargs: dict[str, Any]) -> None:
     """make_vec(id, n) reset with seed s == n single envs reset with seeds s, …, s + n − 1."""
-    seed = 100
-    envs = gym.make_vec(ENV_ID, num_envs, vectorization_mode="vector_entry_point", **kwargs)
-    obs, _ = envs.reset(seed=seed)
-    actions = _actions(num_envs, 0)
-    _, rewards, terminated, truncated, infos = envs.step(actions)
-    assert bool(terminated.all()) and not bool(truncated.any())
-    single = gym.make(ENV_ID, **kwargs)
-    expected = np.empty(num_envs)
-    for i in range(num_envs):
-        single_obs, _ = single.reset(seed=seed + i)
-        if i < 4:
-            for key, value in single_obs.items():
-                np.testing.assert_allclose(obs[key][i].numpy(), value, rtol=1e-6)
-        _, expected[i], _, _, single_info = single.step(actions[i])
-        if i < 4:
-            for key in ("association", "fronthaul_load_mbps", "beam_scale", "aps_per_ue"):
-                np.testing.assert_allclose(
-                    infos["final_info"][key][i].numpy(), single_info[key], rtol=1e-4, atol=1e-4
-                )
-    np.testing.assert_allclose(rewards.numpy(), expected, rtol=1e-4, atol=1e-4)
+    assert_one_shot_vector_equals_single_envs(
+        ENV_ID,
+        _actions(num_envs, 0),
+        info_keys=("association", "fronthaul_load_mbps", "beam_scale", "aps_per_ue"),
+        reward_tol=1e-4,
+        info_rtol=1e-4,
+        info_atol=1e-4,
+        **kwargs,
+    )
 
 
 def test_autoreset_draws_new_instances_and_keeps_final_ones() -> None:
-    envs = gym.make_vec(ENV_ID, 8, vectorization_mode="vector_entry_point")
-    obs, _ = envs.reset(seed=0)
-    next_obs, _, _, _, infos = envs.step(_actions(8, 1))
-    assert bool(infos["_final"].all())
-    torch.testing.assert_close(infos["final_obs"]["channel"], obs["channel"])
-    assert not torch.equal(next_obs["channel"], obs["channel"])
-    again = gym.make_vec(ENV_ID, 8, vectorization_mode="vector_entry_point")
-    again.reset(seed=0)
-    next_again, *_ = again.step(_actions(8, 1))
-    torch.testing.assert_close(next_again["channel"], next_obs["channel"])
+    assert_one_shot_autoreset(ENV_ID, _actions(8, 1))
 
 
 def test_multipliers_apply_to_every_sub_env_and_persist_over_autoreset() -> None:

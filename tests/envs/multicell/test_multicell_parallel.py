@@ -1,50 +1,15 @@
-"""PettingZoo multicell_assoc_v0: API tests, determinism, shared and individual rewards."""
+"""PettingZoo multicell_assoc_v0: determinism, shared and individual rewards (PettingZoo's API
+tests: tests/envs/test_pettingzoo_api.py)."""
 
 from __future__ import annotations
-
-import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from pettingzoo import AECEnv, ParallelEnv
-from pettingzoo.test import api_test, parallel_api_test
-from pettingzoo.utils.conversions import parallel_to_aec
 
 import ua_envs  # noqa: F401  (registers the ids)
 from ua_envs.multiagent import multicell_assoc_v0
-
-#: PettingZoo's generic remarks on the SPEC §4.5 {"observation", "action_mask"} dict layout.
-EXPECTED_REMARKS = ("should be gymnasium.spaces.box", "Observation is not a NumPy array")
-
-
-def _assert_only_layout_remarks(caught: list[warnings.WarningMessage]) -> None:
-    for w in caught:
-        assert any(text in str(w.message) for text in EXPECTED_REMARKS), str(w.message)
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [{}, {"reward": "individual", "load_limit": 2, "overload": "penalty", "num_ues": 5}],
-)
-def test_parallel_api_test(kwargs: dict[str, object]) -> None:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        parallel_api_test(multicell_assoc_v0.parallel_env(**kwargs), num_cycles=20)
-    _assert_only_layout_remarks(caught)
-
-
-@pytest.mark.parametrize("make", ["env", "parallel_to_aec"])
-def test_aec_api_test(make: str) -> None:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if make == "env":
-            env = multicell_assoc_v0.env(num_ues=4)
-        else:
-            env = parallel_to_aec(multicell_assoc_v0.parallel_env(num_ues=4))
-        api_test(env, num_cycles=20)
-    _assert_only_layout_remarks(caught)
-    assert multicell_assoc_v0.raw_env().possible_agents[0] == "ue_0"
 
 
 def _play(seed: int, episodes: int, reward: str = "shared") -> list[object]:
@@ -130,3 +95,4 @@ def test_malformed_agent_action_raises_naming_the_agent(bad: object) -> None:
 def test_raw_env_is_the_unwrapped_aec_env() -> None:
     raw = multicell_assoc_v0.raw_env(num_ues=2)
     assert isinstance(raw, AECEnv) and not isinstance(raw, ParallelEnv)
+    assert multicell_assoc_v0.raw_env().possible_agents[0] == "ue_0"

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from env_checks import assert_one_shot_autoreset, assert_one_shot_vector_equals_single_envs
 
 import ua_envs  # noqa: F401  (registers the ids)
 from ua_envs.envs.multicell.vector import MultiCellAssocVectorEnv
@@ -22,41 +23,14 @@ def _actions(num_envs: int, seed: int) -> np.ndarray:
 )
 def test_vector_rewards_equal_single_envs(env_id: str, num_envs: int) -> None:
     """make_vec(id, n) reset with seed s == n single envs reset with seeds s, …, s + n − 1."""
-    seed = 100
-    envs = gym.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point")
-    obs, _ = envs.reset(seed=seed)
-    actions = _actions(num_envs, 0)
-    _, rewards, terminated, truncated, infos = envs.step(actions)
-    assert bool(terminated.all()) and not bool(truncated.any())
-
-    single = gym.make(env_id)
-    expected = np.empty(num_envs)
-    for i in range(num_envs):
-        single_obs, _ = single.reset(seed=seed + i)
-        if i < 4:
-            for key, value in single_obs.items():
-                np.testing.assert_allclose(obs[key][i].numpy(), value, rtol=1e-6)
-        _, expected[i], _, _, single_info = single.step(actions[i])
-        if i < 4:
-            np.testing.assert_allclose(
-                infos["final_info"]["association"][i].numpy(), single_info["association"]
-            )
-    np.testing.assert_allclose(rewards.numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert_one_shot_vector_equals_single_envs(
+        env_id, _actions(num_envs, 0), info_keys=("association",), reward_tol=1e-5
+    )
 
 
 def test_autoreset_draws_new_instances_and_keeps_final_ones() -> None:
-    envs = gym.make_vec("MultiCellAssoc-v0", 8, vectorization_mode="vector_entry_point")
-    obs, _ = envs.reset(seed=0)
-    next_obs, rewards, _, _, infos = envs.step(_actions(8, 1))
-    assert bool(infos["_final"].all())
-    torch.testing.assert_close(infos["final_obs"]["channel"], obs["channel"])
-    assert not torch.equal(next_obs["channel"], obs["channel"])
+    rewards, infos = assert_one_shot_autoreset("MultiCellAssoc-v0", _actions(8, 1))
     torch.testing.assert_close(infos["final_info"]["sum_rate"], rewards)
-    # Autoreset episodes are reproducible from the reset seed.
-    again = gym.make_vec("MultiCellAssoc-v0", 8, vectorization_mode="vector_entry_point")
-    again.reset(seed=0)
-    next_again, *_ = again.step(_actions(8, 1))
-    torch.testing.assert_close(next_again["channel"], next_obs["channel"])
 
 
 def test_vector_env_evaluate_and_masks() -> None:

@@ -9,6 +9,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from env_checks import assert_malformed_action_raises, nested_equal
 from gymnasium.utils.env_checker import check_env
 
 import ua_envs  # noqa: F401  (registers the ids)
@@ -47,8 +48,8 @@ def test_gymnasium_and_sb3_check_env() -> None:
         sb3_check_env(gym.make(ENV_ID), warn=True)
 
 
-def _rollout(seed: int, **kwargs: object) -> list:
-    env = gym.make(ENV_ID, **kwargs)
+def _play(env: gym.Env, seed: int) -> list:
+    """The (obs, info) of the reset with ``seed`` and every step's outcome, first legal actions."""
     obs, info = env.reset(seed=seed)
     out = [(obs, info)]
     done = False
@@ -59,18 +60,14 @@ def _rollout(seed: int, **kwargs: object) -> list:
     return out
 
 
-def _equal(a: object, b: object) -> bool:
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-    if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    return bool(np.array_equal(a, b))
+def _rollout(seed: int, **kwargs: object) -> list:
+    return _play(gym.make(ENV_ID, **kwargs), seed)
 
 
 def test_whole_episodes_are_deterministic_and_seed_dependent() -> None:
     first, again, other = _rollout(5), _rollout(5), _rollout(6)
-    assert _equal(first, again)
-    assert not _equal(first, other)
+    assert nested_equal(first, again)
+    assert not nested_equal(first, other)
 
 
 def test_episode_is_truncated_at_40_slots_never_terminated() -> None:
@@ -234,10 +231,7 @@ def test_returned_arrays_are_fresh() -> None:
 
 @pytest.mark.parametrize("action", [1.0, 4, -1, True, "0", np.array([0, 1]), None])
 def test_malformed_action_raises_value_error(action: object) -> None:
-    env = gym.make(ENV_ID)
-    env.reset(seed=0)
-    with pytest.raises(ValueError, match="action"):
-        env.unwrapped.step(action)
+    assert_malformed_action_raises(ENV_ID, action)
 
 
 def test_numpy_scalar_and_0d_actions_are_accepted() -> None:
@@ -302,13 +296,7 @@ def test_torch_state_path_plays_the_same_episode() -> None:
     def rollout(numpy_state: bool) -> list:
         env = gym.make(ENV_ID, arrival_prob=1.0, horizon=12, render_mode="rgb_array")
         env.unwrapped.runner.numpy_state = numpy_state
-        obs, info = env.reset(seed=3)
-        out = [(obs, info)]
-        done = False
-        while not done:
-            obs, reward, terminated, truncated, info = env.step(_first_legal(obs))
-            out.append((obs, reward, terminated, truncated, info))
-            done = terminated or truncated
+        out = _play(env, 3)
         assert env.render().ndim == 3
         assert isinstance(env.unwrapped.state.slot, np.ndarray) == numpy_state
         return out
@@ -316,14 +304,9 @@ def test_torch_state_path_plays_the_same_episode() -> None:
     fast, torch_path = rollout(True), rollout(False)
     assert len(fast) == 13
     for a, b in zip(fast, torch_path, strict=True):
-        assert _close(a, b)
+        assert nested_equal(a, b, _close)
 
 
 def _close(a: object, b: object) -> bool:
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
-    if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
-    if type(a) is not type(b):
-        return False
-    return bool(np.allclose(a, b, rtol=1e-6, atol=1e-6))
+    """Leaves of the same type, equal up to float32 rounding."""
+    return type(a) is type(b) and bool(np.allclose(a, b, rtol=1e-6, atol=1e-6))

@@ -1,4 +1,5 @@
-"""PettingZoo slotted_arrival_v0: API tests, determinism, the joint accept rule."""
+"""PettingZoo slotted_arrival_v0: determinism, the joint accept rule (PettingZoo's API tests:
+tests/envs/test_pettingzoo_api.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from pettingzoo import AECEnv, ParallelEnv
-from pettingzoo.test import api_test, parallel_api_test
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 import ua_envs  # noqa: F401  (registers the ids)
@@ -17,12 +17,6 @@ from ua_envs.envs.slotted import SlottedInstance
 from ua_envs.multiagent import slotted_arrival_v0
 
 R2, R3, R4 = 10 * math.log10(3), 10 * math.log10(7), 10 * math.log10(15)
-
-
-@pytest.mark.filterwarnings("ignore::UserWarning")
-def test_pettingzoo_api_tests_pass() -> None:
-    parallel_api_test(slotted_arrival_v0.parallel_env(), num_cycles=100)
-    api_test(slotted_arrival_v0.env(), num_cycles=100)
 
 
 def _episode(seed: int, **kwargs: object) -> list:

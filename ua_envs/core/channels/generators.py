@@ -28,14 +28,6 @@ import torch
 from ua_envs.core.channels.cellfree import cellfree_3slope, cellfree_umi
 from ua_envs.core.channels.common import ChannelSample
 from ua_envs.core.channels.configs import (
-    MAX_AREA_M,
-    MAX_BANDWIDTH_HZ,
-    MAX_COUNT,
-    MAX_LINK_ANTENNAS,
-    MAX_NOISE_FIGURE_DB,
-    MAX_SHADOWING_STD_DB,
-    TX_POWER_DBM_RANGE,
-    UMI_TX_POWER_DBM,
     CellFree3SlopeConfig,
     CellFreeUmiConfig,
     MmWave28Config,
@@ -46,14 +38,6 @@ from ua_envs.core.channels.mmwave28 import mmwave28
 
 __all__ = [
     "GENERATORS",
-    "MAX_AREA_M",
-    "MAX_BANDWIDTH_HZ",
-    "MAX_COUNT",
-    "MAX_LINK_ANTENNAS",
-    "MAX_NOISE_FIGURE_DB",
-    "MAX_SHADOWING_STD_DB",
-    "TX_POWER_DBM_RANGE",
-    "UMI_TX_POWER_DBM",
     "CellFree3Slope",
     "CellFree3SlopeConfig",
     "CellFreeUmi",

@@ -50,12 +50,8 @@ from torch import Tensor
 from ua_envs.core import arrays
 from ua_envs.core.beamforming import fc_zf, mrt, rzf, wmmse, zf
 from ua_envs.core.channels import rayleigh_channels
-from ua_envs.core.channels.generators import (
-    MAX_BANDWIDTH_HZ,
-    ChannelGenerator,
-    ScenarioBoundConfig,
-    check_sizes,
-)
+from ua_envs.core.channels.configs import MAX_BANDWIDTH_HZ, check_sizes
+from ua_envs.core.channels.generators import ChannelGenerator, ScenarioBoundConfig
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
 from ua_envs.core.signal import fronthaul_load, rates
 from ua_envs.core.validation import (

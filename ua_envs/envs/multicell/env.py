@@ -131,7 +131,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from ua_envs.core.channels.generators import TX_POWER_DBM_RANGE
+from ua_envs.core.channels.configs import TX_POWER_DBM_RANGE
 from ua_envs.envs.base import channel_observation_spaces
 from ua_envs.envs.multicell.sim import (
     MultiCellConfig,

@@ -24,11 +24,8 @@ from torch import Tensor
 
 from ua_envs.core import arrays, assignment, beamforming, signal
 from ua_envs.core.arrays import Array, arange, namespace, to_float32
-from ua_envs.core.channels.generators import (
-    TX_POWER_DBM_RANGE,
-    ChannelGenerator,
-    ScenarioBoundConfig,
-)
+from ua_envs.core.channels.configs import TX_POWER_DBM_RANGE
+from ua_envs.core.channels.generators import ChannelGenerator, ScenarioBoundConfig
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
 from ua_envs.core.units import linear_to_db
 from ua_envs.core.validation import (
