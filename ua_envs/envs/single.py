@@ -286,33 +286,23 @@ class SimEnv(ViewerOwner, gym.Env[dict[str, Any], Any], Generic[StateT]):
         return self.runner.evaluate(association, beams)
 
 
+def _instance_row(name: str, doc: str) -> property:
+    """A read-only property: row 0 of the runner state's field ``name`` (a numpy copy)."""
+
+    def get(self: ChannelInstanceProperties) -> np.ndarray:
+        return self.runner.field(name)
+
+    return property(get, doc=doc)
+
+
 class ChannelInstanceProperties:
     """``channels``, ``tx_power``, ``noise_power``, ``bs_positions``, ``ue_positions`` of the
     current instance (numpy copies), for envs whose runner state has those fields."""
 
     runner: EpisodeRunner[Any]
 
-    @property
-    def channels(self) -> np.ndarray:
-        """``(M, K, N)`` complex64 channels [sqrt(W)] of the current instance (a copy)."""
-        return self.runner.field("channels")
-
-    @property
-    def tx_power(self) -> np.ndarray:
-        """``(M,)`` float32 per-transmitter power [W] (a copy)."""
-        return self.runner.field("tx_power")
-
-    @property
-    def noise_power(self) -> np.ndarray:
-        """``(K,)`` float32 per-UE noise power [W] (a copy)."""
-        return self.runner.field("noise_power")
-
-    @property
-    def bs_positions(self) -> np.ndarray:
-        """``(M, 2)`` transmitter positions [m] (a copy)."""
-        return self.runner.field("bs_positions")
-
-    @property
-    def ue_positions(self) -> np.ndarray:
-        """``(K, 2)`` UE positions [m] (a copy)."""
-        return self.runner.field("ue_positions")
+    channels = _instance_row("channels", "``(M, K, N)`` complex64 channels [sqrt(W)] (a copy).")
+    tx_power = _instance_row("tx_power", "``(M,)`` float32 per-transmitter power [W] (a copy).")
+    noise_power = _instance_row("noise_power", "``(K,)`` float32 per-UE noise power [W] (a copy).")
+    bs_positions = _instance_row("bs_positions", "``(M, 2)`` transmitter positions [m] (a copy).")
+    ue_positions = _instance_row("ue_positions", "``(K, 2)`` UE positions [m] (a copy).")

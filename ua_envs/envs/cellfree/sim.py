@@ -36,12 +36,7 @@ from ua_envs.core.channels.common import ChannelSample, check_bool
 from ua_envs.core.channels.generators import ChannelGenerator, ScenarioBoundConfig
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
 from ua_envs.core.signal import rates as signal_rates
-from ua_envs.core.validation import (
-    as_tensor,
-    check_choice,
-    check_float_range,
-    check_int_range,
-)
+from ua_envs.core.validation import as_tensor, check_choice, check_float_range, check_int_range
 from ua_envs.envs.base import config_from_kwargs, decision_inputs, state_to_torch
 from ua_envs.envs.contract import DecisionSimulator, Outcome
 from ua_envs.envs.instances import channel_instance_sample

@@ -76,10 +76,9 @@ class FronthaulAssocParallelEnv(SimParallelEnv[FronthaulState]):
     :param env_kwargs: the kwargs of ``FronthaulAssoc-v0`` (``FronthaulConfig`` fields).
     """
 
-    metadata: dict[str, Any] = {  # noqa: RUF012
+    metadata: dict[str, Any] = {  # noqa: RUF012 (pettingzoo declares an instance attribute)
+        **SimParallelEnv.metadata,
         "name": "fronthaul_assoc_v0",
-        "render_modes": ["human", "rgb_array"],
-        "is_parallelizable": True,
         "render_fps": 2,
     }
     simulator_class = FronthaulSimulator

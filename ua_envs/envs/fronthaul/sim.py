@@ -54,11 +54,7 @@ from ua_envs.core.channels.configs import MAX_BANDWIDTH_HZ, check_sizes
 from ua_envs.core.channels.generators import ChannelGenerator, ScenarioBoundConfig
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
 from ua_envs.core.signal import fronthaul_load, rates
-from ua_envs.core.validation import (
-    check_choice,
-    check_float_range,
-    check_int_range,
-)
+from ua_envs.core.validation import check_choice, check_float_range, check_int_range
 from ua_envs.envs.base import config_from_kwargs, decision_inputs
 from ua_envs.envs.contract import ChannelInstance, DecisionSimulator, Outcome
 from ua_envs.envs.instances import channel_instance_sample

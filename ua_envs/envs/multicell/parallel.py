@@ -55,11 +55,10 @@ class MultiCellAssocParallelEnv(SimParallelEnv[MultiCellState]):
     :param kwargs: ``MultiCellAssoc-v0`` kwargs (``num_bs``, ``load_limit``, ...).
     """
 
-    metadata: dict[str, Any] = {  # noqa: RUF012
+    metadata: dict[str, Any] = {  # noqa: RUF012 (pettingzoo declares an instance attribute)
+        **SimParallelEnv.metadata,
         "name": "multicell_assoc_v0",
-        "render_modes": ["human", "rgb_array"],
         "render_fps": 2,
-        "is_parallelizable": True,
     }
     simulator_class = MultiCellSimulator
     make_config = staticmethod(make_config)

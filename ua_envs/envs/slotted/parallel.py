@@ -66,9 +66,8 @@ class SlottedArrivalParallelEnv(SlottedRendering, SimParallelEnv[SlottedState]):
     """
 
     metadata: dict[str, Any] = {  # noqa: RUF012 (pettingzoo declares an instance attribute)
+        **SimParallelEnv.metadata,
         "name": "slotted_arrival_v0",
-        "render_modes": ["rgb_array", "human"],
-        "is_parallelizable": True,
         "render_fps": 4,
     }
     simulator_class = SlottedSimulator
