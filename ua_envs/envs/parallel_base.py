@@ -21,7 +21,7 @@ from ua_envs.envs.base import ViewerOwner
 from ua_envs.envs.contract import Simulator
 from ua_envs.envs.single import EpisodeRunner
 
-__all__ = ["SimParallelEnv", "StepResult"]
+__all__ = ["SimParallelEnv", "StepResult", "pettingzoo_metadata"]
 
 StateT = TypeVar("StateT")
 
@@ -37,6 +37,17 @@ StepResult = tuple[
     dict[str, bool],
     dict[str, dict[str, Any]],
 ]
+
+
+def pettingzoo_metadata(name: str, render_fps: int) -> dict[str, Any]:
+    """A family's PettingZoo ``metadata``: its ``name`` (the module name, e.g.
+    ``"slotted_arrival_v0"``), both render modes, parallelizable, ``render_fps``."""
+    return {
+        "name": name,
+        "render_modes": ["human", "rgb_array"],
+        "is_parallelizable": True,
+        "render_fps": render_fps,
+    }
 
 
 class SimParallelEnv(ViewerOwner, ParallelEnv[str, Any, Any], Generic[StateT]):

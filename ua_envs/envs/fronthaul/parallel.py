@@ -59,7 +59,7 @@ from ua_envs.envs.fronthaul.sim import (
     make_config,
 )
 from ua_envs.envs.fronthaul.viewer import FronthaulViewer
-from ua_envs.envs.parallel_base import PETTINGZOO_PROBE_KEY, SimParallelEnv
+from ua_envs.envs.parallel_base import PETTINGZOO_PROBE_KEY, SimParallelEnv, pettingzoo_metadata
 
 __all__ = ["REWARD_SCHEMES", "FronthaulAssocParallelEnv"]
 
@@ -76,11 +76,7 @@ class FronthaulAssocParallelEnv(SimParallelEnv[FronthaulState]):
     :param env_kwargs: the kwargs of ``FronthaulAssoc-v0`` (``FronthaulConfig`` fields).
     """
 
-    metadata: dict[str, Any] = {  # noqa: RUF012 (pettingzoo declares an instance attribute)
-        **SimParallelEnv.metadata,
-        "name": "fronthaul_assoc_v0",
-        "render_fps": 2,
-    }
+    metadata = pettingzoo_metadata("fronthaul_assoc_v0", render_fps=2)
     simulator_class = FronthaulSimulator
     make_config = staticmethod(make_config)
     config: FronthaulConfig

@@ -39,7 +39,7 @@ from ua_envs.envs.multicell.sim import (
     make_config,
 )
 from ua_envs.envs.multicell.viewer import MultiCellViewer, draw_runner_state
-from ua_envs.envs.parallel_base import SimParallelEnv
+from ua_envs.envs.parallel_base import SimParallelEnv, pettingzoo_metadata
 
 __all__ = ["REWARD_MODES", "MultiCellAssocParallelEnv"]
 
@@ -55,11 +55,7 @@ class MultiCellAssocParallelEnv(SimParallelEnv[MultiCellState]):
     :param kwargs: ``MultiCellAssoc-v0`` kwargs (``num_bs``, ``load_limit``, ...).
     """
 
-    metadata: dict[str, Any] = {  # noqa: RUF012 (pettingzoo declares an instance attribute)
-        **SimParallelEnv.metadata,
-        "name": "multicell_assoc_v0",
-        "render_fps": 2,
-    }
+    metadata = pettingzoo_metadata("multicell_assoc_v0", render_fps=2)
     simulator_class = MultiCellSimulator
     make_config = staticmethod(make_config)
     config: MultiCellConfig

@@ -41,7 +41,7 @@ import numpy as np
 from gymnasium import spaces
 
 from ua_envs.envs.base import check_scalar_action
-from ua_envs.envs.parallel_base import SimParallelEnv
+from ua_envs.envs.parallel_base import SimParallelEnv, pettingzoo_metadata
 from ua_envs.envs.slotted.sim import (
     SlottedConfig,
     SlottedSimulator,
@@ -65,11 +65,7 @@ class SlottedArrivalParallelEnv(SlottedRendering, SimParallelEnv[SlottedState]):
     :param kwargs: fields of :class:`~ua_envs.envs.slotted.sim.SlottedConfig`.
     """
 
-    metadata: dict[str, Any] = {  # noqa: RUF012 (pettingzoo declares an instance attribute)
-        **SimParallelEnv.metadata,
-        "name": "slotted_arrival_v0",
-        "render_fps": 4,
-    }
+    metadata = pettingzoo_metadata("slotted_arrival_v0", render_fps=4)
     simulator_class = SlottedSimulator
     make_config = staticmethod(make_config)
     config: SlottedConfig
