@@ -210,7 +210,21 @@ class Simulator(abc.ABC, Generic[StateT]):
 
 class DecisionSimulator(Simulator[StateT]):
     """A simulator whose decisions are associations scored by the physics (multicell, cellfree,
-    fronthaul): adds the differentiable :meth:`evaluate`."""
+    fronthaul): adds the differentiable :meth:`evaluate`.
+
+    Its config is bound to a channel scenario
+    (:class:`~ua_envs.core.channels.generators.ScenarioBoundConfig`): the constructor keeps the
+    sizes ``num_bs`` (M), ``num_ues`` (K), ``num_antennas`` (N) and the ``channel_generator``.
+    """
+
+    def __init__(
+        self, config: Any, batch_size: int = 1, device: torch.device | str = "cpu"
+    ) -> None:
+        super().__init__(config, batch_size, device)
+        self.num_bs = int(config.num_bs)
+        self.num_ues = int(config.num_ues)
+        self.num_antennas = int(config.num_antennas)
+        self.channel_generator = config.channel_generator
 
     @abc.abstractmethod
     def evaluate(self, state: StateT, association: Any, *, beams: Any = None) -> Outcome:

@@ -221,11 +221,7 @@ class CellFreeSimulator(DecisionSimulator[CellFreeState]):
     ) -> None:
         if not isinstance(config, CellFreeConfig):
             raise ValueError(f"config must be a CellFreeConfig, got {type(config).__name__}")
-        self.config = config
-        self.batch_size = check_int_range("batch_size", batch_size, 1)
-        self.device = torch.device(device)
-        self.num_bs = config.num_bs
-        self.num_ues = config.num_ues
+        super().__init__(config, batch_size, device)
         self._end = config.num_links
         self._numpy_link_ids = np.arange(self._end)
         # float64 rewards so that delta rewards telescope exactly (MPS has no float64).

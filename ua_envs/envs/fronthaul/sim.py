@@ -430,13 +430,7 @@ class FronthaulSimulator(DecisionSimulator[FronthaulState]):
     def __init__(
         self, config: FronthaulConfig, batch_size: int = 1, device: torch.device | str = "cpu"
     ) -> None:
-        self.config = config
-        self.batch_size = check_int_range("batch_size", batch_size, 1)
-        self.device = torch.device(device)
-        self.num_bs = int(config.num_bs)
-        self.num_ues = int(config.num_ues)
-        self.num_antennas = int(config.num_antennas)
-        self.channel_generator = config.channel_generator
+        super().__init__(config, batch_size, device)
         self.bandwidth_hz = float(config.bandwidth_hz)
         f32 = torch.float32
         self.capacity_bps = torch.tensor(config.capacity_mbps, dtype=f32, device=self.device) * 1e6

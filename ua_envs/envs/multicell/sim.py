@@ -178,14 +178,8 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
         batch_size: int = 1,
         device: torch.device | str = "cpu",
     ) -> None:
-        self.config = config
-        self.batch_size = check_int_range("batch_size", batch_size, 1)
-        self.device = torch.device(device)
-        self.num_bs = int(config.num_bs)
-        self.num_ues = int(config.num_ues)
-        self.num_antennas = int(config.num_antennas)
+        super().__init__(config, batch_size, device)
         self.load_limit = config.resolved_load_limit
-        self.channel_generator = config.channel_generator
 
     # ---- instances ---------------------------------------------------------------------------
 
