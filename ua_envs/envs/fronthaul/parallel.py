@@ -49,9 +49,6 @@ from gymnasium import spaces
 from ua_envs.core.validation import check_choice
 from ua_envs.envs.fronthaul.env import FronthaulRunner, draw_state, observation_space
 from ua_envs.envs.fronthaul.sim import (
-    CHANNEL_OBS_BOUND,
-    GAIN_DB_RANGE,
-    MAX_OBS_VALUE,
     FronthaulConfig,
     FronthaulSimulator,
     FronthaulState,
@@ -105,18 +102,25 @@ class FronthaulAssocParallelEnv(SimParallelEnv[FronthaulState]):
         return [f"ap_{m}" for m in range(self.config.num_bs)]
 
     def _agent_spaces(self) -> tuple[spaces.Space[Any], spaces.Space[Any]]:
-        k, n = self.config.num_ues, self.config.num_antennas
-        low = np.concatenate(
-            [np.full(k * 2 * n, -CHANNEL_OBS_BOUND), np.full(k, GAIN_DB_RANGE[0]), np.zeros(1 + k)]
-        ).astype(np.float32)
-        high = np.concatenate(
-            [
-                np.full(k * 2 * n, CHANNEL_OBS_BOUND),
-                np.full(k, GAIN_DB_RANGE[1]),
-                np.full(1 + k, MAX_OBS_VALUE),
-            ]
-        ).astype(np.float32)
-        return spaces.Box(low, high, dtype=np.float32), spaces.MultiBinary(k)
+        # AP m's slice of every box of the single env's observation space, in the order of
+        # _observations: its channel row, gain row, capacity, then every UE's weight.
+        single = observation_space(self.config)
+
+        def bound(side: str) -> np.ndarray:
+            def edge(key: str) -> np.ndarray:
+                return np.asarray(getattr(single[key], side))
+
+            return np.concatenate(
+                [
+                    edge("channel")[0].reshape(-1),
+                    edge("gain_db")[0],
+                    edge("capacity_mbps")[:1],
+                    edge("weights"),
+                ]
+            ).astype(np.float32)
+
+        k = self.config.num_ues
+        return spaces.Box(bound("low"), bound("high"), dtype=np.float32), spaces.MultiBinary(k)
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
