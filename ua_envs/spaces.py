@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["action_mask_of", "random_legal_action"]
+__all__ = ["action_mask_of", "flat_mask_size", "random_legal_action"]
 
 
 def action_mask_of(observation: Any, env: gym.Env | None = None) -> np.ndarray | None:
@@ -28,6 +28,21 @@ def action_mask_of(observation: Any, env: gym.Env | None = None) -> np.ndarray |
         if callable(masks):
             return np.asarray(masks()).astype(bool)
     return None
+
+
+def flat_mask_size(space: spaces.Space[Any]) -> int:
+    """Length of the flat sb3-contrib action mask of ``space``: ``n`` for ``Discrete(n)``,
+    ``sum(nvec)`` for ``MultiDiscrete``, ``2 n`` for ``MultiBinary(n)`` (each bit's two values).
+
+    :raises ValueError: any other space.
+    """
+    if isinstance(space, spaces.Discrete):
+        return int(space.n)
+    if isinstance(space, spaces.MultiDiscrete):
+        return int(np.asarray(space.nvec).sum())
+    if isinstance(space, spaces.MultiBinary):
+        return 2 * int(np.prod(space.shape))
+    raise ValueError(f"no flat action mask for {type(space).__name__}")
 
 
 def random_legal_action(

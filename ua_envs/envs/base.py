@@ -32,6 +32,7 @@ from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE
 from ua_envs.core.signal import project_power
 from ua_envs.core.validation import as_tensor, check_finite, check_int_range
 from ua_envs.envs.contract import DecisionSimulator, Outcome, Simulator
+from ua_envs.spaces import flat_mask_size
 
 StateT = TypeVar("StateT")
 
@@ -499,7 +500,7 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
         where every action is legal)."""
         mask = self.sim.action_mask(self.state)
         if mask is None:
-            size = _flat_mask_size(self.single_action_space)
+            size = flat_mask_size(self.single_action_space)
             return torch.ones(self.num_envs, size, dtype=torch.bool, device=self.device)
         return mask.clone()
 
@@ -510,17 +511,6 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
         if not isinstance(self.sim, DecisionSimulator):
             raise TypeError(f"{type(self.sim).__name__} has no evaluate (not a decision family)")
         return self.sim.evaluate(self.state, association, beams=beams)
-
-
-def _flat_mask_size(space: gym.Space[Any]) -> int:
-    """Length of the flat sb3-contrib mask of a single action space."""
-    if isinstance(space, spaces.Discrete):
-        return int(space.n)
-    if isinstance(space, spaces.MultiDiscrete):
-        return int(np.asarray(space.nvec).sum())
-    if isinstance(space, spaces.MultiBinary):
-        return 2 * int(np.prod(space.shape))
-    raise ValueError(f"no flat action mask for {type(space).__name__}")
 
 
 def channel_observation_spaces(

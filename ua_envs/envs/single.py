@@ -24,7 +24,6 @@ from ua_envs.core.validation import check_choice
 from ua_envs.envs.base import (
     RESET_CHUNK,
     ViewerOwner,
-    _flat_mask_size,
     row_numpy,
     split_rows,
     state_to_numpy,
@@ -32,6 +31,7 @@ from ua_envs.envs.base import (
     torch_generator,
 )
 from ua_envs.envs.contract import Outcome, Simulator
+from ua_envs.spaces import flat_mask_size
 
 __all__ = ["ChannelInstanceProperties", "EpisodeRunner", "SimEnv"]
 
@@ -261,7 +261,7 @@ class SimEnv(ViewerOwner, gym.Env[dict[str, Any], Any], Generic[StateT]):
         every action is legal)."""
         mask = self.runner.action_mask()
         if mask is None:
-            return np.ones(_flat_mask_size(self.action_space), dtype=bool)
+            return np.ones(flat_mask_size(self.action_space), dtype=bool)
         return mask
 
     def render(self) -> np.ndarray | None:
