@@ -184,7 +184,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from ua_envs.envs.base import channel_observation_spaces, row_numpy
+from ua_envs.envs.base import channel_observation_spaces
 from ua_envs.envs.fronthaul.sim import (
     MAX_OBS_VALUE,
     FronthaulConfig,
@@ -228,10 +228,9 @@ def single_spaces(config: FronthaulConfig) -> tuple[spaces.Dict, spaces.MultiBin
 
 
 class FronthaulRunner(EpisodeRunner[FronthaulState]):
-    """The episode runner with shortcuts of the single-env hot path: observation and info are
-    read from views of the state (the numpy rows are copies anyway), and the observation of a
-    state whose channel features did not change (after a decision with ``horizon == 1``) is
-    reused."""
+    """The episode runner with a shortcut of the single-env hot path: the observation is read
+    from views of the state (the numpy rows are copies anyway), and the observation of a state
+    whose channel features did not change (after a decision with ``horizon == 1``) is reused."""
 
     def __init__(self, sim: FronthaulSimulator) -> None:
         super().__init__(sim)
@@ -247,10 +246,6 @@ class FronthaulRunner(EpisodeRunner[FronthaulState]):
             self._observation = {key: value[0].numpy(force=True) for key, value in views.items()}
             self._observed = state.channel_obs
         return {key: value.copy() for key, value in self._observation.items()}
-
-    def info(self) -> dict[str, Any]:
-        """Row 0 of the simulator's info (fresh numpy arrays, 0-d entries as Python scalars)."""
-        return row_numpy(self.fronthaul_sim.info(self.require_state(), copy=False))
 
 
 def draw_state(
