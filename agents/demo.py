@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import gymnasium as gym
 import torch
 
 from agents.evaluate import Stat, format_stat, summarize
@@ -94,6 +93,7 @@ def slotted_demo(
     """
     from agents.evaluate import compare
     from agents.q_learning import QLearningArgs, train
+    from ua_envs.envs.slotted.sim import SlottedConfig
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -112,7 +112,7 @@ def slotted_demo(
         result = compare(specs, SLOTTED_ID, eval_episodes, eval_seed, env_kwargs, print_table=False)
         for name, res in zip(DEMO_POLICIES, result.results, strict=True):
             stats[(name, p)] = (summarize(res.returns), summarize(res.metrics["rejections"]))
-    horizon = gym.spec(SLOTTED_ID).max_episode_steps or 40  # slots per episode
+    horizon = SlottedConfig().horizon  # slots per episode (the env truncates there)
     lines = [
         "| policy | p | utility / episode | utility / slot | rejections / episode |",
         "|---|---:|---:|---:|---:|",
