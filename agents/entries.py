@@ -139,6 +139,16 @@ class TrainJob:
     :param env_kwargs: keyword arguments of the env (``None``: its defaults).
     :param quiet: no progress bar or summary on stderr.
     :param hyperparameters: the learner's own options (``--trainer-kwargs``).
+    :param steps: training budget in env steps (``--steps``); ``None``: the trainer counts
+        ``episodes`` instead (trainers that have an episode budget) or uses its default.
+    :param num_envs: instances of the native vector env stepped together (``--num-envs``);
+        ``None``: the trainer's default.
+    :param tensorboard: directory of TensorBoard event files (``--tensorboard DIR``), or ``None``.
+    :param resume: checkpoint to continue from (``--resume CKPT``): its weights, optimiser
+        state, step count and learning curve; ``None``: start from scratch.
+    :param eval_every: periodic evaluation on held-out seeds every this many env steps, keeping
+        the best checkpoint (``--eval-every``); ``None``: the trainer's default, ``0``: never.
+    :param eval_episodes: episodes of each periodic evaluation (``--eval-episodes``).
     """
 
     env_id: str
@@ -148,6 +158,12 @@ class TrainJob:
     env_kwargs: dict[str, Any] | None = None
     quiet: bool = False
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    steps: int | None = None
+    num_envs: int | None = None
+    tensorboard: str | None = None
+    resume: str | None = None
+    eval_every: int | None = None
+    eval_episodes: int = 100
 
     def checked_out(self, default_suffix: str = "") -> Path:
         """``out`` (with ``default_suffix`` when it has no suffix), checked before training.
@@ -167,8 +183,10 @@ class TrainJob:
 def job_trainer(run: Callable[[TrainJob], str]) -> Trainer:
     """The :data:`Trainer` that calls ``run`` with its arguments as one :class:`TrainJob`.
 
-    ``trainer(env_id, *, episodes, seed, out, env_kwargs=None, quiet=False, **hyperparameters)``
-    returns ``run(TrainJob(...))``, the path of the saved checkpoint; it has ``run``'s docstring.
+    ``trainer(env_id, *, episodes, seed, out, env_kwargs=None, quiet=False, steps=None,
+    num_envs=None, tensorboard=None, resume=None, eval_every=None, eval_episodes=100,
+    **hyperparameters)`` returns ``run(TrainJob(...))``, the path of the saved checkpoint; it
+    has ``run``'s docstring.
     """
 
     def trainer(
@@ -179,9 +197,31 @@ def job_trainer(run: Callable[[TrainJob], str]) -> Trainer:
         out: str,
         env_kwargs: dict[str, Any] | None = None,
         quiet: bool = False,
+        steps: int | None = None,
+        num_envs: int | None = None,
+        tensorboard: str | None = None,
+        resume: str | None = None,
+        eval_every: int | None = None,
+        eval_episodes: int = 100,
         **hyperparameters: Any,
     ) -> str:
-        return run(TrainJob(env_id, episodes, seed, out, env_kwargs, quiet, hyperparameters))
+        return run(
+            TrainJob(
+                env_id,
+                episodes,
+                seed,
+                out,
+                env_kwargs,
+                quiet,
+                hyperparameters,
+                steps=steps,
+                num_envs=num_envs,
+                tensorboard=tensorboard,
+                resume=resume,
+                eval_every=eval_every,
+                eval_episodes=eval_episodes,
+            )
+        )
 
     trainer.__doc__ = run.__doc__
     return trainer

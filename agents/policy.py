@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from torch import Tensor
 
 from ua_envs.spaces import action_mask_of, random_legal_action
 
@@ -34,6 +35,20 @@ class Policy(Protocol):
         self, observation: Any, info: dict[str, Any] | None = None, *, env: gym.Env | None = None
     ) -> Any:
         """Return one action of the env's action space for ``observation``."""
+        ...
+
+
+@runtime_checkable
+class BatchPolicy(Protocol):
+    """A policy of the native vector envs: one action per row of a batch of observations.
+
+    ``observation`` is the vector env's observation dict (torch tensors with a leading batch
+    dim ``B``, on the env's device), ``mask`` its ``(B, n)`` bool action mask or ``None`` (no
+    masks); the result is ``(B, ...)``: the batched action the vector env's ``step`` takes.
+    """
+
+    def act_batch(self, observation: dict[str, Tensor], mask: Tensor | None) -> Tensor:
+        """Return ``(B, ...)`` actions for ``B`` observations."""
         ...
 
 
