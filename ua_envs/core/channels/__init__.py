@@ -55,6 +55,9 @@ from ua_envs.core.channels.generators import (
     CellFreeUmi,
     ChannelGenerator,
     MmWave28,
+    SionnaRma,
+    SionnaUma,
+    SionnaUmi,
     make_generator,
 )
 from ua_envs.core.channels.mmwave28 import (
@@ -76,6 +79,9 @@ __all__ = [
     "ChannelSample",
     "MmWave28",
     "MmWave28Config",
+    "SionnaRma",
+    "SionnaUma",
+    "SionnaUmi",
     "cellfree_3slope",
     "cellfree_3slope_from_positions",
     "cellfree_umi",

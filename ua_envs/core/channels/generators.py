@@ -35,6 +35,15 @@ from ua_envs.core.channels.configs import (
     check_sizes,
 )
 from ua_envs.core.channels.mmwave28 import mmwave28
+from ua_envs.core.channels.sionna import (
+    SionnaRmaConfig,
+    SionnaUmaConfig,
+    SionnaUmiConfig,
+    load_sionna,
+    sionna_rma,
+    sionna_uma,
+    sionna_umi,
+)
 
 __all__ = [
     "GENERATORS",
@@ -47,6 +56,9 @@ __all__ = [
     "MmWave28Config",
     "RegisteredGenerator",
     "ScenarioBoundConfig",
+    "SionnaRma",
+    "SionnaUma",
+    "SionnaUmi",
     "bind_scenario",
     "check_sizes",
     "make_generator",
@@ -128,9 +140,43 @@ class CellFree3Slope(RegisteredGenerator):
     function = staticmethod(cellfree_3slope)
 
 
+class _SionnaGenerator(RegisteredGenerator):
+    """A Sionna TR 38.901 generator: building one imports Sionna (optional extra
+    ``ua-envs[sionna]``) so that a missing install fails at ``gym.make``, naming the extra."""
+
+    def __init__(self, config: Any = None, **overrides: Any) -> None:
+        super().__init__(config, **overrides)
+        load_sionna()
+
+
+class SionnaUmi(_SionnaGenerator):
+    """``"sionna_umi"`` (:func:`ua_envs.core.channels.sionna.sionna_umi`, needs the extra)."""
+
+    name = "sionna_umi"
+    config_class = SionnaUmiConfig
+    function = staticmethod(sionna_umi)
+
+
+class SionnaUma(_SionnaGenerator):
+    """``"sionna_uma"`` (:func:`ua_envs.core.channels.sionna.sionna_uma`, needs the extra)."""
+
+    name = "sionna_uma"
+    config_class = SionnaUmaConfig
+    function = staticmethod(sionna_uma)
+
+
+class SionnaRma(_SionnaGenerator):
+    """``"sionna_rma"`` (:func:`ua_envs.core.channels.sionna.sionna_rma`, needs the extra)."""
+
+    name = "sionna_rma"
+    config_class = SionnaRmaConfig
+    function = staticmethod(sionna_rma)
+
+
 #: Registered generator classes by name.
 GENERATORS: dict[str, type[RegisteredGenerator]] = {
-    cls.name: cls for cls in (MmWave28, CellFreeUmi, CellFree3Slope)
+    cls.name: cls
+    for cls in (MmWave28, CellFreeUmi, CellFree3Slope, SionnaUmi, SionnaUma, SionnaRma)
 }
 
 
