@@ -1,6 +1,7 @@
-"""Tests of ua_envs.core.beamforming (SPEC §2): power, ZF nulling, WMMSE monotonicity, the
-joint-RZF definition against a per-instance reference, batching, gradients, singular channels
-and input validation."""
+"""Tests of ua_envs.core.beamforming (docs/model.md §2): power, ZF nulling, WMMSE monotonicity,
+the restricted joint RZF against a per-instance reference (the partial RZF has its own reference
+in test_przf_reference.py), equal-power MRT, batching, gradients, singular channels and input
+validation."""
 
 from __future__ import annotations
 
@@ -45,16 +46,21 @@ def _tx_power_used(beams: Tensor, association: Tensor) -> Tensor:
 def _all_beamformers() -> dict[str, Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]]:
     return {
         "mrt": lambda h, a, p, s: bf.mrt(h, a, p),
+        "mrt_proportional": lambda h, a, p, s: bf.mrt_proportional(h, a, p),
         "zf": lambda h, a, p, s: bf.zf(h, a, p, s),
         "rzf": lambda h, a, p, s: bf.rzf(h, a, p, s),
         "wmmse": lambda h, a, p, s: bf.wmmse(h, a, p, s, iterations=30),
         "zf_joint": lambda h, a, p, s: bf.zf(h, a, p, s, "joint"),
+        "mrt_joint": lambda h, a, p, s: bf.mrt(h, a, p, transmission="joint"),
         "rzf_joint": lambda h, a, p, s: bf.rzf(h, a, p, s, "joint"),
+        "rzf_restricted": lambda h, a, p, s: bf.rzf_restricted(h, a, p, s),
         "wmmse_joint": lambda h, a, p, s: bf.wmmse(h, a, p, s, iterations=30, transmission="joint"),
     }
 
 
 BEAMFORMERS = _all_beamformers()
+#: Joint beamformers with one common power scale (the most loaded AP at exactly P_m).
+COMMON_SCALE = ("rzf_joint",)
 
 
 # ----------------------------------------------------------------------------- hand-computed
@@ -76,18 +82,68 @@ def test_zf_hand_computed_orthogonal_channels() -> None:
     torch.testing.assert_close(sinr, torch.tensor([3.2, 3.2], dtype=torch.float64))
 
 
-def test_mrt_single_antenna_hand_computed() -> None:
-    """M=1, N=1, K=2, h = [1, 2] (one antenna), P = 5 W: MRT gives v_k ∝ h_k with
-    Σ|v|² = 5, so v = [1, 2] (1 + 4 = 5)."""
+def test_mrt_proportional_single_antenna_hand_computed() -> None:
+    """M=1, N=1, K=2, h = [1, 2] (one antenna), P = 5 W: channel-proportional MRT gives
+    v_k ∝ h_k with Σ|v|² = 5, so v = [1, 2] (1 + 4 = 5); joint MRT is the same formula."""
     h = torch.tensor([[[1.0 + 0j], [2.0 + 0j]]], dtype=torch.complex128)
-    beams = bf.mrt(h, torch.ones(1, 2), torch.tensor([5.0]))
+    beams = bf.mrt_proportional(h, torch.ones(1, 2), torch.tensor([5.0]))
     torch.testing.assert_close(beams, h)
+    torch.testing.assert_close(
+        bf.mrt(h, torch.ones(1, 2), torch.tensor([5.0]), transmission="joint"), h
+    )
+
+
+def test_mrt_equal_power_hand_computed() -> None:
+    """Equal-power MRT, M=2, N=2, K=3. BS 0 (P = 6 W) serves UEs 0 and 1, BS 1 (P = 2 W) UE 2.
+
+    h_{0,0} = [3, 4i] (‖h‖ = 5), h_{0,1} = [0, 1] (‖h‖ = 1), h_{1,2} = [1+1i, 1-1i] (‖h‖ = 2):
+    v_{0,0} = sqrt(6/2) [0.6, 0.8i], v_{0,1} = sqrt(3) [0, 1], v_{1,2} = sqrt(2) h_{1,2} / 2.
+    Each served UE's beam has power P_m/|U_m| (3, 3 and 2 W) whatever its channel strength;
+    channel-proportional MRT gives UE 0 instead 6·25/26 W.
+    SINR of UE 1 (σ² = 0.5 W, no inter-cell channel): |h_{0,1}^H v_{0,1}|² = 3 from its own
+    beam, |h_{0,1}^H v_{0,0}|² = 3·0.64 = 1.92 interference: SINR = 3 / (1.92 + 0.5).
+    """
+    c128 = torch.complex128
+    h = torch.zeros(1, 2, 3, 2, dtype=c128)
+    h[0, 0, 0] = torch.tensor([3.0, 4.0j], dtype=c128)
+    h[0, 0, 1] = torch.tensor([0.0, 1.0], dtype=c128)
+    h[0, 1, 2] = torch.tensor([1 + 1j, 1 - 1j], dtype=c128)
+    a = torch.tensor([[[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]], dtype=torch.float64)
+    p = torch.tensor([[6.0, 2.0]], dtype=torch.float64)
+    beams = bf.mrt(h, a, p)
+    expected = torch.zeros_like(h)
+    expected[0, 0, 0] = math.sqrt(3.0) * torch.tensor([0.6, 0.8j], dtype=c128)
+    expected[0, 0, 1] = math.sqrt(3.0) * torch.tensor([0.0, 1.0], dtype=c128)
+    expected[0, 1, 2] = math.sqrt(2.0) * torch.tensor([1 + 1j, 1 - 1j], dtype=c128) / 2.0
+    torch.testing.assert_close(beams, expected, rtol=1e-12, atol=1e-12)
+    power = beams.abs().square().sum(dim=-1)
+    torch.testing.assert_close(
+        power, torch.tensor([[[3.0, 3.0, 0.0], [0.0, 0.0, 2.0]]], dtype=torch.float64)
+    )
+    proportional = bf.mrt_proportional(h, a, p).abs().square().sum(dim=-1)
+    assert float(proportional[0, 0, 0]) == pytest.approx(6.0 * 25.0 / 26.0)
+    noise = torch.full((1, 3), 0.5, dtype=torch.float64)
+    sinr = 2.0 ** rates(h, beams, a, noise) - 1.0
+    assert float(sinr[0, 1]) == pytest.approx(3.0 / (1.92 + 0.5), rel=1e-12)
+
+
+def test_mrt_equal_power_fractional_is_the_projection_of_unit_directions() -> None:
+    """Fractional association: v_{m,k} = a_{m,k} sqrt(P_m / Σ_j a_{m,j}) h_{m,k}/‖h_{m,k}‖ (the
+    §1 projection of unit-norm directions), which is the equal share for a 0/1 association; a
+    served zero channel takes no share."""
+    h, _, p, _ = _instance(4, 2, 5, 3, seed=44)
+    h[:, 1, 4] = 0.0
+    a = torch.rand(4, 2, 5, generator=torch.Generator().manual_seed(45), dtype=torch.float64)
+    directions = h / h.norm(dim=-1, keepdim=True).clamp_min(1e-300)
+    share = a * (h.norm(dim=-1) > 0)
+    expected = (a * torch.sqrt(p / share.sum(dim=-1))[..., None]).unsqueeze(-1) * directions
+    torch.testing.assert_close(bf.mrt(h, a, p), expected, rtol=1e-12, atol=1e-15)
 
 
 # ----------------------------------------------------------------------------- power
 
 
-@pytest.mark.parametrize("name", list(BEAMFORMERS))
+@pytest.mark.parametrize("name", [n for n in BEAMFORMERS if n not in COMMON_SCALE])
 def test_per_transmitter_power_exact(name: str) -> None:
     """Each serving transmitter uses exactly P_m (rtol 1e-5); a silent one sends nothing."""
     h, a, _, s = _instance(16, 3, 8, 4, seed=1)
@@ -219,15 +275,16 @@ def _reference_unique_rzf(h: np.ndarray, a: np.ndarray, p: np.ndarray, s: np.nda
     return v
 
 
-def test_joint_rzf_matches_reference() -> None:
-    """Random multi-AP association (several APs per UE, one AP serving nobody), float64."""
+def test_rzf_restricted_matches_reference() -> None:
+    """The restricted joint RZF (per-AP normalised), random multi-AP association (several APs
+    per UE, one AP serving nobody), float64."""
     h, _, _, s = _instance(10, 4, 6, 2, seed=5)
     gen = torch.Generator().manual_seed(6)
     a = (torch.rand(10, 4, 6, generator=gen) < 0.5).to(torch.float64)
     a[:, 3] = 0.0
     p = 0.5 + torch.rand(10, 4, generator=gen, dtype=torch.float64)
     s = s * (0.5 + torch.rand(10, 6, generator=gen, dtype=torch.float64))
-    beams = bf.rzf(h, a, p, s, "joint")
+    beams = bf.rzf_restricted(h, a, p, s)
     for i in range(10):
         ref = _reference_joint_rzf(h[i].numpy(), a[i].numpy(), p[i].numpy(), s[i].numpy())
         np.testing.assert_allclose(beams[i].numpy(), ref, rtol=1e-6, atol=1e-6 * np.abs(ref).max())
@@ -250,7 +307,7 @@ def test_joint_zf_matches_reference_and_falls_back() -> None:
     unique = torch.zeros(10, 4, 5, dtype=torch.float64)
     unique[:, 0, :3] = 1.0  # 3 UEs on AP 0 alone, N = 2
     unique[:, 1, 3:] = 1.0
-    torch.testing.assert_close(bf.zf(h, unique, p, s, "joint"), bf.rzf(h, unique, p, s, "joint"))
+    torch.testing.assert_close(bf.zf(h, unique, p, s, "joint"), bf.rzf_restricted(h, unique, p, s))
 
 
 def test_unique_rzf_matches_reference() -> None:
@@ -279,7 +336,7 @@ def test_wmmse_trace_non_decreasing(transmission: str) -> None:
     steps = trace.diff(dim=-1)
     assert float(steps.min()) >= -1e-9 * float(trace.abs().max())
     assert float(steps.max()) > 0.1  # it actually moves
-    mrt_wsr = sum_rate(h, bf.mrt(h, a, p), a, s, weights)
+    mrt_wsr = sum_rate(h, bf.mrt(h, a, p, transmission=transmission), a, s, weights)
     torch.testing.assert_close(trace[:, 0], mrt_wsr)
     if transmission == "unique":
         torch.testing.assert_close(trace[:, -1], sum_rate(h, beams, a, s, weights))
@@ -323,10 +380,15 @@ def test_wmmse_float32_finite_and_close_to_float64() -> None:
 
 
 def test_wmmse_stops_at_tolerance_and_iterations() -> None:
-    """iterations=0 returns MRT; a huge tol stops right after the first update (trace: MRT,
-    first iterate); tol=0 runs all iterations (trace: MRT + one entry per update)."""
+    """iterations=0 returns MRT (of the same transmission); a huge tol stops right after the
+    first update (trace: MRT, first iterate); tol=0 runs all iterations (trace: MRT + one
+    entry per update)."""
     h, a, p, s = _instance(4, 2, 8, 4, seed=13)
     torch.testing.assert_close(bf.wmmse(h, a, p, s, iterations=0), bf.mrt(h, a, p))
+    torch.testing.assert_close(
+        bf.wmmse(h, a, p, s, iterations=0, transmission="joint"),
+        bf.mrt(h, a, p, transmission="joint"),
+    )
     _, trace = bf.wmmse_history(h, a, p, s, tol=1e9)
     assert trace.shape == (4, 2)
     _, trace = bf.wmmse_history(h, a, p, s, iterations=5, tol=0.0)
@@ -412,9 +474,14 @@ def test_gradcheck_zf_and_fc_zf_sum_rate() -> None:
     assert torch.autograd.gradcheck(lambda h: sum_rate(h, bf.fc_zf(h, p), ones, s), (h,))
 
 
-def test_gradcheck_mrt_sum_rate() -> None:
+@pytest.mark.parametrize("transmission", ["unique", "joint"])
+def test_gradcheck_mrt_sum_rate(transmission: str) -> None:
     h, a, p, s = _gradcheck_instance(18)
-    assert torch.autograd.gradcheck(lambda h, a: sum_rate(h, bf.mrt(h, a, p), a, s), (h, a))
+
+    def objective(h: Tensor, a: Tensor) -> Tensor:
+        return sum_rate(h, bf.mrt(h, a, p, transmission=transmission), a, s)
+
+    assert torch.autograd.gradcheck(objective, (h, a))
 
 
 # ----------------------------------------------------------------------------- singular channels
@@ -502,6 +569,10 @@ def test_unknown_transmission_rejected(fn: Callable[..., Tensor]) -> None:
     h, a, p, s = _good()
     with pytest.raises(ValueError, match="transmission"):
         fn(h, a, p, s, transmission="cellfree")
+    with pytest.raises(ValueError, match="transmission"):
+        bf.mrt(h, a, p, transmission="cellfree")
+    with pytest.raises(ValueError, match="transmission"):
+        bf.mrt_gram(h, transmission="proportional")
 
 
 @pytest.mark.parametrize(
@@ -518,7 +589,7 @@ def test_unknown_transmission_rejected(fn: Callable[..., Tensor]) -> None:
         ("association", lambda h, a, p, s: (h, 2 * a, p, s)),
     ],
 )
-@pytest.mark.parametrize("name", ["zf", "rzf", "wmmse", "zf_joint", "rzf_joint"])
+@pytest.mark.parametrize("name", ["zf", "rzf", "wmmse", "zf_joint", "rzf_joint", "rzf_restricted"])
 def test_bad_input_rejected(name: str, argument: str, mutate: Callable[..., tuple]) -> None:
     fn = BEAMFORMERS[name]
     with pytest.raises(ValueError, match=argument):
@@ -531,6 +602,8 @@ def test_bad_input_rejected_mrt_fc_zf_and_wmmse_options() -> None:
         bf.mrt(h, a, -p)
     with pytest.raises(ValueError, match="association"):
         bf.mrt(h, a[..., :1, :], p)
+    with pytest.raises(ValueError, match="tx_power"):
+        bf.mrt_proportional(h, a, -p)
     with pytest.raises(ValueError, match="channels"):
         bf.fc_zf(h * float("nan"), p)
     with pytest.raises(ValueError, match="tx_power"):
@@ -545,9 +618,11 @@ def test_bad_input_rejected_mrt_fc_zf_and_wmmse_options() -> None:
         bf.rzf(h, a[:1].expand(3, 2, 3), p, s)
 
 
+@pytest.mark.parametrize("transmission", ["unique", "joint"])
 @pytest.mark.parametrize("kind", ["unique", "joint", "fractional"])
-def test_mrt_gram_gains_equal_mrt_beams(kind: str) -> None:
-    """mrt_gains(mrt_gram(h), a) is effective_gains(h, mrt(h, a), a): unique, joint (several
+def test_mrt_gram_gains_equal_mrt_beams(kind: str, transmission: str) -> None:
+    """mrt_gains(mrt_gram(h, t), a) is effective_gains(h, mrt(h, a, t), a) for both MRT forms
+    (t = "unique": equal power; "joint": channel-proportional): unique, joint (several
     transmitters per UE, coherent) and fractional associations; the SINR follows."""
     h, a, p, s = _instance(16, 3, 6, 4, seed=40)
     gen = torch.Generator().manual_seed(41)
@@ -555,13 +630,14 @@ def test_mrt_gram_gains_equal_mrt_beams(kind: str) -> None:
         a = (torch.rand(a.shape, generator=gen, dtype=a.dtype) < 0.6).to(a.dtype)
     elif kind == "fractional":
         a = torch.rand(a.shape, generator=gen, dtype=a.dtype)
-    reference = effective_gains(h, bf.mrt(h, a, p), a)
-    gram, power = bf.mrt_gram(h)
+    beams = bf.mrt(h, a, p, transmission=transmission)
+    reference = effective_gains(h, beams, a)
+    gram, power = bf.mrt_gram(h, transmission=transmission)
     gains = bf.mrt_gains(gram, power, a, p)
     torch.testing.assert_close(gains, reference, rtol=1e-9, atol=1e-18)
     torch.testing.assert_close(
         torch.log2(1 + sinr_from_gains(gains, s)),
-        rates(h, bf.mrt(h, a, p), a, s),
+        rates(h, beams, a, s),
         rtol=1e-9,
         atol=0,
     )

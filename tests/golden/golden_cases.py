@@ -1,8 +1,10 @@
 """Golden episodes: whole episodes of every id, 20 seeds, a fixed action sequence.
 
-Recorded once from the code *before* the simulator-contract refactor (``python -m
+Recorded once from the code *before* the simulator-contract refactor (at 1a76db1; ``python -m
 tests.golden.golden_cases record``) and compared by ``test_golden.py`` afterwards, so that a
-refactor that claims to change no behaviour provably changes none.
+refactor that claims to change no behaviour provably changes none. A deliberate change of
+behaviour re-records only the cases it changes (``python -m tests.golden.golden_cases record
+NAME ...``) and says so in :data:`RERECORDED`; every other case keeps its 1a76db1 data.
 
 The action sequence is fixed per (case, seed): a ``numpy`` generator seeded with ``seed``
 draws a legal action (uniform over the mask when the observation has one) at every step, so it
@@ -23,6 +25,29 @@ import ua_envs  # noqa: F401  (registers the ids)
 DATA = Path(__file__).with_name("data")
 SEEDS = range(20)
 MAX_STEPS = 60
+
+#: Cases re-recorded after 1a76db1 on purpose: case name -> (change, reason).
+RERECORDED: dict[str, tuple[str, str]] = {
+    name: (
+        "issue #12 equal-power MRT and partial RZF",
+        reason,
+    )
+    for name, reason in (
+        ("multicell", "default beamforming 'mrt' is now equal-power unit-norm MRT"),
+        ("multicell_balanced", "default beamforming 'mrt' is now equal-power unit-norm MRT"),
+        ("multicell_wmmse", "WMMSE starts from MRT, now equal-power MRT (its local optimum moves)"),
+        ("cellfree", "default beamforming 'rzf' is now the partial RZF with one common scale"),
+        ("fronthaul_rzf_horizon", "'rzf' is now the partial RZF with one common scale"),
+    )
+}
+#: Cases whose data is the 1a76db1 recording of another case: the beamformers of before issue
+#: #12, under their new names, must reproduce the old episodes bit for bit.
+OLD_NAMES: dict[str, str] = {
+    "multicell_mrt_proportional": "multicell",
+    "multicell_balanced_mrt_proportional": "multicell_balanced",
+    "cellfree_rzf_restricted": "cellfree",
+    "fronthaul_rzf_restricted_horizon": "fronthaul_rzf_horizon",
+}
 
 #: (case name, env id, kwargs): every id at its defaults and the settings that take other paths.
 CASES: list[tuple[str, str, dict[str, Any]]] = [
@@ -48,6 +73,18 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
         {"reward_mode": "penalty", "enforce_fronthaul": "scale", "capacity_mbps": 30.0},
     ),
     ("fronthaul_rzf_horizon", "FronthaulAssoc-v0", {"beamforming": "rzf", "horizon": 3}),
+    ("multicell_mrt_proportional", "MultiCellAssoc-v0", {"beamforming": "mrt_proportional"}),
+    (
+        "multicell_balanced_mrt_proportional",
+        "MultiCellAssocBalanced-v0",
+        {"beamforming": "mrt_proportional"},
+    ),
+    ("cellfree_rzf_restricted", "CellFreeAssoc-v0", {"beamforming": "rzf_restricted"}),
+    (
+        "fronthaul_rzf_restricted_horizon",
+        "FronthaulAssoc-v0",
+        {"beamforming": "rzf_restricted", "horizon": 3},
+    ),
     ("slotted", "SlottedArrivalAssoc-v0", {}),
     (
         "slotted_full_load",
@@ -145,15 +182,30 @@ def run_vector_case(env_id: str, kwargs: dict[str, Any]) -> dict[str, np.ndarray
     return out
 
 
-def record() -> None:
+def record(names: list[str] | None = None) -> None:
+    """Record the cases ``names`` (every case when ``None``).
+
+    :raises ValueError: an unknown case name, or one of :data:`OLD_NAMES` (their data is a
+        past recording, never re-recorded).
+    """
+    known = {name for name, _, _ in CASES}
+    chosen = known if names is None else set(names)
+    unknown = sorted(chosen - known)
+    if unknown:
+        raise ValueError(f"unknown golden case(s) {unknown}; cases: {sorted(known)}")
+    frozen = sorted(chosen & set(OLD_NAMES)) if names is not None else []
+    if frozen:
+        raise ValueError(f"{frozen} hold a past recording (OLD_NAMES) and are not re-recorded")
     DATA.mkdir(exist_ok=True)
     for name, env_id, kwargs in CASES:
+        if name not in chosen or name in OLD_NAMES:
+            continue
         arrays = {**run_case(env_id, kwargs), **run_vector_case(env_id, kwargs)}
         np.savez_compressed(DATA / f"{name}.npz", **arrays)
         print("recorded", name)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["record"]:
-        raise SystemExit("usage: python -m tests.golden.golden_cases record")
-    record()
+    if sys.argv[1:2] != ["record"]:
+        raise SystemExit("usage: python -m tests.golden.golden_cases record [CASE ...]")
+    record(sys.argv[2:] or None)

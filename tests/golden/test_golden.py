@@ -1,4 +1,6 @@
-"""Whole episodes of every id are unchanged by refactors (see ``golden_cases.py``).
+"""Whole episodes of every id are unchanged by refactors (see ``golden_cases.py``; its
+``RERECORDED`` lists the cases re-recorded for a deliberate change, and its ``OLD_NAMES`` cases
+replay a past recording with the old beamformers under their new names).
 
 Bit-identical unless a key is listed in ``RELATIVE``; those are compared at 1e-6 relative
 (documented where the arithmetic changed on purpose).
@@ -9,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.golden.golden_cases import CASES, DATA, run_case, run_vector_case
+from tests.golden.golden_cases import (
+    CASES,
+    DATA,
+    OLD_NAMES,
+    RERECORDED,
+    run_case,
+    run_vector_case,
+)
 
 #: Keys (suffixes) whose arithmetic changed on purpose and that match to 1e-6 relative.
 RELATIVE: dict[str, tuple[str, ...]] = {}
@@ -26,3 +35,11 @@ def test_golden_episodes_unchanged(name: str, env_id: str, kwargs: dict) -> None
             np.testing.assert_allclose(actual[key], expected[key], rtol=1e-6, err_msg=key)
         else:
             np.testing.assert_array_equal(actual[key], expected[key], err_msg=key)
+
+
+def test_provenance_names_are_cases() -> None:
+    """Every re-recorded or old-name case exists, and each old-name case replays a case."""
+    names = {name for name, _, _ in CASES}
+    assert set(RERECORDED) <= names and set(OLD_NAMES) <= names
+    assert set(OLD_NAMES.values()) <= names
+    assert not set(RERECORDED) & set(OLD_NAMES)

@@ -1,5 +1,11 @@
 """Downlink beamformers (docs/model.md §2): MRT, ZF, RZF, WMMSE and the fully-connected ZF baseline.
 
+The papers' forms: :func:`mrt` is equal-power unit-norm MRT for unique association and the
+[EGAT] per-AP MRT for joint transmission; :func:`rzf` with ``"joint"`` is the partial RZF of
+Björnson & Sanguinetti (2020) with one common power scale. The earlier forms stay available
+under their own names: :func:`mrt_proportional` (channel-proportional MRT) and
+:func:`rzf_restricted` (restricted joint RZF with per-AP normalisation).
+
 Every function is batched over arbitrary leading dims, device-agnostic (works on the device of
 ``channels``) and free of Python loops over batch elements or transmitters. Layout as in
 :mod:`ua_envs.core.signal`:
@@ -27,8 +33,16 @@ the same association, e.g. ``sum_rate(channels, beams, association, noise_power)
   the transmitter's Gram matrix is ``H̃^H H̃ + ρ_m diag(a_m) + diag(1 - a_m)``, block diagonal
   (served block = the true regularised Gram, unserved block = identity), so the unserved columns
   of ``H̃ Gram^{-1}`` are exactly zero.
-* ``"joint"``: cell-free joint transmission on the stacked channels ``ĥ_k = D_k h_k`` restricted
-  to the APs that serve k, followed by per-AP power normalisation.
+* ``"joint"``: cell-free joint transmission on the stacked channels. ZF, :func:`rzf_restricted`
+  and WMMSE restrict each UE's channel to the APs that serve it (``ĥ_k = D_k h_k``) and end with
+  per-AP power normalisation; :func:`rzf` is the partial RZF (each UE's precoder is solved on
+  the full channels of the UEs that share a serving AP with it) with unit-norm beams and one
+  common power scale, like :func:`fc_zf`.
+
+Per-transmitter power, unique association: MRT, ZF, RZF and WMMSE all follow one convention,
+``Σ_{k∈U_m} ||v_{m,k}||² = P_m`` (the served beam powers of BS m sum to its budget; WMMSE may
+use less, see :func:`wmmse`). MRT splits it equally, ZF/RZF scale the cell's precoder matrix
+as a whole (Frobenius).
 
 Numerics (choices where the spec is silent):
 
@@ -47,15 +61,18 @@ Numerics (choices where the spec is silent):
   is ``O(ε / λ_min)`` relative to the signal (below 1e-9 in float64 in the tests). Should a
   float32 solve still meet an exactly zero pivot, that batch element is re-solved with a loading
   of 1e-3 of the mean diagonal (never an exception, never NaN).
-* Every power scaling goes through :func:`~ua_envs.core.signal.project_power`, which squares
-  complex64 beams in float64; complex128 beams are peak-normalised first. A transmitter whose
-  beams are all below the smallest normal float sends nothing.
+* Every per-transmitter power scaling goes through :func:`~ua_envs.core.signal.project_power`,
+  which squares complex64 beams in float64; complex128 beams are peak-normalised first. A
+  transmitter whose beams are all below the smallest normal float sends nothing. The common
+  scale of joint RZF and FC-ZF acts on unit-norm (RZF) or normalised-frame (FC-ZF) beams, which
+  are of order one.
 * WMMSE runs internally in float64/complex128 (headroom for the small eigenvalues of ``A_m``
   and for beams that WMMSE drives towards zero) and in the noise-normalised frame ``h / σ``;
   the result is cast back to the dtype of ``channels``. On Apple ``mps`` devices, which have no
   float64, it stays in the input dtype.
-* :func:`mrt_gram` / :func:`mrt_gains` are MRT factored into an association-free precompute
-  and a cheap per-association step (array-generic, also on numpy): the simulators' fast path.
+* :func:`mrt_gram` / :func:`mrt_gains` are MRT (either ``transmission``) factored into an
+  association-free precompute and a cheap per-association step (array-generic, also on numpy):
+  the simulators' fast path.
 * Only MRT, ZF, RZF and FC-ZF are differentiable (autograd through the solve); WMMSE is an
   iterative optimiser with discrete stopping decisions, returns detached beams and treats the
   association as the binary served set ``{a > 0}``.
@@ -83,7 +100,18 @@ from ua_envs.core.validation import (
     real_dtype,
 )
 
-__all__ = ["fc_zf", "mrt", "mrt_gains", "mrt_gram", "rzf", "wmmse", "wmmse_history", "zf"]
+__all__ = [
+    "fc_zf",
+    "mrt",
+    "mrt_gains",
+    "mrt_gram",
+    "mrt_proportional",
+    "rzf",
+    "rzf_restricted",
+    "wmmse",
+    "wmmse_history",
+    "zf",
+]
 
 TRANSMISSIONS = ("unique", "joint")
 #: Fixed number of bisection steps on the WMMSE multiplier μ (never a tolerance-only loop):
@@ -250,14 +278,79 @@ def _regular_solve(gram: Tensor, rhs: Tensor) -> Tensor:
 # --------------------------------------------------------------------------------------------
 
 
+def _unit_directions(channels: Tensor) -> Tensor:
+    """``h_{m,k} / ||h_{m,k}||`` per link, ``(..., M, K, N)``; zero for an all-zero channel.
+
+    Each link is first divided by its largest ``|Re|``/``|Im|`` entry (detached, exact by
+    homogeneity), so the norm lies in ``[1, sqrt(2N)]`` and can neither underflow nor overflow;
+    a link whose largest entry is below the smallest normal float has no direction (zero).
+    """
+    scaled, _ = _peak_normalise(channels, (-1,))
+    norm = torch.linalg.vector_norm(scaled, dim=-1, keepdim=True)
+    # where() on both sides: a zero link divides by 1 and passes no gradient to its norm.
+    return scaled / torch.where(norm > 0, norm, torch.ones_like(norm)).to(scaled.dtype)
+
+
 def mrt(
+    channels: Tensor,
+    association: Tensor,
+    tx_power: Tensor,
+    *,
+    transmission: str = "unique",
+    validate: bool = True,
+) -> Tensor:
+    """Maximum-ratio transmission, docs/model.md §2.
+
+    * ``"unique"`` (the default; multi-cell, [GS-GNN]/[AttSKGS]): unit-norm beams with an equal
+      share of the transmitter's power per served UE,
+      ``v_{m,k} = sqrt(P_m / |U_m|) · h_{m,k} / ||h_{m,k}||``. Computed as the power projection
+      of :func:`ua_envs.core.signal.project_power` applied to the unit-norm directions
+      ``ĥ_{m,k} = h_{m,k} / ||h_{m,k}||``, i.e.
+      ``v_{m,k} = a[m,k] sqrt(P_m / Σ_j a[m,j] ||ĥ_{m,j}||²) ĥ_{m,k}``: exact for a 0/1
+      association (``Σ_j a[m,j] = |U_m|``) and differentiable in a fractional one. A served UE
+      with an all-zero channel has no direction and takes no share of the power.
+    * ``"joint"`` (cell-free, [EGAT] eq. 36–37): ``v_{m,k} ∝ a[m,k] h_{m,k}`` with each AP
+      normalised to exactly ``P_m`` (:func:`mrt_proportional`): a UE's beam power at AP m is
+      proportional to its channel power there.
+
+    Both give ``Σ_k a[m,k] ||v_{m,k}||² = P_m`` for every transmitter that serves someone (with
+    a non-zero channel); a transmitter serving nobody sends nothing. Differentiable.
+
+    :param channels: ``(..., M, K, N)`` complex channels [sqrt(W)].
+    :param association: ``(..., M, K)`` bool or float in [0, 1].
+    :param tx_power: ``(..., M)`` per-transmitter power [W], ≥ 0.
+    :param transmission: ``"unique"`` or ``"joint"`` (never inferred).
+    :param validate: check shapes and values (hot loops that built their inputs pass False).
+    :return: ``(..., M, K, N)`` beams, dtype of ``channels``.
+    :raises ValueError: unknown ``transmission``, non-complex or non-finite channels, mismatched
+        shapes, association outside [0, 1], negative power.
+
+    >>> import torch
+    >>> h = torch.tensor([[[3.0 + 0j, 0j], [0j, 1.0 + 0j]]])  # M=1, K=2, N=2
+    >>> mrt(h, torch.ones(1, 2), torch.tensor([8.0]))  # 4 W per UE along h_k / ||h_k||
+    tensor([[[2.+0.j, 0.+0.j],
+             [0.+0.j, 2.+0.j]]])
+    """
+    _check_transmission(transmission)
+    channels, association, tx_power, _, _ = _prepare(
+        channels, association, tx_power, validate=validate
+    )
+    if transmission == "joint":
+        return _project(channels, association, tx_power)
+    return _project(_unit_directions(channels), association, tx_power)
+
+
+def mrt_proportional(
     channels: Tensor, association: Tensor, tx_power: Tensor, *, validate: bool = True
 ) -> Tensor:
-    """Maximum-ratio transmission ``v_{m,k} ∝ a[m,k] h_{m,k}``, each transmitter at exactly ``P_m``.
+    """Channel-proportional MRT: ``V_m = H_m`` on the served set, then each transmitter's beams
+    scaled to exactly ``P_m`` (docs/model.md §1 projection).
 
-    The same formula serves unique and joint transmission ([EGAT] eq. 36–37): the beams are the
-    channels, power-projected with :func:`ua_envs.core.signal.project_power`, so a transmitter
-    serving nobody (or with all-zero served channels) sends nothing. Differentiable.
+    ``v_{m,k} = a[m,k] sqrt(P_m / Σ_j a[m,j] ||h_{m,j}||²) h_{m,k}``: the strongest UE of a cell
+    takes most of the power. This is the [EGAT] joint-transmission MRT
+    (``mrt(..., transmission="joint")`` is this function) and, for a unique association, the
+    form the multi-cell envs used before issue #12 (``beamforming="mrt_proportional"``).
+    Differentiable.
 
     :param channels: ``(..., M, K, N)`` complex channels [sqrt(W)].
     :param association: ``(..., M, K)`` bool or float in [0, 1].
@@ -270,7 +363,7 @@ def mrt(
 
     >>> import torch
     >>> h = torch.tensor([[[3.0 + 0j, 4.0 + 0j]]])  # M=1, K=1, N=2, ||h||² = 25
-    >>> mrt(h, torch.ones(1, 1), torch.tensor([100.0]))  # scale sqrt(100 / 25) = 2
+    >>> mrt_proportional(h, torch.ones(1, 1), torch.tensor([100.0]))  # scale sqrt(100 / 25) = 2
     tensor([[[6.+0.j, 8.+0.j]]])
     """
     channels, association, tx_power, _, _ = _prepare(
@@ -279,44 +372,67 @@ def mrt(
     return _project(channels, association, tx_power)
 
 
-def mrt_gram(channels: Tensor, *, validate: bool = True) -> tuple[Tensor, Tensor]:
-    """The association-free part of MRT: per-transmitter Gram matrices and channel powers.
+def mrt_gram(
+    channels: Tensor, *, transmission: str = "unique", validate: bool = True
+) -> tuple[Tensor, Tensor]:
+    """The association-free part of :func:`mrt`: per-transmitter Gram factors and beam powers.
 
-    MRT beams are the channels power-projected per transmitter, so the effective gains of
-    *any* association follow from two precomputed arrays (:func:`mrt_gains`), without forming
-    beams. A simulator computes them once per instance (batched, at reset) and then scores
-    associations with a handful of elementwise ops, which also run on numpy at batch size 1.
+    MRT beams are fixed directions ``d_{m,k}`` power-projected per transmitter, so the effective
+    gains of *any* association follow from two precomputed arrays (:func:`mrt_gains`), without
+    forming beams. A simulator computes them once per instance (batched, at reset) and then
+    scores associations with a handful of elementwise ops, which also run on numpy at batch
+    size 1.
 
-    Each transmitter's channels are divided by ``ρ_m``, their largest ``|Re|``/``|Im|`` entry
-    (a positive scalar), so that neither array under- or overflows for channels of any scale.
+    * ``"unique"``: ``d_{m,k} = h_{m,k} / ||h_{m,k}||`` (equal-power MRT); ``gram[m,k,l] =
+      h_{m,k}^H d_{m,l}`` [sqrt(W)] and ``power[m,k] = ||d_{m,k}||²`` = 1 (0 for a zero
+      channel, and for a link weaker than ~1e-38 of its transmitter's strongest entry in
+      float32), so ``Σ_j a[m,j] power[m,j] = |U_m|`` exactly.
+    * ``"joint"``: ``d_{m,k} = h_{m,k} / ρ_m`` (:func:`mrt_proportional`), with ``ρ_m`` the
+      transmitter's largest ``|Re|``/``|Im|`` entry (a positive scalar, so that neither array
+      under- or overflows for channels of any scale): ``gram[m,k,l] = h_{m,k}^H h_{m,l} / ρ_m``,
+      ``power[m,k] = ||h_{m,k}||² / ρ_m²``.
+
+    Powers are summed in float64 (tiny channels keep their power) and returned in the real dtype
+    of ``channels``.
 
     :param channels: ``(..., M, K, N)`` complex channels [sqrt(W)].
+    :param transmission: ``"unique"`` or ``"joint"``, as for :func:`mrt`.
     :param validate: check the channels (type, shape, finiteness).
-    :return: ``gram`` ``(..., M, K, L)`` complex, ``h_{m,k}^H h_{m,l} / ρ_m`` [sqrt(W)], and
-        ``power`` ``(..., M, K)`` real, ``‖h_{m,k}‖² / ρ_m²`` (relative channel powers; summed
-        in float64, so tiny channels keep their power); zeros for an all-zero transmitter.
+    :return: ``gram`` ``(..., M, K, L)`` complex and ``power`` ``(..., M, K)`` real; zeros for an
+        all-zero transmitter.
+    :raises ValueError: unknown ``transmission``, non-complex or non-finite channels.
     """
+    _check_transmission(transmission)
     if validate:
         _check_channels(channels)
         check_finite("channels", channels)
-    normalised, _ = _peak_normalise(channels, (-2, -1))
+    normalised, _ = _peak_normalise(channels, (-2, -1))  # h / ρ_m
     gram = torch.einsum("...mkn,...mln->...mkl", channels.conj(), normalised)
     parts = torch.view_as_real(normalised)
-    wide = torch.float64 if parts.dtype == torch.float32 else parts.dtype
-    power = torch.linalg.vector_norm(parts, dim=(-2, -1), dtype=wide).square()
-    return gram, power.to(parts.dtype)
+    real = parts.dtype
+    wide = torch.float64 if real == torch.float32 else real
+    power = torch.linalg.vector_norm(parts, dim=(-2, -1), dtype=wide).square()  # ||h||² / ρ²
+    if transmission == "joint":
+        return gram, power.to(real)
+    # Unit directions from the joint factors: h^H h_l / ||h_l|| = (h^H h_l / ρ) / ||h_l / ρ||
+    # (one division instead of a second pass over the channels: the simulators' reset path).
+    norm = power.sqrt().to(real)
+    usable = norm > 0  # a link below ~1e-38 of the transmitter's peak counts as a zero channel
+    gram = gram / torch.where(usable, norm, torch.ones_like(norm)).unsqueeze(-2).to(gram.dtype)
+    return gram * usable.unsqueeze(-2).to(gram.dtype), usable.to(real)
 
 
 def mrt_gains(gram: Array, power: Array, association: Array, tx_power: Array) -> Array:
     """Effective gains ``G[k, l]`` of MRT for ``association``, from :func:`mrt_gram`.
 
-    Array-generic (torch tensors or numpy arrays, as in :mod:`ua_envs.core.arrays`). With
-    ``v_{m,l} = a[m,l] sqrt(P_m / Σ_j a[m,j] ‖h_{m,j}‖²) h_{m,l}`` (what :func:`mrt` returns),
-    ``G[k, l] = Σ_m a[m,l]² sqrt(P_m / u_m) · gram[m,k,l]`` with ``u_m = Σ_j a[m,j] power[m,j]``
-    (the ``ρ_m`` factors cancel). Feed it to :func:`~ua_envs.core.signal.sinr_from_gains`;
-    equal to ``effective_gains(channels, mrt(channels, a, P), a)`` up to rounding, for unique,
-    joint and fractional associations. A transmitter that serves nobody (or only zero channels)
-    sends nothing.
+    Array-generic (torch tensors or numpy arrays, as in :mod:`ua_envs.core.arrays`). With the
+    directions ``d`` of :func:`mrt_gram` and ``v_{m,l} = a[m,l] sqrt(P_m / u_m) d_{m,l}``,
+    ``u_m = Σ_j a[m,j] power[m,j]`` (what :func:`mrt` returns for the same ``transmission``),
+    ``G[k, l] = Σ_m a[m,l]² sqrt(P_m / u_m) · gram[m,k,l]``. Feed it to
+    :func:`~ua_envs.core.signal.sinr_from_gains`; equal to
+    ``effective_gains(channels, mrt(channels, a, P, transmission=t), a)`` up to rounding when
+    ``gram, power = mrt_gram(channels, transmission=t)``, for unique, joint and fractional
+    associations. A transmitter that serves nobody (or only zero channels) sends nothing.
 
     :param gram: ``(..., M, K, L)`` complex (from :func:`mrt_gram`).
     :param power: ``(..., M, K)`` real (from :func:`mrt_gram`).
@@ -426,6 +542,76 @@ def _joint_regularised(
     return solved.reshape(*solved.shape[:-1], num_tx, num_antennas).movedim(-2, -3)
 
 
+def _common_scale(beams: Tensor, association: Tensor, tx_power: Tensor) -> Tensor:
+    """``beams`` times ONE factor per instance so that the most loaded AP uses exactly its
+    ``P_m`` (load ``Σ_k a[m,k] ||v_{m,k}||² / P_m``) and every other AP at most its own.
+
+    A common factor keeps the interference suppression that per-AP rescaling would undo. If an
+    AP with ``P_m = 0`` would have to transmit, the only feasible factor is 0 (all silent).
+    """
+    beam_power = beams.real.square().add(beams.imag.square()).sum(dim=-1)  # (..., M, K)
+    ap_power = (association.to(beam_power.dtype) * beam_power).sum(dim=-1)  # (..., M)
+    load = torch.where(
+        tx_power > 0,
+        ap_power / _safe_positive(tx_power),
+        torch.where(
+            ap_power > 0, torch.full_like(ap_power, float("inf")), torch.zeros_like(ap_power)
+        ),
+    )
+    worst = load.amax(dim=-1)  # (...)
+    usable = (worst > 0) & torch.isfinite(worst)
+    scale = torch.where(
+        usable,
+        torch.rsqrt(torch.where(usable, worst, torch.ones_like(worst))),
+        torch.zeros_like(worst),
+    )
+    return beams * scale[..., None, None, None].to(beams.dtype)
+
+
+def _partial_rzf(
+    channels: Tensor, association: Tensor, tx_power: Tensor, noise_power: Tensor
+) -> Tensor:
+    """P-RZF (Björnson & Sanguinetti 2020) with unit-norm beams and one common power scale.
+
+    For UE k: ``w_k = D_k H_{P_k} (H_{P_k}^H D_k H_{P_k} + λ I)^{-1} e_k``, batched over k as one
+    ``K × K`` solve per UE: ``Gram_k = diag(p_k) H^H D_k² H diag(p_k) + diag(λ p_k + 1 - p_k)``
+    with ``D_k = diag(a[:, k]) ⊗ I_N`` and membership ``p_{k,l} = 1 - Π_m (1 - a[m,k] a[m,l])``
+    (1 iff l shares a serving AP with k, for a 0/1 association). The block of the UEs outside
+    ``P_k`` is the identity and decoupled, so the solution is zero there: exactly the formula on
+    ``H_{P_k}``. Computed on the instance's channels divided by their largest entry and by ``s``,
+    the root mean squared norm of the non-zero stacked channels, with ``λ`` scaled alike: for a
+    0/1 association ``w_k`` only changes by a positive factor with ``s``, which the unit-norm
+    step removes. ``s`` is not detached: with a fractional membership the identity block
+    ``diag(1 - p_k)`` is taken relative to ``s²``, so the relaxation stays scale-invariant.
+    """
+    real = _real_dtype(channels)
+    num_ues = channels.shape[-2]
+    lam_w = noise_power.sum(dim=-1) / _safe_positive(tx_power.sum(dim=-1))  # K·mean σ² / Σ P
+    scaled, inverse = _peak_normalise(channels, (-3, -2, -1))
+    col_power = scaled.real.square().add(scaled.imag.square()).sum(dim=(-3, -1))  # (..., K)
+    nonzero = (col_power > 0).to(col_power.dtype).sum(dim=-1)
+    scale2 = _safe_positive(col_power.sum(dim=-1) / _safe_positive(nonzero))
+    normalised = scaled / torch.sqrt(scale2)[..., None, None, None].to(scaled.dtype)
+    lam = _scaled_loading(lam_w, inverse[..., 0, 0, 0], scale2)
+    lam = torch.clamp(lam, min=_zf_loading(real))
+    # Per-AP Gram h_{m,i}^H h_{m,j}, then UE k's restricted Gram Σ_m a[m,k]² h_{m,i}^H h_{m,j}.
+    per_ap = torch.einsum("...min,...mjn->...mij", normalised.conj(), normalised)
+    restricted = torch.einsum("...mk,...mij->...kij", association.square().to(per_ap.dtype), per_ap)
+    pair = association.unsqueeze(-1) * association.unsqueeze(-2)  # (..., M, K, L)
+    member = 1.0 - torch.prod(1.0 - pair, dim=-3)  # (..., K, L)
+    gram = restricted * (member.unsqueeze(-1) * member.unsqueeze(-2)).to(restricted.dtype)
+    gram = _add_diagonal(gram, lam[..., None, None] * member + (1.0 - member))
+    eye = torch.eye(num_ues, dtype=gram.dtype, device=gram.device)
+    rhs = eye.unsqueeze(-1).expand(*gram.shape[:-1], 1)  # e_k for UE k's system
+    solved = _regular_solve(gram, rhs)[..., 0]  # (..., K, L): (Gram_k^{-1})[l, k]
+    coefficients = member.to(solved.dtype) * solved
+    combined = torch.einsum("...kl,...mln->...mkn", coefficients, normalised)
+    raw = combined * association.unsqueeze(-1).to(combined.dtype)  # D_k
+    norm = torch.linalg.vector_norm(raw, dim=(-3, -1), keepdim=True)  # (..., 1, K, 1)
+    unit = raw / torch.where(norm > 0, norm, torch.ones_like(norm)).to(raw.dtype)
+    return _common_scale(unit, association, tx_power)
+
+
 def _linear_precoder(
     channels: Tensor,
     association: Tensor,
@@ -485,17 +671,19 @@ def zf(
     *,
     validate: bool = True,
 ) -> Tensor:
-    """Zero-forcing beams, each transmitter scaled to exactly ``P_m`` (docs/model.md §2).
+    """Zero-forcing beams, each transmitter scaled to exactly ``P_m`` (docs/model.md §2): the
+    served beam powers of transmitter m sum to ``P_m``.
 
     * ``"unique"``: ``V_m = H_m (H_m^H H_m)^{-1}`` on the served set ``U_m`` of each transmitter.
       ZF needs ``|U_m| ≤ N``; a transmitter with more served UEs (counted as ``a[m,k] > 0``)
       falls back to RZF (see :func:`rzf`) — documented behaviour, not an error.
     * ``"joint"``: ``W = Ĥ (Ĥ^H Ĥ)^{-1}`` on the stacked channels restricted to the serving APs
-      (``ĥ_k = D_k h_k``), ``v_k ← D_k w_k``, then per-AP normalisation to ``P_m`` (joint RZF
-      with ``λ → 0``; the per-AP normalisation re-introduces some interference, unlike
-      :func:`fc_zf`'s common scale).
+      (``ĥ_k = D_k h_k``), ``v_k ← D_k w_k``, then per-AP normalisation to ``P_m``
+      (:func:`rzf_restricted` with ``λ → 0``; the per-AP normalisation re-introduces some
+      interference, unlike :func:`fc_zf`'s common scale).
       Where ``Ĥ`` is structurally rank-deficient — more served UEs than antennas of the
-      serving APs, or more than N UEs served by one AP alone — it falls back to joint RZF.
+      serving APs, or more than N UEs served by one AP alone — it falls back to
+      :func:`rzf_restricted`.
 
     The inverse is a solve with a tiny relative diagonal loading (module docstring), so zero or
     identical channels give finite beams; on generic channels with ``|U_m| ≤ N`` the intra-cell
@@ -531,16 +719,28 @@ def rzf(
     *,
     validate: bool = True,
 ) -> Tensor:
-    """Regularised zero-forcing beams, each transmitter scaled to exactly ``P_m``
-    (docs/model.md §2).
+    """Regularised zero-forcing beams (docs/model.md §2).
 
     * ``"unique"``: ``V_m = H_m (H_m^H H_m + (|U_m| σ̄_m² / P_m) I)^{-1}`` with ``σ̄_m²`` the mean
-      noise power of the served UEs (for a fractional association ``|U_m| σ̄_m² = Σ_k a[m,k] σ_k²``).
-    * ``"joint"`` ([SupportSet] partial RZF, exactly): ``ĥ_k = D_k h_k``,
-      ``W = Ĥ (Ĥ^H Ĥ + λ I_K)^{-1}``, ``λ = K · mean_k σ_k² / Σ_m P_m``, ``v_k ← D_k w_k``, then
-      per-AP normalisation to exactly ``P_m`` (an AP serving nobody sends nothing).
+      noise power of the served UEs (for a fractional association ``|U_m| σ̄_m² = Σ_k a[m,k] σ_k²``),
+      each transmitter's beams scaled together to exactly ``P_m`` (Frobenius): the served beam
+      powers of transmitter m sum to ``P_m``.
+    * ``"joint"``: the field's partial RZF (P-RZF; Björnson & Sanguinetti, "Scalable cell-free
+      massive MIMO systems", IEEE TCOM 2020; [SupportSet]'s Greedy+P-RZF). For UE k, ``P_k`` are
+      the UEs that share at least one serving AP with k (k included), ``H_{P_k}`` their full
+      stacked channels (``MN × |P_k|``) and ``D_k`` the selector of the antennas of k's serving
+      APs: ``w_k = [D_k H_{P_k} (H_{P_k}^H D_k H_{P_k} + λ I)^{-1}]_{:, k}``,
+      ``λ = K · mean_k σ_k² / Σ_m P_m``. Each ``w_k`` is unit norm (equal power per UE), then ONE
+      common factor scales all beams so that the most loaded AP (largest
+      ``Σ_k a[m,k] ||v_{m,k}||² / P_m``) uses exactly its ``P_m`` and every other AP at most its
+      own: per-AP rescaling would undo the interference suppression. A UE with no serving AP
+      gets a zero beam and an AP serving nobody sends nothing; if an AP with ``P_m = 0`` would
+      have to transmit, every AP is silent. For a fractional association ``D_k = diag(a[:, k])
+      ⊗ I_N`` and the membership of l in ``P_k`` is ``1 - Π_m (1 - a[m,k] a[m,l])`` (both exact
+      for 0/1). The earlier restricted form with per-AP normalisation is :func:`rzf_restricted`.
 
-    Differentiable with respect to channels, (fractional) association, power and noise.
+    Differentiable with respect to channels, (fractional) association, power and noise (the
+    joint common scale is a maximum over APs: differentiable wherever one AP is the most loaded).
 
     :param channels: ``(..., M, K, N)`` complex channels [sqrt(W)].
     :param association: ``(..., M, K)`` bool or float in [0, 1].
@@ -556,8 +756,46 @@ def rzf(
         channels, association, tx_power, noise_power, validate=validate
     )
     assert noise is not None
+    if transmission == "joint":
+        return _partial_rzf(channels, association, tx_power, noise)
     return _linear_precoder(
-        channels, association, tx_power, noise, transmission=transmission, zero_forcing=False
+        channels, association, tx_power, noise, transmission="unique", zero_forcing=False
+    )
+
+
+def rzf_restricted(
+    channels: Tensor,
+    association: Tensor,
+    tx_power: Tensor,
+    noise_power: Tensor,
+    *,
+    validate: bool = True,
+) -> Tensor:
+    """Restricted joint RZF with per-AP normalisation (the cell-free ``"rzf"`` before issue #12).
+
+    ``ĥ_k = D_k h_k`` (the stacked channel restricted to k's serving APs),
+    ``Ĥ = [ĥ_1 … ĥ_K]``, ``W = Ĥ (Ĥ^H Ĥ + λ I_K)^{-1}``, ``λ = K · mean_k σ_k² / Σ_m P_m``,
+    ``v_k ← D_k w_k``, then each AP's beams scaled to exactly ``P_m`` (an AP serving nobody sends
+    nothing). Unlike the partial RZF of :func:`rzf` (``"joint"``), every UE's channel is
+    restricted to its *own* serving APs, so interference towards UEs served elsewhere is not
+    suppressed, and the per-AP rescaling partly undoes what is. Kept for comparison
+    (``beamforming="rzf_restricted"``). Differentiable.
+
+    :param channels: ``(..., M, K, N)`` complex channels [sqrt(W)].
+    :param association: ``(..., M, K)`` bool or float in [0, 1].
+    :param tx_power: ``(..., M)`` per-AP power [W], ≥ 0.
+    :param noise_power: ``(..., K)`` noise power [W], > 0.
+    :param validate: check shapes and values (hot loops that built their inputs pass False).
+    :return: ``(..., M, K, N)`` beams, dtype of ``channels``; ``Σ_k a[m,k] ||v_{m,k}||² = P_m``
+        for every AP that serves someone with a non-zero channel.
+    :raises ValueError: bad shapes or values.
+    """
+    channels, association, tx_power, noise, _ = _prepare(
+        channels, association, tx_power, noise_power, validate=validate
+    )
+    assert noise is not None
+    return _linear_precoder(
+        channels, association, tx_power, noise, transmission="joint", zero_forcing=False
     )
 
 
@@ -589,22 +827,7 @@ def fc_zf(channels: Tensor, tx_power: Tensor, *, validate: bool = True) -> Tenso
     eps = _zf_loading(_real_dtype(channels))
     zeros = torch.zeros(channels.shape[:-3], dtype=tx_power.dtype, device=channels.device)
     raw = _joint_regularised(channels, association, zeros, zeros + eps)
-    ap_power = raw.real.square().add(raw.imag.square()).sum(dim=(-2, -1))  # (..., M)
-    load = torch.where(
-        tx_power > 0,
-        ap_power / _safe_positive(tx_power),
-        torch.where(
-            ap_power > 0, torch.full_like(ap_power, float("inf")), torch.zeros_like(ap_power)
-        ),
-    )
-    worst = load.amax(dim=-1)  # (...)
-    usable = (worst > 0) & torch.isfinite(worst)
-    scale = torch.where(
-        usable,
-        torch.rsqrt(torch.where(usable, worst, torch.ones_like(worst))),
-        torch.zeros_like(worst),
-    )
-    return raw * scale[..., None, None, None].to(raw.dtype)
+    return _common_scale(raw, association, tx_power)
 
 
 # --------------------------------------------------------------------------------------------
@@ -743,9 +966,9 @@ def wmmse_history(
     """:func:`wmmse` plus its weighted-sum-rate trace.
 
     :return: ``(beams, trace)``; ``trace`` is ``(..., L)`` [bit/s/Hz], real dtype of ``channels``:
-        ``trace[..., 0]`` is the WSR of the MRT initialisation, ``trace[..., t]`` that of the
-        t-th iterate (repeated once an element has stopped). For ``"joint"`` the trace is that
-        of the total-power iterates, before the final per-AP normalisation.
+        ``trace[..., 0]`` is the WSR of the MRT initialisation (:func:`mrt`), ``trace[..., t]``
+        that of the t-th iterate (repeated once an element has stopped). For ``"joint"`` the
+        trace is that of the total-power iterates, before the final per-AP normalisation.
     """
     _check_transmission(transmission)
     iterations = check_int_range("iterations", iterations, 0)
@@ -765,7 +988,9 @@ def wmmse_history(
     h_n = h / sigma[..., None, :, None].to(work)  # noise-normalised frame, σ = 1
 
     update = _wmmse_update_unique if transmission == "unique" else _wmmse_update_joint
-    beams = _project(h, served, power)  # MRT initialisation
+    # MRT initialisation (mrt() of the same transmission: equal-power unit-norm for "unique").
+    start = h if transmission == "joint" else _unit_directions(h)
+    beams = _project(start, served, power)
     running = torch.ones(h.shape[:-3], dtype=torch.bool, device=h.device)
     history: list[Tensor] = []
     previous_log: Tensor | None = None
@@ -804,7 +1029,9 @@ def wmmse(
 ) -> Tensor:
     """Weighted-MMSE beamforming (Shi, Razaviyayn, Luo, He 2011), docs/model.md §2.
 
-    Initialised from :func:`mrt`; each iteration, in the noise-normalised frame:
+    Initialised from :func:`mrt` with the same ``transmission`` (``"unique"``: equal power per
+    served UE along ``h/||h||``; ``"joint"``: [EGAT] MRT); each iteration, in the
+    noise-normalised frame:
 
     1. ``u_k = G[k,k] / (Σ_l |G[k,l]|² + σ_k²)``
     2. ``ω_k = 1 / (1 - conj(u_k) G[k,k]) = 1 + SINR_k``

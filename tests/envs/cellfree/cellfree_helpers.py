@@ -66,10 +66,63 @@ def reference_mask(
     return mask
 
 
+def _reference_sum_rate(
+    h: np.ndarray, beams: np.ndarray, a: np.ndarray, noise: np.ndarray
+) -> float:
+    """docs/model.md §1 sum rate of ``beams`` (float64, explicit)."""
+    gains = np.einsum("mkn,mln->kl", h.conj(), beams * a[..., None])
+    power_kl = np.abs(gains) ** 2
+    signal = np.diag(power_kl)
+    interference = power_kl.sum(axis=1) - signal
+    return float(np.log2(1.0 + signal / (interference + noise)).sum())
+
+
 def reference_rzf_sum_rate(
     channels: np.ndarray, association: np.ndarray, tx_power: np.ndarray, noise_power: np.ndarray
 ) -> float:
     """docs/model.md §2 joint partial RZF, then the §1 sum rate, in float64 numpy with loops.
+
+    For each UE k: ``P_k`` = the UEs sharing a serving AP with k, ``D_k`` = the antenna selector
+    of k's serving APs, ``w_k = [D_k H_P (H_P^H D_k H_P + λ I)^{-1}]_{:, k}``,
+    ``λ = K mean(σ²) / Σ P``, ``w_k`` unit norm; then one common scale so that the most loaded
+    AP uses exactly its ``P_m``.
+    """
+    h = channels.astype(np.complex128)
+    a = association.astype(np.float64)
+    power = tx_power.astype(np.float64)
+    noise = noise_power.astype(np.float64)
+    num_aps, num_ues, num_antennas = h.shape
+    stacked = np.zeros((num_aps * num_antennas, num_ues), dtype=np.complex128)
+    for k in range(num_ues):
+        for m in range(num_aps):
+            stacked[m * num_antennas : (m + 1) * num_antennas, k] = h[m, k]
+    lam = num_ues * noise.mean() / power.sum()
+    beams = np.zeros_like(h)
+    for k in range(num_ues):
+        serving = [m for m in range(num_aps) if a[m, k] > 0]
+        if not serving:
+            continue
+        group = [j for j in range(num_ues) if any(a[m, j] > 0 for m in serving)]
+        selector = np.zeros(num_aps * num_antennas)
+        for m in serving:
+            selector[m * num_antennas : (m + 1) * num_antennas] = 1.0
+        restricted = selector[:, None] * stacked[:, group]  # D_k H_P
+        inner = stacked[:, group].conj().T @ restricted + lam * np.eye(len(group))
+        w = (restricted @ np.linalg.inv(inner))[:, group.index(k)]
+        w = w / np.linalg.norm(w)
+        for m in range(num_aps):
+            beams[m, k] = w[m * num_antennas : (m + 1) * num_antennas]
+    load = max(float((np.abs(beams[m]) ** 2).sum()) / power[m] for m in range(num_aps))
+    if load > 0:
+        beams = beams / np.sqrt(load)
+    return _reference_sum_rate(h, beams, a, noise)
+
+
+def reference_restricted_rzf_sum_rate(
+    channels: np.ndarray, association: np.ndarray, tx_power: np.ndarray, noise_power: np.ndarray
+) -> float:
+    """docs/model.md §2 restricted joint RZF (``beamforming="rzf_restricted"``), then the §1 sum
+    rate, in float64 numpy with loops.
 
     ``Ĥ[:, k] = D_k h_k`` (stacked over APs), ``W = Ĥ (Ĥ^H Ĥ + λ I)^{-1}``,
     ``λ = K mean(σ²) / Σ P``, ``v_k = D_k w_k``, each serving AP scaled to exactly ``P_m``.
@@ -92,11 +145,7 @@ def reference_rzf_sum_rate(
         used = float((np.abs(beams[m]) ** 2).sum())
         if used > 0:
             beams[m] *= np.sqrt(power[m] / used)
-    gains = np.einsum("mkn,mln->kl", h.conj(), beams * a[..., None])
-    power_kl = np.abs(gains) ** 2
-    signal = np.diag(power_kl)
-    interference = power_kl.sum(axis=1) - signal
-    return float(np.log2(1.0 + signal / (interference + noise)).sum())
+    return _reference_sum_rate(h, beams, a, noise)
 
 
 def random_episode(

@@ -16,11 +16,12 @@ from cellfree_helpers import (
     hand_instance,
     hand_options,
     random_episode,
+    reference_restricted_rzf_sum_rate,
     reference_rzf_sum_rate,
 )
 
 from ua_envs.core import sum_rate
-from ua_envs.core.beamforming import mrt, rzf, wmmse
+from ua_envs.core.beamforming import mrt, rzf, rzf_restricted, wmmse
 from ua_envs.core.channels.generators import CellFreeUmi
 from ua_envs.envs.contract import ChannelInstance, Outcome
 from ua_envs.testing import check_ua_env
@@ -375,6 +376,20 @@ def test_terminal_reward_recomputed_from_the_instance() -> None:
         assert total == pytest.approx(reference, rel=1e-4, abs=1e-4)
 
 
+def test_terminal_reward_recomputed_rzf_restricted() -> None:
+    """beamforming="rzf_restricted" (the cell-free RZF before issue #12): reward = Σ rates of
+    the core's rzf_restricted and of an independent numpy implementation."""
+    env = gym.make(ENV_ID, beamforming="rzf_restricted")
+    rng = np.random.default_rng(2)
+    for seed in range(8):
+        _, total, info = random_episode(env, seed, rng, end_probability=0.1)
+        args = (cf(env).channels, info["association"], cf(env).tx_power, cf(env).noise_power)
+        h, a, p, s = (torch.from_numpy(x) for x in args)
+        core = float(sum_rate(h, rzf_restricted(h, a, p, s), a, s))
+        assert total == pytest.approx(core, rel=1e-5, abs=1e-5)
+        assert total == pytest.approx(reference_restricted_rzf_sum_rate(*args), rel=1e-4, abs=1e-4)
+
+
 def test_wmmse_and_mrt_rewards_match_the_core() -> None:
     """beamforming="wmmse" / "mrt": the terminal reward is the core beamformer's sum rate."""
     for name in ("wmmse", "mrt"):
@@ -391,7 +406,7 @@ def test_wmmse_and_mrt_rewards_match_the_core() -> None:
         if name == "wmmse":
             beams = wmmse(channels, association, tx_power, noise, transmission="joint")
         else:
-            beams = mrt(channels, association, tx_power)
+            beams = mrt(channels, association, tx_power, transmission="joint")
         assert reward == pytest.approx(
             float(sum_rate(channels, beams, association, noise)), rel=1e-5
         )

@@ -5,7 +5,8 @@ Hand-built instance used below (M = 2 BSs, K = 2 UEs, N = 1 antenna, P = 1 W, σ
     h[0, 0] = 1.0   h[0, 1] = 0.5      (BS 0 → UE 0, UE 1)
     h[1, 0] = 0.5   h[1, 1] = 1.0      (BS 1 → UE 0, UE 1)
 
-With one antenna, MRT at full power sends ``v = sqrt(P) h / ‖served channels of the BS‖``.
+With one antenna, MRT (equal power) sends ``v = sqrt(P / |U_m|) h / |h|`` to each served UE;
+``mrt_proportional`` sends ``v = sqrt(P) h / ‖served channels of the BS‖``.
 """
 
 from __future__ import annotations
@@ -45,13 +46,26 @@ def test_each_ue_to_its_own_bs_hand_computed() -> None:
 
 
 def test_both_on_one_bs_hand_computed() -> None:
-    """Action [0, 0]: BS 0 splits 1 W over h00 = 1, h01 = .5: v00 = 1/√1.25, v01 = .5/√1.25.
+    """Action [0, 0], equal-power MRT: BS 0 gives each UE 0.5 W along h/|h| = 1, so
+    v00 = v01 = √.5. UE 0: signal |1·√.5|² = 0.5, interference |h00 v01|² = 0.5 → SINR 0.5/1.5;
+    UE 1: signal |.5·√.5|² = 0.125, interference |h01 v00|² = 0.125 → SINR 0.125/1.125."""
+    sim, state = hand_sim()
+    _, reward, _ = sim.step(state, torch.tensor([[0, 0]]))
+    expected = math.log2(1 + 0.5 / 1.5) + math.log2(1 + 0.125 / 1.125)
+    assert reward.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_both_on_one_bs_hand_computed_mrt_proportional() -> None:
+    """Action [0, 0], beamforming="mrt_proportional" (the MRT before issue #12): BS 0 splits 1 W
+    over h00 = 1, h01 = .5 in proportion to |h|²: v00 = 1/√1.25, v01 = .5/√1.25.
     UE 0: signal 0.8, interference |h00 v01|² = 0.2 → SINR 0.8/1.2; UE 1: signal |.5·.5/√1.25|²
     = 0.05, interference |.5/√1.25|² = 0.2 → SINR 0.05/1.2."""
-    sim, state = hand_sim()
+    sim, state = hand_sim(beamforming="mrt_proportional")
     _, reward, _ = sim.step(state, torch.tensor([[0, 0]]))
     expected = math.log2(1 + 0.8 / 1.2) + math.log2(1 + 0.05 / 1.2)
     assert reward.item() == pytest.approx(expected, rel=1e-5)
+    outcome = sim.evaluate(state, torch.tensor([[[1.0, 1.0], [0.0, 0.0]]]))
+    assert outcome.reward.item() == pytest.approx(expected, rel=1e-5)
 
 
 def test_drop_keeps_strongest_ue_and_reports_the_overload() -> None:
@@ -72,7 +86,7 @@ def test_penalty_subtracts_weighted_excess() -> None:
     """overload="penalty", weight 0.5: reward = sum rate of [0, 0] − 0.5 · (2 − 1)."""
     sim, state = hand_sim(load_limit=1, overload="penalty", penalty_weight=0.5)
     state, reward, _ = sim.step(state, torch.tensor([[0, 0]]))
-    expected = math.log2(1 + 0.8 / 1.2) + math.log2(1 + 0.05 / 1.2)
+    expected = math.log2(1 + 0.5 / 1.5) + math.log2(1 + 0.125 / 1.125)
     assert reward.item() == pytest.approx(expected - 0.5, rel=1e-5)
     assert sim.info(state)["penalty"].item() == pytest.approx(0.5)
 
@@ -80,7 +94,7 @@ def test_penalty_subtracts_weighted_excess() -> None:
 def test_overload_none_only_reports() -> None:
     sim, state = hand_sim(load_limit=1, overload="none")
     state, reward, _ = sim.step(state, torch.tensor([[0, 0]]))
-    expected = math.log2(1 + 0.8 / 1.2) + math.log2(1 + 0.05 / 1.2)
+    expected = math.log2(1 + 0.5 / 1.5) + math.log2(1 + 0.125 / 1.125)
     assert reward.item() == pytest.approx(expected, rel=1e-5)
     assert bool(sim.info(state)["violation"][0])
 
@@ -206,6 +220,7 @@ def test_bad_action_raises(action: torch.Tensor, match: str) -> None:
         {},
         {"load_limit": 2, "overload": "drop"},
         {"load_limit": 2, "overload": "penalty"},
+        {"beamforming": "mrt_proportional", "load_limit": 2},
         {"beamforming": "zf", "load_limit": 3},
         {"beamforming": "rzf"},
         {"beamforming": "wmmse"},
@@ -213,7 +228,8 @@ def test_bad_action_raises(action: torch.Tensor, match: str) -> None:
 )
 def test_numpy_state_steps_like_torch_and_like_the_core(kwargs: dict[str, Any]) -> None:
     """The single env steps a numpy copy of the state: same outcome as the torch state, and
-    the reward is the core's sum rate of the served association (MRT from its Gram factors)."""
+    the reward is the core's sum rate of the served association (MRT, either form, from its
+    Gram factors: the fast path equals the core beamformer)."""
     from ua_envs.core import beamforming, signal
     from ua_envs.envs.base import state_to_numpy
 
@@ -228,7 +244,7 @@ def test_numpy_state_steps_like_torch_and_like_the_core(kwargs: dict[str, Any]) 
         np.testing.assert_allclose(n, t.numpy(), rtol=2e-5, atol=1e-6)
     served, *_, rates, _ = torch_out
     beamformer = getattr(beamforming, sim.config.beamforming)
-    if sim.config.beamforming == "mrt":
+    if sim.config.beamforming in ("mrt", "mrt_proportional"):
         beams = beamformer(state.channels, served, state.tx_power)
     else:
         beams = beamformer(state.channels, served, state.tx_power, state.noise_power)
