@@ -32,10 +32,14 @@ def action_mask_of(observation: Any, env: gym.Env | None = None) -> np.ndarray |
 
 def flat_mask_size(space: spaces.Space[Any]) -> int:
     """Length of the flat sb3-contrib action mask of ``space``: ``n`` for ``Discrete(n)``,
-    ``sum(nvec)`` for ``MultiDiscrete``, ``2 n`` for ``MultiBinary(n)`` (each bit's two values).
+    ``sum(nvec)`` for ``MultiDiscrete``, ``2 n`` for ``MultiBinary(n)`` (each bit's two values);
+    for the ``Dict`` action of ``beamforming="agent"`` (:mod:`ua_envs.envs.agent_beams`), the
+    mask of its ``"association"`` (beams are never illegal).
 
     :raises ValueError: any other space.
     """
+    if isinstance(space, spaces.Dict) and "association" in space.spaces:
+        return flat_mask_size(space["association"])
     if isinstance(space, spaces.Discrete):
         return int(space.n)
     if isinstance(space, spaces.MultiDiscrete):
@@ -53,7 +57,9 @@ def random_legal_action(
     The one sampler of the project: the masked random policy, the benchmarks and
     :func:`ua_envs.testing.check_ua_env` all draw through it.
 
-    :param space: ``Discrete``, ``MultiDiscrete`` or ``MultiBinary``.
+    :param space: ``Discrete``, ``MultiDiscrete``, ``MultiBinary``, a bounded ``Box``
+        (uniform), or a ``Dict`` of those (the ``Dict`` action of ``beamforming="agent"``:
+        ``mask`` applies to its ``"association"``; a ``dict`` of samples).
     :param mask: ``Discrete``: ``(n,)`` bool array of legal actions; ``MultiDiscrete``: the
         ``(sum(nvec),)`` concatenation of per-dimension masks (sb3-contrib layout) or a
         ``(d, max(nvec))`` array; ignored for ``MultiBinary``. ``None``: every action is legal.
@@ -86,6 +92,14 @@ def random_legal_action(
         return (out + start).astype(space.dtype).reshape(space.shape)
     if isinstance(space, spaces.MultiBinary):
         return rng.integers(0, 2, size=space.shape).astype(space.dtype)
+    if isinstance(space, spaces.Box) and space.is_bounded("both"):
+        return rng.uniform(space.low, space.high).astype(space.dtype)
+    if isinstance(space, spaces.Dict):
+        return {
+            key: random_legal_action(sub, rng, mask if key == "association" else None)
+            for key, sub in space.spaces.items()
+        }
     raise ValueError(
-        f"space must be Discrete, MultiDiscrete or MultiBinary, got {type(space).__name__}"
+        "space must be Discrete, MultiDiscrete, MultiBinary, a bounded Box or a Dict of "
+        f"those, got {type(space).__name__}"
     )

@@ -32,6 +32,7 @@ from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE
 from ua_envs.core.signal import project_power
 from ua_envs.core.validation import as_tensor, check_finite, check_int_range
 from ua_envs.envs.contract import DecisionSimulator, Outcome, Simulator
+from ua_envs.presets import apply_preset
 from ua_envs.spaces import flat_mask_size
 
 StateT = TypeVar("StateT")
@@ -104,10 +105,19 @@ def config_from_kwargs(
 ) -> ConfigT:
     """``config_cls(**kwargs)``; an unknown name raises ``ValueError`` naming it and the valid ones.
 
+    The one place where every family (single, vector and PettingZoo envs alike) turns kwargs
+    into its config, so it applies the paper preset the kwargs name
+    (:func:`ua_envs.presets.apply_preset`: the preset's values, overridden by explicit kwargs,
+    and ``preset`` recorded in the config) when ``config_cls`` has a ``preset`` field.
+
     :param config_cls: a family's frozen config dataclass.
-    :param env_name: named in the error (e.g. ``"CellFreeAssoc"``).
+    :param env_name: the family's name, named in errors and used to look up its presets
+        (e.g. ``"CellFreeAssoc"``, a key of :data:`ua_envs.presets.FAMILY_IDS`).
+    :raises ValueError: an unknown kwarg, an unknown preset or one of another family.
     """
     valid = [f.name for f in dataclasses.fields(config_cls) if f.init]  # type: ignore[arg-type]
+    if "preset" in valid:
+        kwargs = apply_preset(env_name, kwargs)
     unknown = sorted(set(kwargs) - set(valid))
     if unknown:
         raise ValueError(

@@ -98,6 +98,7 @@ def test_determinism_20_episodes_two_envs(env_id: str) -> None:
     ("env_id", "kwargs"),
     [
         ("MultiCellAssoc-v0", {}),
+        ("MultiCellAssoc-v0", {"beamforming": "mrt_proportional"}),
         ("MultiCellAssoc-v0", {"beamforming": "zf"}),
         ("MultiCellAssoc-v0", {"beamforming": "rzf", "num_bs": 3}),
         ("MultiCellAssoc-v0", {"beamforming": "wmmse", "num_ues": 4}),
@@ -111,6 +112,7 @@ def test_reward_recomputed_from_exposed_instance(env_id: str, kwargs: dict[str, 
     base = env.unwrapped
     beamformers = {
         "mrt": lambda h, a, p, s: beamforming.mrt(h, a, p),
+        "mrt_proportional": lambda h, a, p, s: beamforming.mrt_proportional(h, a, p),
         "zf": beamforming.zf,
         "rzf": beamforming.rzf,
         "wmmse": beamforming.wmmse,

@@ -54,8 +54,12 @@ tx_power_dbm - 30`` [dB] (``tx_power_dbm`` = 23.01 by default).
 
 ``reward_mode="terminal"`` (default): 0 until the episode ends, then the sum rate
 ``Σ_k log2(1 + SINR_k)`` [bit/s/Hz] of the final support with the beams of ``beamforming``
-(``"mrt"``, ``"rzf"`` (default) or ``"wmmse"``, all joint transmission restricted to the
-support, each AP at exactly its power; docs/model.md §2). ``reward_mode="delta"``: each link
+(``"rzf"`` (default), ``"rzf_restricted"``, ``"mrt"`` or ``"wmmse"``, all joint transmission
+on the support; docs/model.md §2). ``"rzf"`` is the partial RZF of Björnson & Sanguinetti
+(2020): each UE's unit-norm precoder is regularised against every UE that shares one of its
+serving APs, then one common factor scales all beams so that the most loaded AP uses exactly
+its power. ``"rzf_restricted"`` (this env's RZF before issue #12), ``"mrt"`` ([EGAT] eq. 36–37)
+and ``"wmmse"`` scale each AP to exactly its power. ``reward_mode="delta"``: each link
 adds the sum-rate gain it brings (END adds 0); the empty support has sum rate 0, so the return
 telescopes to the same total. Rewards are float64 so the two returns agree to rounding. An
 episode ended by a masked action (``invalid_action="terminate"``) gets reward 0 on that step.
@@ -103,7 +107,7 @@ The terminal reward is recomputable from ``env.unwrapped.channels`` ``(M, K, N)`
 ``ua_envs.core`` (e.g. ``rzf(..., transmission="joint")`` then ``sum_rate``).
 ``env.unwrapped.evaluate(association, beams=None)`` scores any (fractional) support of the
 instance, e.g. mid-episode in terminal mode: an :class:`~ua_envs.envs.contract.Outcome` with
-the sum rate (differentiable with MRT and RZF, and in given ``beams``), the per-UE rates and
+the sum rate (differentiable with MRT and both RZFs, and in given ``beams``), the per-UE rates and
 the metrics ``sum_rate``, ``ap_load`` (Σ_k a) and ``ue_degree`` (Σ_m a).
 
 ## Arguments
@@ -122,7 +126,7 @@ the metrics ``sum_rate``, ``ap_load`` (Σ_k a) and ``ue_degree`` (Σ_m a).
 | ``shadowing_std_db`` | 4.0 | shadow fading std [dB], in [0, 20] |
 | ``correlated_shadowing`` | False | shadowing correlated over UEs (``2^{-d/d_dc}``) |
 | ``decorrelation_distance_m`` | 9.0 | ``d_dc`` [m] |
-| ``beamforming`` | ``"rzf"`` | ``"mrt"``, ``"rzf"``, ``"wmmse"`` (joint transmission) |
+| ``beamforming`` | ``"rzf"`` | ``"rzf"``/``"rzf_restricted"``/``"mrt"``/``"wmmse"`` (joint) |
 | ``max_ues_per_ap`` | 3 | UEs an AP may serve, ≥ 1 |
 | ``max_aps_per_ue`` | 3 | APs that may serve a UE, ≥ 1 |
 | ``require_coverage`` | False | END only once every UE has a link |
@@ -130,6 +134,7 @@ the metrics ``sum_rate``, ``ap_load`` (Σ_k a) and ``ue_degree`` (Σ_m a).
 | ``invalid_action`` | ``"terminate"`` | ``"terminate"``, ``"raise"``, ``"ignore"`` |
 | ``wmmse_iterations`` | 100 | WMMSE iteration cap |
 | ``wmmse_tol`` | 1e-4 | WMMSE tolerance on the change of ``Σ log ω`` |
+| ``preset`` | None | paper preset ``"supportset"`` (docs/model.md §5b); explicit kwargs win |
 | ``render_mode`` | None | None, ``"rgb_array"``, ``"human"`` |
 
 [1] ``"cellfree_umi"`` (docs/model.md §3.3), ``"cellfree_3slope"``, ``"mmwave28"``, or a
@@ -250,7 +255,8 @@ class CellFreeAssocEnv(ChannelInstanceProperties, SimEnv[CellFreeState]):
         return self.runner.field("support")
 
     def set_beamforming(self, beamforming: str) -> None:
-        """Switch the beamformer of the reward (``"mrt"``, ``"rzf"``, ``"wmmse"``) from now on.
+        """Switch the beamformer of the reward (``"rzf"``, ``"rzf_restricted"``, ``"mrt"``,
+        ``"wmmse"``) from now on.
 
         Used by the ``greedy_wmmse`` baseline; the instance, support and seeding are unchanged.
         """

@@ -40,6 +40,7 @@ from ua_envs.core.validation import as_tensor, check_choice, check_float_range, 
 from ua_envs.envs.base import config_from_kwargs, decision_inputs, state_to_torch
 from ua_envs.envs.contract import DecisionSimulator, Outcome
 from ua_envs.envs.instances import channel_instance_sample
+from ua_envs.presets import check_preset
 
 __all__ = [
     "BEAMFORMERS",
@@ -54,8 +55,9 @@ __all__ = [
     "make_config",
 ]
 
-#: Beamformers of the terminal / delta reward (all with joint transmission).
-BEAMFORMERS = ("mrt", "rzf", "wmmse")
+#: Beamformers of the terminal / delta reward (all with joint transmission; "rzf" is the partial
+#: RZF with one common power scale, "rzf_restricted" the restricted form used before issue #12).
+BEAMFORMERS = ("mrt", "rzf", "rzf_restricted", "wmmse")
 #: ``reward_mode`` values.
 REWARD_MODES = ("terminal", "delta")
 #: ``invalid_action`` values.
@@ -102,7 +104,8 @@ class CellFreeConfig(ScenarioBoundConfig):
     :param shadowing_std_db: shadow fading standard deviation [dB] (4).
     :param correlated_shadowing: correlate shadowing over UEs (cell-free book model; False).
     :param decorrelation_distance_m: shadowing decorrelation distance [m] (9; if correlated).
-    :param beamforming: ``"mrt"``, ``"rzf"`` (default) or ``"wmmse"``, joint transmission.
+    :param beamforming: ``"mrt"``, ``"rzf"`` (default; partial RZF), ``"rzf_restricted"`` or
+        ``"wmmse"``, joint transmission (docs/model.md §2).
     :param max_ues_per_ap: cap on the UEs an AP serves, ``>= 1``.
     :param max_aps_per_ue: cap on the APs serving a UE, ``>= 1``.
     :param require_coverage: END is legal only once every UE has a link (or no link is left).
@@ -110,6 +113,8 @@ class CellFreeConfig(ScenarioBoundConfig):
     :param invalid_action: ``"terminate"``, ``"raise"`` or ``"ignore"``.
     :param wmmse_iterations: iteration cap of the WMMSE beamformer, ``>= 1``.
     :param wmmse_tol: WMMSE stopping tolerance on the change of ``Σ log ω``, ``> 0``.
+    :param preset: the paper preset :func:`make_config` applied (:mod:`ua_envs.presets`),
+        or ``None``; building the dataclass directly only checks and records the name.
     """
 
     num_bs: int = None  # type: ignore[assignment]
@@ -132,6 +137,7 @@ class CellFreeConfig(ScenarioBoundConfig):
     invalid_action: str = "terminate"
     wmmse_iterations: int = 100
     wmmse_tol: float = 1e-4
+    preset: str | None = None
 
     channel_fields: ClassVar[tuple[str, ...]] = CHANNEL_FIELDS
 
@@ -156,6 +162,7 @@ class CellFreeConfig(ScenarioBoundConfig):
             "wmmse_tol",
             check_float_range("wmmse_tol", self.wmmse_tol, 0.0, low_inclusive=False),
         )
+        check_preset("CellFreeAssoc", self.preset)
 
     @property
     def num_links(self) -> int:
@@ -484,16 +491,20 @@ class CellFreeSimulator(DecisionSimulator[CellFreeState]):
     ) -> Tensor:
         """Joint-transmission beams ``(b, M, K, N)`` for ``association`` ``(b, M, K)``.
 
-        :param beamforming_name: ``"mrt"``, ``"rzf"`` or ``"wmmse"``; ``None``: the config's.
+        :param beamforming_name: one of :data:`BEAMFORMERS`; ``None``: the config's.
         """
         name = self.config.beamforming if beamforming_name is None else beamforming_name
         check_choice("beamforming", name, BEAMFORMERS)
         assoc = association.to(tx_power.dtype)
         if name == "mrt":
-            return beamforming.mrt(channels, assoc, tx_power, validate=False)
+            return beamforming.mrt(channels, assoc, tx_power, transmission="joint", validate=False)
         if name == "rzf":
             return beamforming.rzf(
                 channels, assoc, tx_power, noise_power, transmission="joint", validate=False
+            )
+        if name == "rzf_restricted":
+            return beamforming.rzf_restricted(
+                channels, assoc, tx_power, noise_power, validate=False
             )
         return beamforming.wmmse(
             channels,
@@ -517,9 +528,10 @@ class CellFreeSimulator(DecisionSimulator[CellFreeState]):
         """Per-UE rates ``(b, K)`` [bit/s/Hz] of ``association`` with joint transmission.
 
         The empty support has rate 0 for every UE (no AP transmits). Differentiable in
-        ``association`` for ``"mrt"`` and ``"rzf"``. Not validated (see :meth:`evaluate`).
+        ``association`` for ``"mrt"``, ``"rzf"`` and ``"rzf_restricted"``. Not validated (see
+        :meth:`evaluate`).
 
-        :param beamforming_name: ``"mrt"``, ``"rzf"`` or ``"wmmse"``; ``None``: the config's.
+        :param beamforming_name: one of :data:`BEAMFORMERS`; ``None``: the config's.
         """
         assoc = association.to(tx_power.dtype)
         beams = self.beams_of(channels, assoc, tx_power, noise_power, beamforming_name)
@@ -529,9 +541,10 @@ class CellFreeSimulator(DecisionSimulator[CellFreeState]):
         """Differentiable sum rate [bit/s/Hz] of ``association`` on the instances of ``state``.
 
         The hook of learning-to-optimize agents, e.g. mid-episode in terminal mode: gradients
-        flow to a fractional ``association`` through MRT and RZF (WMMSE treats it as the served
-        set ``{a > 0}``), and to ``beams``. The caps ``max_ues_per_ap`` / ``max_aps_per_ue`` are
-        not applied (they are discrete); ``metrics`` report the loads to regularise instead.
+        flow to a fractional ``association`` through MRT and both RZFs (WMMSE treats it as the
+        served set ``{a > 0}``), and to ``beams``. The caps ``max_ues_per_ap`` /
+        ``max_aps_per_ue`` are not applied (they are discrete); ``metrics`` report the loads to
+        regularise instead.
 
         :param state: the instances (from :meth:`reset`, or an env's ``state``).
         :param association: ``(B, M, K)`` (or ``(M, K)``, broadcast) bool or real in ``[0, 1]``.
@@ -595,7 +608,7 @@ class CellFreeSimulator(DecisionSimulator[CellFreeState]):
         return arrays.copy_values(views, copy)
 
     def set_beamforming(self, beamforming_name: str) -> None:
-        """Score rewards with ``beamforming_name`` (``"mrt"``, ``"rzf"``, ``"wmmse"``) from now on
+        """Score rewards with ``beamforming_name`` (one of :data:`BEAMFORMERS`) from now on
         (replaces :attr:`config` by a copy with that ``beamforming``)."""
         check_choice("beamforming", beamforming_name, BEAMFORMERS)
         config = copy.copy(self.config)

@@ -22,6 +22,16 @@ An ``(M, K)`` array is accepted too. Every association is legal (no mask); a UE 
 serves gets rate 0, an AP that serves nobody sends nothing. A malformed action (another shape,
 an entry other than 0/1, NaN, a complex or non-numeric dtype) raises ``ValueError``.
 
+With ``beamforming="agent"`` ([EGAT] learns the beams too) the action is a ``Dict``:
+``"association"``, the ``MultiBinary`` above, and ``"beams"``, a float32 ``Box`` of shape
+``(M, K, N, 2)`` in ``[-1, 1]`` holding the real and imaginary parts of the unscaled beam
+``ṽ_mk`` of AP m towards UE k. The env keeps the beams of the associated links, rescales each
+AP's beams together to its full power (``ua_envs.core.project_power``) and scores them (the
+scaling heuristic, if on, applies after), so only their directions and relative powers matter
+(finite values outside the box are accepted). Beams of another shape, with NaN or infinity, or
+a non-``Dict`` action raise ``ValueError``. ``ua_envs.wrappers.FlatAgentAction`` flattens this
+action into one ``Box`` (for SB3).
+
 ## Observation Space
 
 ``Dict`` of float32 boxes (``σ_k²`` is UE k's noise power, ``h_mk`` the ``N``-vector channel):
@@ -52,6 +62,13 @@ UE only pays off once the dual ascent has lowered ``μ`` — set the multipliers
 changed by ``reset(options={"multipliers": ...})`` (kept for later episodes) or by assigning
 ``env.unwrapped.multipliers`` (applies from the next step), and is read back as
 ``env.unwrapped.multipliers`` and ``info["multipliers"]``.
+
+``load_rate_unit="nat"`` (set by the ``egat`` preset; [EGAT] writes ``log(1 + SINR)`` without
+a base) computes the loads with the natural logarithm, ``load_m = Σ_k x_mk · bandwidth ·
+ln(1 + SINR_k)`` = ln 2 × the bit load, in nat/s: the capacities ``C_m`` are then read in
+Mnat/s, and ``fronthaul_load_mbps``, ``fronthaul_violation``, ``feasible``, the second reward
+term (nat/s/Hz), the scaling heuristic and the baselines' feasibility tests all use the nat
+load. ``rates``, ``wsr`` and the first reward term stay in bit/s/Hz.
 
 ``enforce_fronthaul="scale"`` applies [EGAT]'s heuristic before the rates are reported: while
 an AP is overloaded, the beam of the weakest UE it serves (smallest ``‖h_mk‖²`` among its UEs
@@ -109,7 +126,8 @@ The loads and the reward are recomputable from ``env.unwrapped.channels`` ``(M, 
 complex (for ``horizon > 1``: ``env.unwrapped.served_channels``, the instance decided on),
 ``.tx_power`` ``(M,)`` [W], ``.noise_power`` ``(K,)`` [W], ``.bandwidth_hz``,
 ``.capacity_mbps`` and ``info["association"]`` with ``ua_envs.core`` (beamformer, beams scaled
-by ``info["beam_scale"]``, ``rates``, ``fronthaul_load``).
+by ``info["beam_scale"]``, ``rates``, ``fronthaul_load``; with ``load_rate_unit="nat"`` pass
+``bandwidth_hz · ln 2`` as its bandwidth).
 
 ## Arguments
 
@@ -127,8 +145,10 @@ by ``info["beam_scale"]``, ``rates``, ``fronthaul_load``).
 | ``weights`` | None (ones) | ``w_k`` in [0, 1e6], one per UE |
 | ``reward_mode`` | ``"lagrangian"`` | ``"lagrangian"`` or ``"penalty"`` |
 | ``enforce_fronthaul`` | None | None or ``"scale"`` |
-| ``beamforming`` | ``"mrt"`` | ``"mrt"``, ``"zf"``, ``"rzf"``, ``"wmmse"``, ``"fc_zf"`` (below) |
+| ``beamforming`` | ``"mrt"`` | ``"mrt"``, ``"rzf"``, ``"rzf_restricted"``, … (below) |
 | ``horizon`` | 1 | decisions per episode |
+| ``load_rate_unit`` | ``"bit"`` | the load's log: ``"bit"`` (log2) or ``"nat"`` (ln; see Rewards) |
+| ``preset`` | None | paper preset ``"egat"`` (docs/model.md §5b; explicit kwargs override it) |
 | ``render_mode`` | None | None, ``"rgb_array"``, ``"human"`` |
 
 The channel parameters (``num_bs`` … ``bandwidth_hz`` and ``area_m``, ``noise_power_dbm``,
@@ -140,14 +160,18 @@ holds the values in force. A parameter the scenario does not take (e.g. ``noise_
 with ``"cellfree_umi"``, whose noise comes from ``bandwidth_hz`` and ``noise_figure_db``) raises
 ``ValueError``; so does any channel parameter other than the sizes with a ``ChannelGenerator``
 object (set it in its config). E.g. ``decorrelation_distance_m=500.0`` gives [EGAT]'s 0.5 km
-shadowing decorrelation (model default 100 m, Ngo et al.). ``"zf"`` and ``"rzf"`` are partial
-(R)ZF on the stacked channels of the serving APs and ``"wmmse"`` is joint WMMSE, each followed
-by per-AP normalisation to full power (docs/model.md §2); ``"fc_zf"`` is the centralised ZF of
+shadowing decorrelation (model default 100 m, Ngo et al.). ``"zf"`` and ``"rzf_restricted"``
+are (R)ZF on the stacked channels restricted to the serving APs and ``"wmmse"`` is joint WMMSE,
+each followed by per-AP normalisation to full power; ``"rzf"`` is the partial RZF of Björnson &
+Sanguinetti (2020), unit-norm beams regularised against every UE that shares a serving AP, with
+one common power scale (the most loaded AP at exactly its power; docs/model.md §2; before issue
+#12 ``"rzf"`` was today's ``"rzf_restricted"``); ``"fc_zf"`` is the centralised ZF of
 every AP to every UE with one common power scale, masked to the association without
 renormalisation ([EGAT]'s FC-ZF for the all-ones association). Every bad value raises
-``ValueError`` naming the argument. The baselines ``pc_wmmse`` and ``fc_zf``
-(``agents.baselines.fronthaul``) are [EGAT]'s PC-WMMSE and FC-ZF when the env is built with
-``beamforming="wmmse"`` and ``beamforming="fc_zf"`` respectively.
+``ValueError`` naming the argument. With ``"agent"`` the beams come with the action (Action
+Space). The baselines ``pc_wmmse`` and ``fc_zf`` (``agents.baselines.fronthaul``) are [EGAT]'s
+PC-WMMSE and FC-ZF, declared with ``beamforming="wmmse"`` and ``beamforming="fc_zf"``: ``ua-envs
+compare`` builds their envs so (docs/agents.md).
 
 ## Version History
 
@@ -184,6 +208,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from ua_envs.envs.agent_beams import agent_action_space, batched_agent_action, is_agent_mode
 from ua_envs.envs.base import channel_observation_spaces
 from ua_envs.envs.fronthaul.sim import (
     MAX_OBS_VALUE,
@@ -217,12 +242,17 @@ def observation_space(config: FronthaulConfig) -> spaces.Dict:
     )
 
 
-def action_space(config: FronthaulConfig) -> spaces.MultiBinary:
-    """``MultiBinary(M * K)``, row-major over APs."""
-    return spaces.MultiBinary(config.num_bs * config.num_ues)
+def action_space(config: FronthaulConfig) -> spaces.MultiBinary | spaces.Dict:
+    """``MultiBinary(M * K)``, row-major over APs; with ``beamforming="agent"`` the ``Dict``
+    of that (``"association"``) and the beams (``"beams"``, ``Box`` ``(M, K, N, 2)``)."""
+    association = spaces.MultiBinary(config.num_bs * config.num_ues)
+    if is_agent_mode(config):
+        m, k, n = config.num_bs, config.num_ues, config.num_antennas
+        return agent_action_space(association, m, k, n)
+    return association
 
 
-def single_spaces(config: FronthaulConfig) -> tuple[spaces.Dict, spaces.MultiBinary]:
+def single_spaces(config: FronthaulConfig) -> tuple[spaces.Dict, spaces.MultiBinary | spaces.Dict]:
     """``(observation_space, action_space)`` of the single env."""
     return observation_space(config), action_space(config)
 
@@ -298,8 +328,14 @@ class FronthaulAssocEnv(ChannelInstanceProperties, SimEnv[FronthaulState]):
 
     single_spaces = staticmethod(single_spaces)
 
-    def _batch_action(self, action: Any) -> torch.Tensor:
+    def _batch_action(self, action: Any) -> Any:
         m, k = self.config.num_bs, self.config.num_ues
+
+        def check(value: Any) -> np.ndarray:
+            return check_binary_action(value, [(m * k,), (m, k)], (m, k), "association")
+
+        if is_agent_mode(self.config):
+            return self.sim.check_agent_action(batched_agent_action(action, check), 1)
         matrix = check_binary_action(action, [(m * k,), (m, k)], (1, m, k), "action")
         return torch.from_numpy(matrix).to(self.device)
 

@@ -47,6 +47,7 @@ import torch
 from gymnasium import spaces
 
 from ua_envs.core.validation import check_choice
+from ua_envs.envs.agent_beams import is_agent_mode
 from ua_envs.envs.fronthaul.env import FronthaulRunner, draw_state, observation_space
 from ua_envs.envs.fronthaul.sim import (
     FronthaulConfig,
@@ -85,6 +86,12 @@ class FronthaulAssocParallelEnv(SimParallelEnv[FronthaulState]):
         check_choice("reward", reward, REWARD_SCHEMES)
         self.reward = reward
         super().__init__(render_mode=render_mode, **env_kwargs)
+        if is_agent_mode(self.config):
+            # The agents' actions are associations only; learned beams need the Gymnasium env.
+            raise ValueError(
+                "beamforming='agent' is not available in the PettingZoo env (use the Gymnasium "
+                "or vector env); choose one of the env's beamformers"
+            )
         self.runner = FronthaulRunner(self.sim)
         self.num_bs, self.num_ues = self.config.num_bs, self.config.num_ues
         self._index = {agent: m for m, agent in enumerate(self.possible_agents)}

@@ -11,6 +11,13 @@ evaluates the rates, the fronthaul loads ``load_m = Σ_k x_mk · bandwidth · lo
 
 (loads and capacities in bit/s, so the second term is in bit/s/Hz like the first).
 
+``load_rate_unit="nat"`` computes the loads with the natural logarithm instead,
+``load_m = Σ_k x_mk · bandwidth · ln(1 + SINR_k)`` = ln 2 × the bit load, as [EGAT] writes
+``log(1 + SINR)`` without a base: the loads, the capacities they are compared with, the
+violations, the second reward term, the scaling heuristic's overload test and every baseline's
+feasibility are then in nat/s (nat/s/Hz for the reward term; the ``*_mbps`` names keep their
+numbers, read as Mnat/s). The rates and the first reward term stay in bit/s/Hz.
+
 Everything is batched over ``B`` independent instances; the Gymnasium env is ``B = 1`` and the
 vector env ``B = num_envs``. Physics comes from :mod:`ua_envs.core` only, and one method
 (:meth:`FronthaulSimulator.score`) computes it for :meth:`~FronthaulSimulator.step`,
@@ -48,16 +55,23 @@ import torch
 from torch import Tensor
 
 from ua_envs.core import arrays
-from ua_envs.core.beamforming import fc_zf, mrt, rzf, wmmse, zf
+from ua_envs.core.beamforming import fc_zf, mrt, rzf, rzf_restricted, wmmse, zf
 from ua_envs.core.channels import rayleigh_channels
 from ua_envs.core.channels.configs import MAX_BANDWIDTH_HZ, check_sizes
 from ua_envs.core.channels.generators import ChannelGenerator, ScenarioBoundConfig
 from ua_envs.core.features import CHANNEL_OBS_BOUND, GAIN_DB_RANGE, channel_features
-from ua_envs.core.signal import fronthaul_load, rates
+from ua_envs.core.signal import fronthaul_load, project_power, rates
 from ua_envs.core.validation import check_choice, check_float_range, check_int_range
+from ua_envs.envs.agent_beams import (
+    AGENT_BEAMFORMING,
+    AgentAction,
+    check_agent_action,
+    is_agent_mode,
+)
 from ua_envs.envs.base import config_from_kwargs, decision_inputs
 from ua_envs.envs.contract import ChannelInstance, DecisionSimulator, Outcome
 from ua_envs.envs.instances import channel_instance_sample
+from ua_envs.presets import check_preset
 
 __all__ = [
     "BEAMFORMERS",
@@ -66,6 +80,7 @@ __all__ = [
     "ENFORCE_MODES",
     "FRONTHAUL_SCENARIOS",
     "GAIN_DB_RANGE",
+    "LOAD_RATE_UNITS",
     "MAX_MULTIPLIER",
     "MAX_OBS_VALUE",
     "MAX_SCALE_ROUNDS",
@@ -84,11 +99,13 @@ __all__ = [
 ]
 
 #: Beamformers the env evaluates an association with (docs/model.md §2, joint transmission).
-BEAMFORMERS = ("mrt", "zf", "rzf", "wmmse", "fc_zf")
+BEAMFORMERS = ("mrt", "zf", "rzf", "rzf_restricted", "wmmse", "fc_zf")
 #: ``reward_mode`` values.
 REWARD_MODES = ("lagrangian", "penalty")
 #: ``enforce_fronthaul`` values.
 ENFORCE_MODES = (None, "scale")
+#: ``load_rate_unit`` values and the factor ``rate [unit/s/Hz] = factor · rate [bit/s/Hz]``.
+LOAD_RATE_UNITS = {"bit": 1.0, "nat": math.log(2.0)}
 #: Registered channel generators of a fronthaul instance (any ``ChannelGenerator`` object too).
 FRONTHAUL_SCENARIOS = ("cellfree_3slope", "cellfree_umi", "mmwave28")
 #: Upper bound of ``capacity_mbps`` [Mbit/s] and ``weights`` (finite observation bounds).
@@ -210,8 +227,14 @@ class FronthaulConfig(ScenarioBoundConfig):
     :param weights: UE weights ``w_k`` in ``[0, 1e6]``; ``None`` for all ones.
     :param reward_mode: ``"lagrangian"`` (default, [EGAT] eq. 32) or ``"penalty"``.
     :param enforce_fronthaul: ``None`` (default: loads are only reported) or ``"scale"``.
-    :param beamforming: ``"mrt"`` (default), ``"zf"``, ``"rzf"``, ``"wmmse"`` or ``"fc_zf"``.
+    :param beamforming: ``"mrt"`` (default), ``"zf"``, ``"rzf"`` (partial RZF),
+        ``"rzf_restricted"``, ``"wmmse"`` or ``"fc_zf"`` (docs/model.md §2).
     :param horizon: decisions per episode, ``>= 1`` (default 1).
+    :param load_rate_unit: the logarithm of the fronthaul load, ``"bit"`` (default: ``log2``,
+        loads in bit/s) or ``"nat"`` (``ln``, loads in nat/s, [EGAT]'s reading); the reward's
+        rate term stays in bit/s/Hz (module docstring).
+    :param preset: the paper preset :func:`make_config` applied (:mod:`ua_envs.presets`), or
+        ``None``; building the dataclass directly only checks and records the name.
     """
 
     num_bs: int = None  # type: ignore[assignment]  #: M access points (cellfree_3slope: 8)
@@ -239,8 +262,11 @@ class FronthaulConfig(ScenarioBoundConfig):
     weights: Sequence[float] | None = None  #: w_k in [0, 1e6] per UE (None: ones)
     reward_mode: str = "lagrangian"  #: "lagrangian" or "penalty"
     enforce_fronthaul: str | None = None  #: None or "scale"
-    beamforming: str = "mrt"  #: "mrt", "zf", "rzf", "wmmse" or "fc_zf"
+    #: "mrt", "zf", "rzf", "rzf_restricted", "wmmse", "fc_zf" or "agent" (in the action)
+    beamforming: str = "mrt"
     horizon: int = 1  #: decisions per episode
+    load_rate_unit: str = "bit"  #: "bit" (log2) or "nat" (ln) in the fronthaul load
+    preset: str | None = None  #: the paper preset make_config applied (ua_envs.presets)
 
     channel_fields: ClassVar[tuple[str, ...]] = CHANNEL_FIELDS
 
@@ -287,13 +313,19 @@ class FronthaulConfig(ScenarioBoundConfig):
         )
         check_choice("reward_mode", self.reward_mode, REWARD_MODES)
         check_choice("enforce_fronthaul", self.enforce_fronthaul, ENFORCE_MODES)
-        check_choice("beamforming", self.beamforming, BEAMFORMERS)
+        check_choice("beamforming", self.beamforming, (*BEAMFORMERS, AGENT_BEAMFORMING))
         if self.beamforming == "fc_zf" and self.num_ues > self.num_bs * self.num_antennas:
             raise ValueError(
                 f"beamforming='fc_zf' needs num_ues <= num_bs * num_antennas, got "
                 f"num_ues={self.num_ues}, num_bs * num_antennas={self.num_bs * self.num_antennas}"
             )
         set_(self, "horizon", check_int_range("horizon", self.horizon, 1))
+        if not isinstance(self.load_rate_unit, str) or self.load_rate_unit not in LOAD_RATE_UNITS:
+            raise ValueError(
+                f"load_rate_unit must be 'bit' (log2, loads in bit/s) or 'nat' (ln, loads in "
+                f"nat/s), got {self.load_rate_unit!r}"
+            )
+        check_preset("FronthaulAssoc", self.preset)
 
 
 def make_config(kwargs: Mapping[str, Any]) -> FronthaulConfig:
@@ -323,7 +355,7 @@ class FronthaulState:
     association: Tensor  #: (B, M, K) bool: last decision as served (all False before one)
     beam_scale: Tensor  #: (B, K) float32: amplitude factor of the fronthaul scaling (1 = none)
     rates: Tensor  #: (B, K) float32 [bit/s/Hz] of the last decision
-    load_bps: Tensor  #: (B, M) float32 [bit/s] fronthaul load of the last decision
+    load_bps: Tensor  #: (B, M) float32 [bit/s; nat/s if load_rate_unit="nat"] last loads
     wsr: Tensor  #: (B,) float32 [bit/s/Hz] weighted sum rate of the last decision
     reward: Tensor  #: (B,) float32 reward of the last decision
     multipliers: Tensor  #: (B, M) float32: μ the last decision was scored with
@@ -333,8 +365,9 @@ class Evaluation(NamedTuple):
     """The physics of an association on a batch of instances (:meth:`FronthaulSimulator.score`).
 
     ``beams`` ``(B, M, K, N)`` complex (after the scaling heuristic, if any), ``rates`` ``(B, K)``
-    [bit/s/Hz], ``load_bps`` ``(B, M)`` [bit/s], ``wsr`` ``(B,)`` [bit/s/Hz], ``beam_scale``
-    ``(B, K)`` amplitude factors, ``reward`` ``(B,)`` (docs/model.md §4.3).
+    [bit/s/Hz], ``load_bps`` ``(B, M)`` [bit/s; nat/s with ``load_rate_unit="nat"``], ``wsr``
+    ``(B,)`` [bit/s/Hz], ``beam_scale`` ``(B, K)`` amplitude factors, ``reward`` ``(B,)``
+    (docs/model.md §4.3).
     """
 
     beams: Tensor
@@ -432,6 +465,8 @@ class FronthaulSimulator(DecisionSimulator[FronthaulState]):
     ) -> None:
         super().__init__(config, batch_size, device)
         self.bandwidth_hz = float(config.bandwidth_hz)
+        #: ``bandwidth_hz`` times the factor of ``load_rate_unit``: ``load = this · Σ x · rate``.
+        self.load_scale_hz = self.bandwidth_hz * LOAD_RATE_UNITS[config.load_rate_unit]
         f32 = torch.float32
         self.capacity_bps = torch.tensor(config.capacity_mbps, dtype=f32, device=self.device) * 1e6
         self._capacity_mbps = self.capacity_bps * 1e-6  # (M,) the observation's capacities
@@ -540,21 +575,53 @@ class FronthaulSimulator(DecisionSimulator[FronthaulState]):
         parsed = parse_association(action, batch_size, self.num_bs, self.num_ues)
         return parsed.to(self.device)
 
+    def check_agent_action(self, action: Any, batch_size: int) -> AgentAction:
+        """Validate a batched ``beamforming="agent"`` action (:mod:`ua_envs.envs.agent_beams`):
+        ``{"association": (B, M*K) or (B, M, K) 0/1, "beams": (B, M, K, N, 2) real/imaginary
+        parts}``.
+
+        :return: the association as a bool ``(B, M, K)`` tensor (:meth:`parse_action`) and the
+            unscaled beams as ``(B, M, K, N)`` complex64, both on the device.
+        :raises ValueError: not such a dict, a bad association, beams of another shape or with
+            NaN/inf.
+        """
+        return check_agent_action(
+            action,
+            self.parse_action,
+            batch_size,
+            self.num_bs,
+            self.num_ues,
+            self.num_antennas,
+            device=self.device,
+        )
+
     def step(self, state: FronthaulState, action: Any) -> tuple[FronthaulState, Tensor, Tensor]:
         """Serve the association ``action`` and score it with the simulator's μ.
 
         :param action: ``(B, M*K)`` or ``(B, M, K)`` 0/1 (bool, integer or float; validated by
-            :func:`parse_association`, free for a bool tensor).
+            :func:`parse_association`, free for a bool tensor); with ``beamforming="agent"``
+            the dict of :meth:`check_agent_action`, whose beams are masked to the association
+            and projected to each AP's power (:func:`~ua_envs.core.signal.project_power`).
         :return: ``(state, reward (B,) float32, terminated (B,) bool)``; an episode ends after
             ``horizon`` decisions. For ``horizon > 1`` the next decision's channels are swapped
             in (rows that ended keep the instance they decided on).
         :raises ValueError: a malformed action.
         """
         batch = state.channels.shape[0]
-        association = self.parse_action(action, batch)
+        beams = None
+        if is_agent_mode(self.config):
+            association, raw_beams = self.check_agent_action(action, batch)
+            beams = project_power(
+                raw_beams, association.to(raw_beams.real.dtype), state.tx_power, validate=False
+            )
+        else:
+            association = self.parse_action(action, batch)
         with torch.no_grad():
             result = self._score(
-                state, association.to(state.channels.real.dtype), self.config.enforce_fronthaul
+                state,
+                association.to(state.channels.real.dtype),
+                self.config.enforce_fronthaul,
+                beams,
             )
         count = state.step_count + 1
         terminated = count >= self.config.horizon
@@ -587,10 +654,12 @@ class FronthaulSimulator(DecisionSimulator[FronthaulState]):
         """Beams of the configured beamformer for ``association`` on ``state.channels``.
 
         Joint transmission restricted to the association, per-AP power normalised (``"mrt"``:
-        [EGAT] eq. 36–37; ``"zf"``/``"rzf"``: partial (R)ZF; ``"wmmse"``: joint WMMSE). For
-        ``"fc_zf"`` the centralised ZF of every AP to every UE with one common scale
-        (docs/model.md §2), then masked to the association without renormalisation (equal to
-        the paper's FC-ZF for the all-ones association).
+        [EGAT] eq. 36–37; ``"zf"``/``"rzf_restricted"``: restricted (R)ZF; ``"wmmse"``: joint
+        WMMSE). ``"rzf"`` is the partial RZF (Björnson & Sanguinetti 2020) with unit-norm beams
+        and one common scale (the most loaded AP at exactly ``P_m``). For ``"fc_zf"`` the
+        centralised ZF of every AP to every UE with one common scale (docs/model.md §2), then
+        masked to the association without renormalisation (equal to the paper's FC-ZF for the
+        all-ones association).
 
         :param association: ``(B, M, K)`` bool or float in [0, 1].
         :return: ``(B, M, K, N)`` complex beams, zero outside the association.
@@ -598,12 +667,19 @@ class FronthaulSimulator(DecisionSimulator[FronthaulState]):
         h = state.channels
         a = association.to(h.real.dtype)
         method = self.config.beamforming
+        if method == AGENT_BEAMFORMING:
+            raise ValueError(
+                "beamforming='agent' has no beamformer of its own: give the beams (evaluate("
+                "..., beams=...), score(..., beams=...), or the action's 'beams')"
+            )
         if method == "mrt":
-            return mrt(h, a, state.tx_power, validate=False)
+            return mrt(h, a, state.tx_power, transmission="joint", validate=False)
         if method == "zf":
             return zf(h, a, state.tx_power, state.noise_power, "joint", validate=False)
         if method == "rzf":
             return rzf(h, a, state.tx_power, state.noise_power, "joint", validate=False)
+        if method == "rzf_restricted":
+            return rzf_restricted(h, a, state.tx_power, state.noise_power, validate=False)
         if method == "wmmse":
             weights = self.weights.expand(h.shape[0], -1)
             return wmmse(
@@ -623,7 +699,7 @@ class FronthaulSimulator(DecisionSimulator[FronthaulState]):
         if scale is not None:
             beams = beams * scale.to(beams.dtype)[:, None, :, None]
         per_ue = rates(state.channels, beams, association, state.noise_power, validate=False)
-        return per_ue, fronthaul_load(association, per_ue, self.bandwidth_hz, validate=False)
+        return per_ue, fronthaul_load(association, per_ue, self.load_scale_hz, validate=False)
 
     def fronthaul_scaling(
         self, state: FronthaulState, beams: Tensor, association: Tensor

@@ -3,8 +3,9 @@
 ``gym.make_vec("FronthaulAssoc-v0", n, vectorization_mode="vector_entry_point", device="cuda")``
 steps ``n`` instances in one batched simulator call. Observations, rewards and infos are torch
 tensors on ``device`` (batch first; keys as in the single env, see ``env.py``); actions are
-``(n, M*K)`` (or ``(n, M, K)``) 0/1 tensors or arrays. With the default ``horizon=1`` every step
-ends every episode, so autoreset (``SAME_STEP``, see
+``(n, M*K)`` (or ``(n, M, K)``) 0/1 tensors or arrays; with ``beamforming="agent"`` a dict
+``{"association": (n, M*K), "beams": (n, M, K, N, 2)}`` of tensors or arrays.
+With the default ``horizon=1`` every step ends every episode, so autoreset (``SAME_STEP``, see
 :class:`~ua_envs.envs.base.BatchedVectorEnv`) draws ``n`` new instances in the same call: the
 returned observation is the next instance's, ``infos["final_obs"]`` / ``infos["final_info"]``
 the decided one's. Reset with ``seed=s``, sub-env ``i`` starts from the instance a single env
@@ -43,6 +44,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
+from ua_envs.envs.agent_beams import is_agent_mode
 from ua_envs.envs.base import BatchedVectorEnv
 from ua_envs.envs.fronthaul.env import single_spaces
 from ua_envs.envs.fronthaul.sim import FronthaulSimulator, FronthaulState, make_config
@@ -74,7 +76,9 @@ class FronthaulAssocVectorEnv(BatchedVectorEnv[FronthaulState]):
         ``envs.multipliers = ...`` stays in force)."""
         return super().reset(seed=seed, options=self.sim.take_multipliers(options))
 
-    def _action_to_tensor(self, actions: Any) -> Tensor:
+    def _action_to_tensor(self, actions: Any) -> Any:
+        if is_agent_mode(self.config):
+            return self.sim.check_agent_action(actions, self.num_envs)
         return self.sim.parse_action(actions, self.num_envs)
 
     @property

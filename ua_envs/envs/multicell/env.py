@@ -17,6 +17,15 @@ action is legal (``action_masks()`` is all True): a load limit is a joint constr
 ``overload``. A malformed action (shape other than ``(K,)``, non-integer dtype, index outside
 ``[0, M)``) raises ``ValueError``.
 
+With ``beamforming="agent"`` ([GS-GNN], [AttSKGS] learn the beams too) the action is a ``Dict``:
+``"association"``, the ``MultiDiscrete`` above, and ``"beams"``, a float32 ``Box`` of shape
+``(M, K, N, 2)`` in ``[-1, 1]`` holding the real and imaginary parts of the unscaled beam
+``ṽ_{m,k}`` of BS m towards UE k. The env keeps the beams of the served links, rescales each
+BS's beams together to its full power (``ua_envs.core.project_power``) and scores them, so only
+their directions and relative powers matter (finite values outside the box are accepted).
+Beams of another shape, with NaN or infinity, or a non-``Dict`` action raise ``ValueError``.
+``ua_envs.wrappers.FlatAgentAction`` flattens this action into one ``Box`` (for SB3).
+
 ## Observation Space
 
 ``Dict`` of float32 boxes (``σ_k²`` is UE k's noise power, ``h_{m,k}`` the ``N``-vector channel):
@@ -36,8 +45,12 @@ tx_power_dbm[m] - 30`` [dB].
 ## Rewards
 
 The sum rate ``Σ_k log2(1 + SINR_k)`` [bit/s/Hz] of the association as served, with the
-beams of ``beamforming`` (``"mrt"``, ``"zf"``, ``"rzf"``, ``"wmmse"``; docs/model.md §2, power
-of each BS used in full). With a load limit (``load_limit``), ``overload`` decides:
+beams of ``beamforming`` (``"mrt"``, ``"mrt_proportional"``, ``"zf"``, ``"rzf"``, ``"wmmse"``;
+docs/model.md §2, power of each BS used in full: the served beam powers of BS m add up to
+``P_m``). ``"mrt"`` is the papers' MRT, unit-norm beams with an equal share
+``P_m / |U_m|`` of the BS power per served UE; ``"mrt_proportional"`` is channel-proportional
+MRT (``v ∝ h``, each UE's share proportional to ``‖h_{m,k}‖²``), this env's MRT before issue
+#12. With a load limit (``load_limit``), ``overload`` decides:
 
 * ``"drop"``: at each BS with more than ``load_limit`` UEs, the UEs with the weakest channel
   gain ``‖h_{m,k}‖²`` to it are dropped until the load fits; dropped UEs are not served
@@ -94,13 +107,16 @@ beams=None)`` is the differentiable sum rate of any (fractional) association of 
 | ``num_paths`` | 3 | paths per link |
 | ``angular_spread_deg`` | 10.2 | rms angular spread [deg] |
 | ``outage`` | False | Akdeniz outage state |
-| ``beamforming`` | ``"mrt"`` | ``"mrt"``, ``"zf"``, ``"rzf"``, ``"wmmse"`` |
+| ``beamforming`` | ``"mrt"`` | the five of Rewards (``"mrt_proportional"``, …) or ``"agent"`` |
 | ``load_limit`` | None [1] | max UEs per BS: None, int ≥ 1 or ``"num_antennas"`` (= N) |
 | ``overload`` | ``"drop"`` | ``"drop"``, ``"penalty"``, ``"none"`` |
 | ``penalty_weight`` | 1.0 | weight of the excess load for ``"penalty"`` |
+| ``preset`` | None | paper preset ``"gs-gnn"`` or ``"attskgs"`` (docs/model.md §5b) [2] |
 | ``render_mode`` | None | None, ``"rgb_array"``, ``"human"`` |
 
 [1] ``MultiCellAssocBalanced-v0`` registers ``load_limit="num_antennas"``, ``overload="drop"``.
+[2] A preset sets the paper's values of the kwargs above; explicit kwargs (the balanced id's
+registered ones included) override them, and ``env.unwrapped.config.preset`` records its name.
 Every bad value raises ``ValueError`` naming the argument.
 
 ## Version History
@@ -132,6 +148,12 @@ import numpy as np
 from gymnasium import spaces
 
 from ua_envs.core.channels.configs import TX_POWER_DBM_RANGE
+from ua_envs.envs.agent_beams import (
+    AgentAction,
+    agent_action_space,
+    batched_agent_action,
+    is_agent_mode,
+)
 from ua_envs.envs.base import channel_observation_spaces
 from ua_envs.envs.multicell.sim import (
     MultiCellConfig,
@@ -162,12 +184,19 @@ def observation_space(config: MultiCellConfig) -> spaces.Dict:
     )
 
 
-def action_space(config: MultiCellConfig) -> spaces.MultiDiscrete:
-    """``MultiDiscrete([M] * K)``."""
-    return spaces.MultiDiscrete(np.full(config.num_ues, config.num_bs, dtype=np.int64))
+def action_space(config: MultiCellConfig) -> spaces.MultiDiscrete | spaces.Dict:
+    """``MultiDiscrete([M] * K)``; with ``beamforming="agent"`` the ``Dict`` of that
+    (``"association"``) and the beams (``"beams"``, ``Box`` ``(M, K, N, 2)``)."""
+    association = spaces.MultiDiscrete(np.full(config.num_ues, config.num_bs, dtype=np.int64))
+    if is_agent_mode(config):
+        m, k, n = config.num_bs, config.num_ues, config.num_antennas
+        return agent_action_space(association, m, k, n)
+    return association
 
 
-def single_spaces(config: MultiCellConfig) -> tuple[spaces.Dict, spaces.MultiDiscrete]:
+def single_spaces(
+    config: MultiCellConfig,
+) -> tuple[spaces.Dict, spaces.MultiDiscrete | spaces.Dict]:
     """``(observation_space, action_space)`` of the single env."""
     return observation_space(config), action_space(config)
 
@@ -203,6 +232,13 @@ class MultiCellAssocEnv(ChannelInstanceProperties, SimEnv[MultiCellState]):
     single_spaces = staticmethod(single_spaces)
 
     def _batch_action(self, action: Any) -> Any:
+        if is_agent_mode(self.config):
+            m, k = self.config.num_bs, self.config.num_ues
+            batched = batched_agent_action(action, lambda a: check_single_action(a, m, k))
+            checked = self.sim.check_agent_action(batched, 1)
+            if self.runner.numpy_state:  # the association of a numpy state is numpy
+                return AgentAction(checked.association.numpy(), checked.beams)
+            return checked
         array = check_single_action(action, self.config.num_bs, self.config.num_ues)[None]
         return array if self.runner.numpy_state else self.sim.check_action(array, 1)
 

@@ -30,6 +30,7 @@ import numpy as np
 from gymnasium import spaces
 
 from ua_envs.core.validation import check_choice
+from ua_envs.envs.agent_beams import is_agent_mode
 from ua_envs.envs.base import check_scalar_action
 from ua_envs.envs.multicell.env import observation_space
 from ua_envs.envs.multicell.sim import (
@@ -65,6 +66,12 @@ class MultiCellAssocParallelEnv(SimParallelEnv[MultiCellState]):
         check_choice("reward", reward, REWARD_MODES)
         self.reward_mode = reward
         super().__init__(render_mode=render_mode, **kwargs)
+        if is_agent_mode(self.config):
+            # The agents' actions are associations only; learned beams need the Gymnasium env.
+            raise ValueError(
+                "beamforming='agent' is not available in the PettingZoo env (use the Gymnasium "
+                "or vector env); choose one of the env's beamformers"
+            )
         self.num_bs, self.num_ues = self.config.num_bs, self.config.num_ues
         single = observation_space(self.config)
         low = np.concatenate([np.asarray(single[key].low).ravel() for key in _OBS_KEYS])  # type: ignore[attr-defined]

@@ -35,9 +35,16 @@ from ua_envs.core.validation import (
     check_float_range,
     check_int_range,
 )
+from ua_envs.envs.agent_beams import (
+    AGENT_BEAMFORMING,
+    AgentAction,
+    check_agent_action,
+    is_agent_mode,
+)
 from ua_envs.envs.base import config_from_kwargs, decision_inputs, state_to_torch
 from ua_envs.envs.contract import DecisionSimulator, Outcome
 from ua_envs.envs.instances import channel_instance_sample
+from ua_envs.presets import check_preset
 
 __all__ = [
     "BEAMFORMERS",
@@ -51,8 +58,12 @@ __all__ = [
     "make_config",
 ]
 
-#: Beamformers of :mod:`ua_envs.core.beamforming` the reward can use.
-BEAMFORMERS = ("mrt", "zf", "rzf", "wmmse")
+#: Beamformers of :mod:`ua_envs.core.beamforming` the reward can use ("mrt": equal-power
+#: unit-norm MRT; "mrt_proportional": the channel-proportional MRT used before issue #12).
+BEAMFORMERS = ("mrt", "mrt_proportional", "zf", "rzf", "wmmse")
+#: The beamformers scored from the state's precomputed Gram factors, with the ``transmission``
+#: of :func:`ua_envs.core.beamforming.mrt_gram` that gives each.
+MRT_FAST_PATH = {"mrt": "unique", "mrt_proportional": "joint"}
 #: What happens when a BS is assigned more UEs than ``load_limit`` (docs/model.md §4.1).
 OVERLOAD_MODES = ("drop", "penalty", "none")
 
@@ -87,7 +98,9 @@ class MultiCellConfig(ScenarioBoundConfig):
     (:mod:`ua_envs.core.channels.generators`); after construction they hold the values in force
     (fields the scenario does not have stay ``None``). ``load_limit`` is ``None`` (no limit), a
     positive integer, or ``"num_antennas"`` (the limit is ``N``, as in [AttSKGS];
-    ``MultiCellAssocBalanced-v0`` registers that with ``overload="drop"``).
+    ``MultiCellAssocBalanced-v0`` registers that with ``overload="drop"``). ``preset`` is the
+    name of the paper preset :func:`make_config` applied (:mod:`ua_envs.presets`), or ``None``;
+    building the dataclass directly only checks and records the name.
     """
 
     num_bs: int = None  # type: ignore[assignment]  #: M, base stations (mmwave28: 2)
@@ -102,16 +115,18 @@ class MultiCellConfig(ScenarioBoundConfig):
     num_paths: int = None  # type: ignore[assignment]  #: paths per link (3)
     angular_spread_deg: float = None  # type: ignore[assignment]  #: rms spread [deg] (10.2)
     outage: bool = None  # type: ignore[assignment]  #: Akdeniz outage state (False)
-    beamforming: str = "mrt"  #: "mrt", "zf", "rzf" or "wmmse"
+    #: "mrt", "mrt_proportional", "zf", "rzf", "wmmse" or "agent" (beams in the action)
+    beamforming: str = "mrt"
     load_limit: int | str | None = None  #: max UEs per BS: None, int >= 1 or "num_antennas"
     overload: str = "drop"  #: "drop", "penalty" or "none" (only with a load limit)
     penalty_weight: float = 1.0  #: [bit/s/Hz per excess UE] for overload="penalty"
+    preset: str | None = None  #: the paper preset make_config applied (ua_envs.presets)
 
     channel_fields: ClassVar[tuple[str, ...]] = CHANNEL_FIELDS
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_choice("beamforming", self.beamforming, BEAMFORMERS)
+        check_choice("beamforming", self.beamforming, (*BEAMFORMERS, AGENT_BEAMFORMING))
         if self.load_limit is not None and self.load_limit != "num_antennas":
             if isinstance(self.load_limit, str) or isinstance(self.load_limit, bool):
                 raise ValueError(
@@ -121,6 +136,7 @@ class MultiCellConfig(ScenarioBoundConfig):
             check_int_range("load_limit", self.load_limit, 1)
         check_choice("overload", self.overload, OVERLOAD_MODES)
         check_float_range("penalty_weight", self.penalty_weight, 0.0, MAX_PENALTY_WEIGHT)
+        check_preset("MultiCellAssoc", self.preset)
 
     @property
     def resolved_load_limit(self) -> int | None:
@@ -150,7 +166,7 @@ class MultiCellState:
     gain_db: Array  #: (B, M, K) float32 [dB], 10 log10(‖h‖²/σ²), clipped to GAIN_DB_RANGE
     tx_power_dbm: Array  #: (B, M) float32 [dBm]
     mrt_gram: Array  #: (B, M, K, K) complex64, MRT's Gram factor (core.beamforming.mrt_gram)
-    mrt_power: Array  #: (B, M, K) float32, relative channel powers (core.beamforming.mrt_gram)
+    mrt_power: Array  #: (B, M, K) float32, MRT's direction powers (core.beamforming.mrt_gram)
     gain_rank: Array  #: (B, M, K) int64, rank of UE k at BS m by ‖h_{m,k}‖²/σ_k² (0 = strongest)
     action: Array  #: (B, K) int64, chosen BS per UE (-1 before the decision)
     association: Array  #: (B, M, K) float32 0/1, association as served (after drops)
@@ -258,7 +274,11 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
         channel_obs, gain_db, snr_gain = channel_features(channels, noise_power)
         tx_power_dbm = linear_to_db(tx_power) + 30.0
         # Association-free parts of the decision, computed once per instance.
-        mrt_gram, mrt_power = beamforming.mrt_gram(channels, validate=False)
+        # (of the configured MRT form; equal-power MRT's when another beamformer is configured)
+        transmission = MRT_FAST_PATH.get(self.config.beamforming, "unique")
+        mrt_gram, mrt_power = beamforming.mrt_gram(
+            channels, transmission=transmission, validate=False
+        )
         gain_rank = assignment.strength_ranks(snr_gain)
         dev = self.device
         return MultiCellState(
@@ -308,7 +328,7 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
         return action
 
     def outcome(
-        self, state: MultiCellState, action: Array
+        self, state: MultiCellState, action: Array, *, beams: Tensor | None = None
     ) -> tuple[Array, Array, Array, Array, Array, Array]:
         """Served association, loads, drops, excess, rates and reward of a (validated) action.
 
@@ -316,11 +336,15 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
         many candidate actions of one instance in a single batched call. Array-generic: torch
         states and actions (any device), or a numpy state (:func:`~ua_envs.envs.base.
         state_to_numpy`) with a numpy action, as the single env does. MRT is scored from the
-        state's precomputed Gram factors (:func:`ua_envs.core.beamforming.mrt_gains`); the
+        state's precomputed Gram factors (:func:`ua_envs.core.beamforming.mrt_gains`, equal to
+        the core :func:`~ua_envs.core.beamforming.mrt` / ``mrt_proportional`` up to rounding); the
         other beamformers run :mod:`ua_envs.core.beamforming` in torch.
 
         :param state: ``B`` instances (or one instance expanded to ``B`` rows).
         :param action: ``(B, K)`` int64 BS indices in ``[0, M)`` (not re-validated).
+        :param beams: ``beamforming="agent"`` only (and required there): ``(B, M, K, N)``
+            complex unscaled beams of the action, masked to the served association and
+            projected to each BS's power (:func:`ua_envs.core.signal.project_power`).
         :return: ``association (B, M, K)`` served 0/1 float32, ``load (B, M)`` requested,
             ``dropped (B, K)`` bool, ``excess (B,)``, ``rates (B, K)``, ``reward (B,)``.
         """
@@ -335,15 +359,31 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
         else:
             served, dropped = requested, action < 0  # nobody dropped
         association = to_float32(served)
-        rates = self._rates(state, association)
+        rates = self._rates(state, association, beams)
         reward = rates.sum(-1)
         if limit is not None and cfg.overload == "penalty":
             reward = reward - cfg.penalty_weight * excess
         return association, load, dropped, excess, rates, reward
 
-    def _rates(self, state: MultiCellState, association: Array) -> Array:
-        """``(B, K)`` rates [bit/s/Hz] of a served 0/1 association (array-generic)."""
-        if self.config.beamforming == "mrt":
+    def _rates(
+        self, state: MultiCellState, association: Array, beams: Tensor | None = None
+    ) -> Array:
+        """``(B, K)`` rates [bit/s/Hz] of a served 0/1 association (array-generic); with
+        ``beams`` (agent mode) those beams, projected to the BSs' power, else the config's."""
+        if beams is not None or is_agent_mode(self.config):
+            if beams is None:
+                raise ValueError(
+                    "beamforming='agent' scores the beams of the action; none were given"
+                )
+            if not isinstance(association, Tensor):  # a numpy state (single env)
+                torch_state = state_to_torch(state)
+                rates = self._rates(torch_state, torch.from_numpy(association), beams)
+                return rates.numpy()
+            projected = signal.project_power(beams, association, state.tx_power, validate=False)
+            return signal.rates(
+                state.channels, projected, association, state.noise_power, validate=False
+            ).to(association.dtype)
+        if self.config.beamforming in MRT_FAST_PATH:
             gains = beamforming.mrt_gains(
                 state.mrt_gram, state.mrt_power, association, state.tx_power
             )
@@ -366,9 +406,30 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
         :return: ``(state, reward (B,), terminated (B,) all True)``.
         :raises ValueError: malformed action (see :meth:`check_action`).
         """
+        if is_agent_mode(self.config) and not isinstance(state.done, np.ndarray):
+            return self.apply(state, self.check_agent_action(action, state.channels.shape[0]))
         if isinstance(state.done, np.ndarray):
             return self.apply(state, action)
         return self.apply(state, self.check_action(action, state.channels.shape[0]))
+
+    def check_agent_action(self, action: Any, batch_size: int) -> AgentAction:
+        """Validate a batched ``beamforming="agent"`` action (:mod:`ua_envs.envs.agent_beams`):
+        ``{"association": (B, K) BS indices, "beams": (B, M, K, N, 2) real/imaginary parts}``.
+
+        :return: the association as a ``(B, K)`` int64 tensor and the beams as ``(B, M, K, N)``
+            complex64, both on the device.
+        :raises ValueError: not such a dict, a bad association (:meth:`check_action`), beams
+            of another shape or with NaN/inf.
+        """
+        return check_agent_action(
+            action,
+            self.check_action,
+            batch_size,
+            self.num_bs,
+            self.num_ues,
+            self.num_antennas,
+            device=self.device,
+        )
 
     def step_checked(
         self, state: MultiCellState, action: Array
@@ -376,12 +437,18 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
         """:meth:`step` without re-validating ``action`` (the single env checked it)."""
         return self.apply(state, action)
 
-    def apply(self, state: MultiCellState, action: Array) -> tuple[MultiCellState, Array, Array]:
-        """:meth:`step` for an action already validated by the caller (``(B, K)`` int64).
+    def apply(
+        self, state: MultiCellState, action: Array | AgentAction
+    ) -> tuple[MultiCellState, Array, Array]:
+        """:meth:`step` for an action already validated by the caller (``(B, K)`` int64, or
+        an :class:`~ua_envs.envs.agent_beams.AgentAction` with ``beamforming="agent"``).
 
         Array-generic like :meth:`outcome` (a numpy state takes a numpy action).
         """
-        served, load, dropped, excess, rates, reward = self.outcome(state, action)
+        beams = None
+        if isinstance(action, AgentAction):
+            action, beams = action.association, action.beams
+        served, load, dropped, excess, rates, reward = self.outcome(state, action, beams=beams)
         done = action[:, 0] >= 0  # all True: every episode is one step
         new_state = dataclasses.replace(
             state,
@@ -434,8 +501,17 @@ class MultiCellSimulator(DecisionSimulator[MultiCellState]):
 
     def _beams(self, state: MultiCellState, association: Tensor, *, validate: bool) -> Tensor:
         name = self.config.beamforming
+        if name == AGENT_BEAMFORMING:
+            raise ValueError(
+                "beamforming='agent' has no beamformer of its own: give the beams (evaluate("
+                "..., beams=...), or the action's 'beams')"
+            )
         if name == "mrt":
             return beamforming.mrt(state.channels, association, state.tx_power, validate=validate)
+        if name == "mrt_proportional":
+            return beamforming.mrt_proportional(
+                state.channels, association, state.tx_power, validate=validate
+            )
         if name == "zf":
             return beamforming.zf(
                 state.channels, association, state.tx_power, state.noise_power, validate=validate
