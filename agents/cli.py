@@ -7,8 +7,8 @@
     ua-envs bench MultiCellAssoc-v0 --num-envs 1024
     ua-envs compare MultiCellAssoc-v0 --policies random,argmax --episodes 100 --seed 0 \\
         --out results/mc --plot --reference exhaustive
-    ua-envs train q_learning --env SlottedArrivalAssoc-v0 --episodes 500 --seed 0 --out q.npz
-    ua-envs evaluate q_learning:q.npz --env SlottedArrivalAssoc-v0 --episodes 100 --seed 0
+    ua-envs train q_learning --env SlottedArrivalAssoc-v0 --steps 200000 --seed 0 --out q.pt
+    ua-envs evaluate q_learning:q.pt --env SlottedArrivalAssoc-v0 --episodes 100 --seed 0
 
 User errors (unknown env, policy or trainer, bad kwarg, bad number) print one line naming the
 valid choices on stderr and exit with status 2, without a traceback (``--debug`` shows it).
@@ -29,7 +29,6 @@ otherwise.
 from __future__ import annotations
 
 import argparse
-import ast
 import importlib
 import importlib.util
 import json
@@ -110,16 +109,23 @@ _int_list = _arg_type(
     "be comma-separated integers >= 1",
 )
 _positive_float = _arg_type("_positive_float", float, lambda v: v > 0, "be a number > 0")
-_split_policies = _arg_type("_split_policies", _comma_parts, bool, "name at least one policy")
+
+
+def _policy_specs(text: str) -> list[str]:
+    # A part "KEY=VALUE" after a spec with "@" settings continues them (A,B@k=v,l=w,C).
+    from agents.registry import split_policy_list
+
+    return split_policy_list(text)
+
+
+_split_policies = _arg_type("_split_policies", _policy_specs, bool, "name at least one policy")
 
 
 def _parse_value(text: str) -> Any:
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            return parse(text)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            continue
-    return text
+    # The one reader of KEY=VALUE values (policy specs' @ settings use it too).
+    from agents.values import parse_value
+
+    return parse_value(text)
 
 
 def parse_env_kwargs(items: Sequence[str] | None, flag: str = "--env-kwargs") -> dict[str, Any]:
@@ -200,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         "what",
         nargs="?",
         default="all",
-        choices=("all", "envs", "policies", "trainers"),
+        choices=("all", "envs", "policies", "trainers", "presets"),
         help="what to list (default: all)",
     )
     p_list.add_argument("--env", help="only the policies/trainers usable on this env id")
@@ -260,7 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_split_policies,
         required=True,
         metavar="A,B,...",
-        help="policy specs NAME or NAME:CHECKPOINT, comma-separated",
+        help="policy specs NAME[:CHECKPOINT][@KEY=VALUE,...], comma-separated; each row's env "
+        "is built with --env-kwargs, then the policy's declared settings (e.g. pc_wmmse: "
+        "beamforming=wmmse), then the spec's @ overrides (e.g. greedy@beamforming=mrt)",
     )
     p_compare.add_argument(
         "--reference", metavar="NAME", help="add a '%% of NAME' column (ratio of mean returns)"
@@ -270,9 +278,34 @@ def build_parser() -> argparse.ArgumentParser:
     p_train = command("train", cmd_train, "run a registered trainer")
     p_train.add_argument("policy", metavar="POLICY", help="trainer name (see 'ua-envs list')")
     p_train.add_argument("--env", required=True, help="registered env id")
-    p_train.add_argument("--episodes", type=_int_at_least(1), default=1000, help="(1000)")
+    p_train.add_argument(
+        "--episodes",
+        type=_int_at_least(1),
+        help="budget in episodes (default: the trainer's, 1000 if it has no --steps)",
+    )
+    p_train.add_argument(
+        "--steps", type=_int_at_least(1), metavar="N", help="budget in env steps (one sub-env step)"
+    )
     p_train.add_argument("--seed", type=_int_at_least(0), default=0, help="(0)")
     p_train.add_argument("--out", required=True, metavar="FILE", help="checkpoint path")
+    p_train.add_argument(
+        "--num-envs", type=_int_at_least(1), metavar="N", help="sub-envs stepped together"
+    )
+    p_train.add_argument(
+        "--tensorboard", metavar="DIR", help="write TensorBoard scalars to DIR (extra: tensorboard)"
+    )
+    p_train.add_argument(
+        "--resume", metavar="CKPT", help="continue a run from its checkpoint up to the budget"
+    )
+    p_train.add_argument(
+        "--eval-every",
+        type=_int_at_least(0),
+        metavar="N",
+        help="evaluate on held-out seeds every N env steps, keep OUT-stem.best.pt (0: never)",
+    )
+    p_train.add_argument(
+        "--eval-episodes", type=_int_at_least(1), metavar="N", help="episodes per evaluation"
+    )
     p_train.add_argument("--env-kwargs", nargs="+", metavar="K=V", help="env kwargs")
     p_train.add_argument(
         "--trainer-kwargs",
@@ -282,7 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p_eval = command("evaluate", cmd_evaluate, "evaluate one (trained) policy")
-    p_eval.add_argument("policy", metavar="POLICY[:CKPT]", help="policy spec")
+    p_eval.add_argument(
+        "policy",
+        metavar="POLICY[:CKPT][@K=V,...]",
+        help="policy spec; the env is built with --env-kwargs, the policy's declared settings "
+        "and the spec's @ overrides",
+    )
     p_eval.add_argument("--env", required=True, help="registered env id")
     p_eval.add_argument("--checkpoint", metavar="CKPT", help="checkpoint (same as POLICY:CKPT)")
     p_eval.add_argument("--reference", metavar="NAME", help="add a '%% of NAME' column")
@@ -377,10 +415,11 @@ def np_list(value: Any) -> Any:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """``ua-envs list``: env ids (description, spaces), policies and trainers."""
+    """``ua-envs list``: env ids (description, spaces), policies, trainers and paper presets."""
     import ua_envs
     from agents.envs import env_traits, known_env_ids, make_env
     from agents.registry import entry_supports, policy_entries, trainer_entries
+    from ua_envs.presets import preset_rows
 
     if args.env is not None:
         _check_env(args.env)
@@ -420,6 +459,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("Trainers (ua-envs train NAME --env ENV ...):")
         for tentry in trainer_entries(args.env):
             print(f"  {tentry.name:<24} {tentry.description} [{where(tentry)}]")
+    if args.what in ("all", "presets"):
+        print("Presets (--env-kwargs preset=NAME; explicit kwargs override its values):")
+        for name, ids, settings, description in preset_rows():
+            if args.env is None or args.env in ids.split(", "):
+                print(f"  {name:<24} {description} [{ids}]")
+                print(f"      sets: {settings}")
     return 0
 
 
@@ -530,22 +575,51 @@ def cmd_train(args: argparse.Namespace) -> int:
     kwargs = parse_env_kwargs(args.env_kwargs)
     _check_kwargs(args.env, kwargs)
     hyperparameters = parse_env_kwargs(args.trainer_kwargs, "--trainer-kwargs")
-    reserved = sorted(set(hyperparameters) & {"episodes", "seed", "out", "env_kwargs", "quiet"})
+    reserved = sorted(set(hyperparameters) & (_TRAIN_FIELDS | set(_TRAIN_OPTIONS)))
     if reserved:
         raise UsageError(f"--trainer-kwargs: set {', '.join(reserved)} with its own option")
+    options = {
+        name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None
+    }
+    refused = entry.refused_options(options)
+    if refused:
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in refused)
+        honoured = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(entry.options))
+        raise UsageError(
+            f"trainer {args.policy!r} does not support {flags} (it supports: {honoured or 'none'})"
+        )
+    if "steps" not in entry.options and "episodes" not in options:
+        options["episodes"] = _DEFAULT_TRAIN_EPISODES  # a trainer that counts episodes only
     _check_train_out(args.out, entry.default_suffix)
     path = entry.trainer(
         args.env,
-        episodes=args.episodes,
         seed=args.seed,
         out=args.out,
         env_kwargs=kwargs,
         quiet=args.quiet,
+        **options,
         **hyperparameters,
     )
     print(path)
     _note(args, f"evaluate with: ua-envs evaluate {args.policy}:{path} --env {args.env}")
     return 0
+
+
+#: ``ua-envs train`` options passed to the trainer only when given (TrainJob field names; the
+#: trainer's entry must honour them, ``TrainerEntry.options``).
+_TRAIN_OPTIONS = (
+    "episodes",
+    "steps",
+    "num_envs",
+    "tensorboard",
+    "resume",
+    "eval_every",
+    "eval_episodes",
+)
+#: TrainJob fields that always come from their own option.
+_TRAIN_FIELDS = {"seed", "out", "env_kwargs", "quiet"}
+#: ``--episodes`` of a trainer without a step budget when neither option is given.
+_DEFAULT_TRAIN_EPISODES = 1000
 
 
 def _check_train_out(out: str, default_suffix: str) -> None:

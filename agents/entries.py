@@ -18,7 +18,7 @@ MaskablePPO). :func:`unsupported_reason` says why an env does not fit an entry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,13 @@ from agents.policy import Policy
 
 #: ``factory(env, checkpoint=None, seed=None) -> Policy``.
 PolicyFactory = Callable[..., Policy]
-#: ``trainer(env_id, *, episodes, seed, out, env_kwargs, quiet) -> path of the saved checkpoint``.
+#: ``trainer(env_id, *, episodes, seed, out, env_kwargs, quiet, steps, ...) -> path`` of the
+#: saved checkpoint (see :func:`job_trainer`).
 Trainer = Callable[..., str]
+#: The optional :class:`TrainJob` fields a trainer may support (``ua-envs train`` options).
+ALL_TRAIN_OPTIONS: frozenset[str] = frozenset(
+    {"episodes", "steps", "num_envs", "tensorboard", "resume", "eval_every", "eval_episodes"}
+)
 #: Action-space classes an entry serves (``None``: any).
 SpaceTypes = tuple[type[gym.Space[Any]], ...]
 
@@ -49,6 +54,10 @@ class PolicyEntry:
         action space is refused before the factory runs.
     :param accepts_checkpoint: ``NAME:PATH`` is allowed (always true with ``needs_checkpoint``);
         a checkpoint given to a policy that takes none is refused, not silently ignored.
+    :param env_settings: the env kwargs the method is defined with (a method is an association
+        rule plus a beamformer: ``pc_wmmse`` → ``{"beamforming": "wmmse"}``);
+        :func:`agents.evaluate.compare` builds the policy's env with them, over the table's
+        ``env_kwargs`` and under the spec's ``@KEY=VALUE`` overrides.
     """
 
     name: str
@@ -58,6 +67,7 @@ class PolicyEntry:
     needs_checkpoint: bool = False
     action_spaces: SpaceTypes | None = None
     accepts_checkpoint: bool = False
+    env_settings: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def takes_checkpoint(self) -> bool:
@@ -77,6 +87,9 @@ class TrainerEntry:
     :param needs_action_masks: the env must implement ``action_masks()``.
     :param default_suffix: appended by the trainer to an ``out`` path without a suffix (SB3:
         ``".zip"``), so that the command line checks the path that will really be written.
+    :param options: the optional :class:`TrainJob` fields it honours (of
+        :data:`ALL_TRAIN_OPTIONS`); one given explicitly that is not here is refused
+        (:meth:`refused_options`), not silently ignored. Default: ``episodes`` only.
     """
 
     name: str
@@ -86,21 +99,39 @@ class TrainerEntry:
     action_spaces: SpaceTypes | None = None
     needs_action_masks: bool = False
     default_suffix: str = ""
+    options: frozenset[str] = frozenset({"episodes"})
+
+    def refused_options(self, given: Iterable[str]) -> list[str]:
+        """The names in ``given`` (options set explicitly) that this trainer does not honour.
+
+        >>> entry = TrainerEntry("x", print, None, "", options=frozenset({"steps"}))
+        >>> entry.refused_options(["steps", "resume"])
+        ['resume']
+        """
+        return [name for name in given if name not in self.options]
 
 
-def family_policies(
-    env_ids: tuple[str, ...] | None, *rows: tuple[str, PolicyFactory, str]
-) -> tuple[PolicyEntry, ...]:
-    """The entries of one env family's policies, from a table of ``(name, factory, description)``.
+#: A row of :func:`family_policies`: ``(name, factory, description[, env_settings])``.
+PolicyRow = tuple[str, PolicyFactory, str] | tuple[str, PolicyFactory, str, Mapping[str, Any]]
 
-    Each row becomes ``PolicyEntry(name, factory, env_ids, description)`` (no checkpoint, any
-    action space); an entry with other options is written as a :class:`PolicyEntry`.
 
-    >>> [e.name for e in family_policies(None, ("a", print, "first"), ("b", print, "second"))]
-    ['a', 'b']
+def family_policies(env_ids: tuple[str, ...] | None, *rows: PolicyRow) -> tuple[PolicyEntry, ...]:
+    """The entries of one env family's policies, from a table of ``(name, factory,
+    description[, env_settings])``.
+
+    Each row becomes ``PolicyEntry(name, factory, env_ids, description,
+    env_settings=env_settings)`` (no checkpoint, any action space, no settings when the row has
+    three entries); an entry with other options is written as a :class:`PolicyEntry`.
+
+    >>> rows = ("a", print, "first"), ("b", print, "second", {"beamforming": "zf"})
+    >>> [(e.name, dict(e.env_settings)) for e in family_policies(None, *rows)]
+    [('a', {}), ('b', {'beamforming': 'zf'})]
     """
     return tuple(
-        PolicyEntry(name, factory, env_ids, description) for name, factory, description in rows
+        PolicyEntry(
+            row[0], row[1], env_ids, row[2], env_settings=dict(row[3]) if len(row) > 3 else {}
+        )
+        for row in rows
     )
 
 
@@ -111,12 +142,21 @@ def trainer_for(
     *,
     needs_action_masks: bool = False,
     default_suffix: str = "",
+    options: Iterable[str] = ("episodes",),
 ) -> TrainerEntry:
     """The entry of the trainer that writes ``policy``'s checkpoints.
 
     It has the policy's name, env ids and action spaces (``ua-envs train NAME`` serves the envs
     that ``NAME:PATH`` serves); see :class:`TrainerEntry` for the other fields.
+
+    :raises ValueError: an option not in :data:`ALL_TRAIN_OPTIONS`.
     """
+    honoured = frozenset(options)
+    unknown = sorted(honoured - ALL_TRAIN_OPTIONS)
+    if unknown:
+        raise ValueError(
+            f"options: unknown {', '.join(unknown)}; valid: {', '.join(sorted(ALL_TRAIN_OPTIONS))}"
+        )
     return TrainerEntry(
         policy.name,
         trainer,
@@ -125,6 +165,7 @@ def trainer_for(
         policy.action_spaces,
         needs_action_masks,
         default_suffix,
+        honoured,
     )
 
 
@@ -133,7 +174,8 @@ class TrainJob:
     """The arguments of one call of a :data:`Trainer` (``ua-envs train``), as one value.
 
     :param env_id: the registered env id to train on.
-    :param episodes: training episodes.
+    :param episodes: training episodes (``--episodes``); ``None``: not given (the trainer
+        counts ``steps`` or uses its default budget).
     :param seed: the training seed.
     :param out: the checkpoint path as given (see :meth:`checked_out`).
     :param env_kwargs: keyword arguments of the env (``None``: its defaults).
@@ -152,7 +194,7 @@ class TrainJob:
     """
 
     env_id: str
-    episodes: int
+    episodes: int | None
     seed: int
     out: str
     env_kwargs: dict[str, Any] | None = None
@@ -183,7 +225,7 @@ class TrainJob:
 def job_trainer(run: Callable[[TrainJob], str]) -> Trainer:
     """The :data:`Trainer` that calls ``run`` with its arguments as one :class:`TrainJob`.
 
-    ``trainer(env_id, *, episodes, seed, out, env_kwargs=None, quiet=False, steps=None,
+    ``trainer(env_id, *, episodes=None, seed, out, env_kwargs=None, quiet=False, steps=None,
     num_envs=None, tensorboard=None, resume=None, eval_every=None, eval_episodes=100,
     **hyperparameters)`` returns ``run(TrainJob(...))``, the path of the saved checkpoint; it
     has ``run``'s docstring.
@@ -192,7 +234,7 @@ def job_trainer(run: Callable[[TrainJob], str]) -> Trainer:
     def trainer(
         env_id: str,
         *,
-        episodes: int,
+        episodes: int | None = None,
         seed: int,
         out: str,
         env_kwargs: dict[str, Any] | None = None,

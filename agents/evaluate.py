@@ -11,6 +11,18 @@ Seeding rule (reproducible, and the same instances for every policy):
 * a policy with a ``reset`` method is reset once with ``reset(seed)`` before the first episode;
   a policy given by name is built with ``make_policy(spec, env, seed)``.
 
+Batched path. When the policy (an object, or the one a spec builds) implements
+``act_batch`` (:class:`agents.policy.BatchPolicy`) and the id has a native vector env,
+:func:`evaluate` runs ``batch_size`` episodes at a time on ``gym.make_vec(id, batch_size,
+vectorization_mode="vector_entry_point")`` (``batched=None``, the default; ``batched=False``
+forces the single env). The vector env's ``reset(seed=s)`` draws sub-env ``i`` as a single env
+reset with ``s + i``, so episode ``j`` is still the instance of ``seed + j``; a row is counted
+until its episode ends and ignored afterwards (the vector env autoresets it in the same step).
+The :class:`Results` are those of the single path (same episodes, returns, lengths, truncation
+flags, metric names and aggregation) up to float rounding: a deterministic policy whose
+``act`` is its ``act_batch`` on a batch of one decides the same actions; a random policy draws
+other numbers (its batched generator is not its single one).
+
 Info metrics. After every ``step`` the env's ``info`` entries that are numeric (Python / numpy
 scalars, numpy arrays, CPU tensors; booleans count as 0/1) are collected; an array entry is
 reduced to the mean of its elements (``rates`` (K,) → mean per-UE rate). Per episode the
@@ -47,7 +59,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,16 +66,28 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import scipy.special
 
-from agents.envs import MAKE_KWARGS, check_env_id, env_kwarg_names, known_env_ids, make_env
+from agents.envs import check_env_id, env_kwarg_names, known_env_ids, make_env
+from agents.episodes import (
+    AGGREGATES,
+    CONFIDENCE,
+    DEFAULT_BATCH_SIZE,
+    Results,
+    Stat,
+    _check_run_args,
+    _label,
+    _why_not_batched,
+    run_episodes,
+    summarize,
+)
 from agents.paths import check_output_dir
-from agents.policy import Policy
-from agents.registry import check_policy_spec, make_policy
+from agents.policy import BatchPolicy, Policy
+from agents.registry import check_policy_spec, make_policy, policy_env_kwargs
 
 __all__ = [
     "AGGREGATES",
     "CONFIDENCE",
+    "DEFAULT_BATCH_SIZE",
     "OUTPUT_FILES",
     "Results",
     "Stat",
@@ -79,229 +102,12 @@ __all__ = [
     "summarize",
 ]
 
-#: Per-episode aggregations of info metrics.
-AGGREGATES: tuple[str, ...] = ("final", "mean", "sum")
-#: Info entries never treated as metrics.
-SKIPPED_INFO: frozenset[str] = frozenset(
-    {"association", "action_mask", "final_obs", "final_info", "episode"}
-)
-#: Arguments of ``gym.make`` that are not env kwargs but are always accepted.
-_MAKE_KWARGS = MAKE_KWARGS
 #: Files :meth:`Table.save` writes into its directory (the figure only with ``plot=True``).
 OUTPUT_FILES: tuple[str, ...] = ("summary.csv", "episodes.csv", "summary.json", "compare.png")
-#: Safety cap: an env without a time limit that never ends is a bug, not an infinite loop.
-MAX_STEPS_PER_EPISODE = 1_000_000
-#: Confidence level of every interval.
-CONFIDENCE = 0.95
-
-
-# --------------------------------------------------------------------------------------------
-# Statistics
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Stat:
-    """Mean, sample std and 95 % Student-t confidence interval of one quantity.
-
-    :param mean: sample mean (NaN when ``n = 0``).
-    :param std: sample standard deviation, ``ddof=1`` (0 for a constant, NaN when ``n < 2``).
-    :param ci_low: lower end of the 95 % interval of the mean.
-    :param ci_high: upper end.
-    :param n: number of (non-NaN) values.
-    """
-
-    mean: float
-    std: float
-    ci_low: float
-    ci_high: float
-    n: int
-
-    @property
-    def half_width(self) -> float:
-        """Half the width of the interval, ``t_{0.975, n-1} · std / sqrt(n)``."""
-        return (self.ci_high - self.ci_low) / 2.0
-
-    def as_dict(self) -> dict[str, float | int]:
-        """Plain dict (for JSON)."""
-        return {
-            "mean": self.mean,
-            "std": self.std,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "half_width": self.half_width,
-            "n": self.n,
-        }
-
-
-def summarize(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE) -> Stat:
-    """Mean, std and Student-t confidence interval of ``values`` (NaNs are dropped).
-
-    :param values: 1-D sample.
-    :param confidence: two-sided level in (0, 1), default 0.95.
-
-    >>> s = summarize([1.0, 2.0, 3.0])  # std 1, t_{0.975,2} = 4.3027, hw = 4.3027/sqrt(3)
-    >>> round(s.mean, 4), round(s.std, 4), round(s.half_width, 4)
-    (2.0, 1.0, 2.4841)
-    >>> summarize([5.0, 5.0, 5.0]).half_width
-    0.0
-    """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    sample = np.asarray(values, dtype=np.float64).reshape(-1)
-    sample = sample[~np.isnan(sample)]
-    n = int(sample.size)
-    if n == 0:
-        return Stat(math.nan, math.nan, math.nan, math.nan, 0)
-    if n == 1:
-        return Stat(float(sample[0]), math.nan, math.nan, math.nan, 1)
-    if bool(np.all(sample == sample[0])):
-        # Exact: a constant sample has a zero-width interval (the mean of n equal floats can
-        # differ from them by rounding, which would leave a 1e-16 std).
-        value = float(sample[0])
-        return Stat(value, 0.0, value, value, n)
-    mean = float(sample.mean())
-    std = float(sample.std(ddof=1))
-    half = float(scipy.special.stdtrit(n - 1, 0.5 + confidence / 2.0)) * std / math.sqrt(n)
-    return Stat(mean, std, mean - half, mean + half, n)
-
-
-# --------------------------------------------------------------------------------------------
-# evaluate()
-# --------------------------------------------------------------------------------------------
-
-
-def _metric_value(value: Any) -> float | None:
-    """A scalar float for a numeric info entry (array entries: the mean), else ``None``."""
-    if hasattr(value, "detach"):  # torch tensor
-        value = value.detach().cpu().numpy()
-    if isinstance(value, (bool, int, float, np.number, np.bool_, np.ndarray)):
-        array = np.asarray(value)
-        if array.dtype.kind in "biuf" and array.size > 0:
-            return float(array.astype(np.float64).mean())
-    return None
-
-
-def _collect(info: Mapping[str, Any], names: Sequence[str] | None) -> dict[str, float]:
-    out = {}
-    for key, value in info.items():
-        if names is None and (key.startswith("_") or key in SKIPPED_INFO):
-            continue
-        if names is not None and key not in names:
-            continue
-        scalar = _metric_value(value)
-        if scalar is not None:
-            out[key] = scalar
-    return out
-
-
-@dataclass
-class Results:
-    """Outcome of :func:`evaluate`: per-episode returns and info metrics of one policy.
-
-    :param policy: the policy's label (its spec string or class name).
-    :param env_id: the env id.
-    :param seed: episode ``j`` was reset with ``seed + j``.
-    :param episodes: number of episodes.
-    :param returns: ``(episodes,)`` float64 undiscounted episode returns.
-    :param lengths: ``(episodes,)`` int64 steps per episode.
-    :param truncated: ``(episodes,)`` bool, the episode was cut by truncation (a time limit)
-        without terminating, so its return may miss the terminal reward; ``None`` (when built
-        by hand) means none was.
-    :param max_episode_steps: the env's time limit (``None``: none), for messages.
-    :param metrics: name → ``(episodes,)`` float64 per-episode aggregate of the info entry
-        (NaN where the episode's info lacked it).
-    :param aggregate: ``"final"``, ``"mean"`` or ``"sum"`` (module docstring).
-    :param env_kwargs: kwargs the env was made with.
-    :param seconds: wall time of the evaluation [s].
-    """
-
-    policy: str
-    env_id: str
-    seed: int
-    episodes: int
-    returns: np.ndarray
-    lengths: np.ndarray
-    metrics: dict[str, np.ndarray]
-    aggregate: str = "final"
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-    truncated: np.ndarray | None = None
-    max_episode_steps: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.truncated is None:
-            self.truncated = np.zeros(len(self.returns), dtype=bool)
-        else:
-            self.truncated = np.asarray(self.truncated, dtype=bool).reshape(-1)
-        if self.truncated.shape != (len(self.returns),):
-            raise ValueError(
-                f"truncated must have one flag per episode ({len(self.returns)}), "
-                f"got shape {self.truncated.shape}"
-            )
-
-    @property
-    def truncated_flags(self) -> np.ndarray:
-        """``(episodes,)`` bool: :attr:`truncated`, never ``None``."""
-        assert self.truncated is not None  # set by __post_init__
-        return self.truncated
-
-    @property
-    def num_truncated(self) -> int:
-        """Episodes cut by truncation before they terminated."""
-        return int(self.truncated_flags.sum())
-
-    @property
-    def truncated_fraction(self) -> float:
-        """``num_truncated / episodes`` (0 when there are no episodes)."""
-        count = len(self.truncated_flags)
-        return self.num_truncated / count if count else 0.0
-
-    def truncation_warning(self) -> str | None:
-        """One line saying how many episodes were truncated, or ``None`` if none was.
-
-        >>> r = Results("argmax", "X-v0", 0, 2, np.zeros(2), np.full(2, 3), {},
-        ...             truncated=np.array([True, False]), max_episode_steps=3)
-        >>> print(r.truncation_warning())
-        1 of 2 episodes of argmax on X-v0 were truncated at max_episode_steps=3 before they ...
-        """
-        if self.num_truncated == 0:
-            return None
-        limit = (
-            f" at max_episode_steps={self.max_episode_steps}"
-            if self.max_episode_steps is not None
-            else ""
-        )
-        return (
-            f"{self.num_truncated} of {len(self.truncated_flags)} episodes of "
-            f"{self.policy} on {self.env_id} were truncated{limit} before they terminated; "
-            "their returns may miss the terminal reward (raise max_episode_steps)"
-        )
-
-    def summary(self) -> dict[str, Stat]:
-        """:class:`Stat` of ``return``, ``length`` and every info metric, in that order."""
-        out = {"return": summarize(self.returns), "length": summarize(self.lengths)}
-        out.update({name: summarize(values) for name, values in self.metrics.items()})
-        return out
-
-
-def _label(policy: Policy | str) -> str:
-    if isinstance(policy, str):
-        return policy
-    return str(getattr(policy, "name", type(policy).__name__))
-
-
-def _check_run_args(episodes: Any, seed: Any, aggregate: Any) -> None:
-    if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    if aggregate not in AGGREGATES:
-        raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
 
 
 def evaluate(
-    policy: Policy | str,
+    policy: Policy | BatchPolicy | str,
     env_id: str | gym.Env,
     episodes: int,
     seed: int,
@@ -311,12 +117,16 @@ def evaluate(
     aggregate: str = "final",
     metrics: Sequence[str] | None = None,
     label: str | None = None,
+    batched: bool | None = None,
+    batch_size: int | None = None,
 ) -> Results:
     """Run ``policy`` for ``episodes`` seeded episodes and collect returns and info metrics.
 
-    :param policy: a :class:`~agents.policy.Policy` or a spec ``NAME`` / ``NAME:CHECKPOINT``
-        resolved with :func:`agents.registry.make_policy` on the env.
-    :param env_id: a registered id, or an already-made single env (used as is, not closed).
+    :param policy: a :class:`~agents.policy.Policy` (and/or :class:`~agents.policy.BatchPolicy`)
+        or a spec ``NAME`` / ``NAME:CHECKPOINT`` resolved with
+        :func:`agents.registry.make_policy` on the env.
+    :param env_id: a registered id, or an already-made single env (used as is, not closed;
+        always the single path).
     :param episodes: number of episodes, ≥ 1; episode ``j`` is ``env.reset(seed=seed + j)``.
     :param seed: base seed, ≥ 0; also ``policy.reset(seed)`` / the built policy's seed.
     :param env_kwargs: kwargs of ``gym.make`` (only with an id).
@@ -325,104 +135,51 @@ def evaluate(
     :param metrics: info entries to collect (default: every numeric entry, module docstring).
     :param label: the policy's label in results (default: the spec, or the policy's ``name``
         attribute or class name).
-    :raises ValueError: bad episodes/seed/aggregate, unknown env id, kwarg or policy name, a
-        checkpoint that cannot be loaded (before the first episode).
+    :param batched: ``None`` (default): run on the native vector env when possible (the policy
+        has ``act_batch`` and no ``supports_batch = False``, ``env_id`` is an id with a vector
+        entry point, ``env_kwargs`` holds
+        only env kwargs and ``max_episode_steps``, and building the policy left the env's
+        config unchanged), else on the single env; ``True``: the vector env, or ``ValueError``
+        saying why not; ``False``: the single env.
+    :param batch_size: episodes per vector-env batch on the batched path, ≥ 1 (default
+        ``min(episodes, DEFAULT_BATCH_SIZE)``); the results do not depend on it.
+    :raises ValueError: bad episodes/seed/aggregate/batched/batch_size, unknown env id, kwarg or
+        policy name, a checkpoint that cannot be loaded, ``batched=True`` where the batched path
+        cannot run (all before the first episode).
     """
-    _check_run_args(episodes, seed, aggregate)
-    episodes, seed = int(episodes), int(seed)
-    own_env = isinstance(env_id, str)
+    if not isinstance(policy, str):
+        return run_episodes(
+            policy,
+            env_id,
+            episodes,
+            seed,
+            env_kwargs,
+            progress=progress,
+            aggregate=aggregate,
+            metrics=metrics,
+            label=label,
+            batched=batched,
+            batch_size=batch_size,
+        )
+    spec = policy
+    # A spec's env carries its declared settings and overrides on top of env_kwargs (a method
+    # is an association rule plus a beamformer, agents.registry.policy_env_kwargs).
     if isinstance(env_id, str):
-        env = make_env(env_id, env_kwargs)
-    else:
-        if env_kwargs:
-            raise ValueError("env_kwargs can only be given with an env id, not an env instance")
-        env = env_id
-    name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
-    max_steps = env.spec.max_episode_steps if env.spec is not None else None
-    label = label if label is not None else _label(policy)
-    try:
-        if isinstance(policy, str):
-            policy = make_policy(policy, env, seed)
-        reset = getattr(policy, "reset", None)
-        if callable(reset):
-            reset(seed)
-        returns = np.zeros(episodes, dtype=np.float64)
-        lengths = np.zeros(episodes, dtype=np.int64)
-        truncated = np.zeros(episodes, dtype=bool)
-        per_episode: list[dict[str, float]] = []
-        started = time.perf_counter()
-        iterator: Any = range(episodes)
-        if progress:
-            from tqdm.auto import tqdm
-
-            iterator = tqdm(iterator, desc=f"{label} on {name}", unit="ep", leave=False)
-        for j in iterator:
-            returns[j], lengths[j], truncated[j], values = _run_episode(
-                policy, env, seed + j, metrics, aggregate
-            )
-            per_episode.append(values)
-        seconds = time.perf_counter() - started
-    finally:
-        if own_env:
-            env.close()
-    names: list[str] = []
-    for values in per_episode:
-        names.extend(k for k in values if k not in names)
-    table = {
-        key: np.array([values.get(key, math.nan) for values in per_episode], dtype=np.float64)
-        for key in names
-    }
-    return Results(
-        policy=label,
-        env_id=name,
-        seed=seed,
-        episodes=episodes,
-        returns=returns,
-        lengths=lengths,
-        metrics=table,
+        env_kwargs = policy_env_kwargs(spec, env_id, env_kwargs)
+    return run_episodes(
+        None,
+        env_id,
+        episodes,
+        seed,
+        env_kwargs,
+        progress=progress,
         aggregate=aggregate,
-        env_kwargs=dict(env_kwargs or {}),
-        seconds=seconds,
-        truncated=truncated,
-        max_episode_steps=max_steps,
+        metrics=metrics,
+        label=spec if label is None else label,
+        batched=batched,
+        batch_size=batch_size,
+        build=lambda env: make_policy(spec, env, seed),
     )
-
-
-def _run_episode(
-    policy: Policy, env: gym.Env, seed: int, metrics: Sequence[str] | None, aggregate: str
-) -> tuple[float, int, bool, dict[str, float]]:
-    """Return, length, whether it was truncated (cut without terminating), info aggregates."""
-    observation, info = env.reset(seed=seed)
-    total = 0.0
-    steps = 0
-    sums: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    last: dict[str, float] = {}
-    done = False
-    cut = False
-    while not done:
-        action = policy.act(observation, info, env=env)
-        observation, reward, terminated, truncated, info = env.step(action)
-        total += float(reward)
-        steps += 1
-        last = _collect(info, metrics)
-        for key, value in last.items():
-            sums[key] = sums.get(key, 0.0) + value
-            counts[key] = counts.get(key, 0) + 1
-        done = bool(terminated) or bool(truncated)
-        cut = bool(truncated) and not bool(terminated)
-        if steps >= MAX_STEPS_PER_EPISODE and not done:
-            raise RuntimeError(
-                f"episode did not end within {MAX_STEPS_PER_EPISODE} steps; "
-                "register the env with max_episode_steps"
-            )
-    if aggregate == "final":
-        values = last
-    elif aggregate == "mean":
-        values = {key: sums[key] / counts[key] for key in sums}
-    else:
-        values = sums
-    return total, steps, cut, values
 
 
 # --------------------------------------------------------------------------------------------
@@ -463,11 +220,24 @@ class Table:
     :param results: one :class:`Results` per policy, in the order given.
     :param reference: label of the policy the ``% of`` column divides by, or ``None``.
     :param files: paths written by :meth:`save` (name → path).
+    :param beams: the beamformer each row's env used (``beamforming``; ``None`` for a row whose
+        env has none), parallel to ``results``; empty: not recorded (no ``beams`` column).
+    :param env_kwargs: the table-wide env kwargs (``None``: the first row's); each row's own,
+        with its policy's settings, are its :attr:`Results.env_kwargs`.
     """
 
     results: list[Results]
     reference: str | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    beams: list[str | None] = field(default_factory=list)
+    env_kwargs: dict[str, Any] | None = None
+
+    def beams_of(self, index: int) -> str | None:
+        """The beamformer of row ``index`` (``None``: unknown, or an env without one)."""
+        return self.beams[index] if index < len(self.beams) else None
+
+    def _show_beams(self) -> bool:
+        return any(b is not None for b in self.beams)
 
     @property
     def env_id(self) -> str:
@@ -501,14 +271,17 @@ class Table:
         return 100.0 * float(result.returns.mean()) / denominator if denominator else math.nan
 
     def rows(self) -> list[dict[str, Any]]:
-        """One flat dict per policy: ``policy, episodes, seed, truncated, truncated_fraction,
-        return_mean, return_std, return_ci95, [return_pct_of_REF], length_*, <metric>_mean,
-        _std, _ci95 ...`` (``truncated``: episodes cut by truncation before they terminated)."""
+        """One flat dict per policy: ``policy, [beams], episodes, seed, truncated,
+        truncated_fraction, return_mean, return_std, return_ci95, [return_pct_of_REF],
+        length_*, <metric>_mean, _std, _ci95 ...`` (``truncated``: episodes cut by truncation
+        before they terminated; ``beams``: the row's beamformer, when recorded)."""
         out = []
-        for result in self.results:
+        for index, result in enumerate(self.results):
             summary = result.summary()
-            row: dict[str, Any] = {
-                "policy": result.policy,
+            row: dict[str, Any] = {"policy": result.policy}
+            if self._show_beams():
+                row["beams"] = self.beams_of(index) or ""
+            row |= {
                 "episodes": result.episodes,
                 "seed": result.seed,
                 "truncated": result.num_truncated,
@@ -529,10 +302,11 @@ class Table:
         """Markdown table: mean ± 95 % CI half-width of the return and of each info metric.
 
         With truncated episodes, a ``truncated`` column (count of the policy's episodes) and,
-        under the table, the lines of :meth:`warnings`.
+        under the table, the lines of :meth:`warnings`. With recorded beamformers, a ``beams``
+        column (each row's ``beamforming``; ``-`` for an env without one).
         """
         metric_names = self.metric_names()
-        header = ["policy", "return"]
+        header = ["policy", "beams", "return"] if self._show_beams() else ["policy", "return"]
         if self.reference is not None:
             header.append(f"% of {self.reference}")
         if self.any_truncated():
@@ -544,9 +318,12 @@ class Table:
             "| " + " | ".join(header) + " |",
             "|---" + "|---:" * (len(header) - 1) + "|",
         ]
-        for result in self.results:
+        for index, result in enumerate(self.results):
             summary = result.summary()
-            cells = [result.policy, format_stat(summary["return"])]
+            cells = [result.policy]
+            if self._show_beams():
+                cells.append(self.beams_of(index) or "-")
+            cells.append(format_stat(summary["return"]))
             if self.reference is not None:
                 pct = self.percent_of_reference(result)
                 cells.append("n/a" if math.isnan(pct) else f"{pct:.1f}")
@@ -614,7 +391,7 @@ class Table:
         return _clean(
             {
                 "env_id": self.env_id,
-                "env_kwargs": first.env_kwargs,
+                "env_kwargs": first.env_kwargs if self.env_kwargs is None else self.env_kwargs,
                 "episodes": first.episodes,
                 "seed": first.seed,
                 "aggregate": first.aggregate,
@@ -626,6 +403,8 @@ class Table:
                 "policies": [
                     {
                         "policy": r.policy,
+                        "beams": self.beams_of(index),
+                        "env_kwargs": r.env_kwargs,
                         "summary": {k: s.as_dict() for k, s in r.summary().items()},
                         "percent_of_reference": self.percent_of_reference(r),
                         "truncated": r.num_truncated,
@@ -634,7 +413,7 @@ class Table:
                         "lengths": r.lengths.tolist(),
                         "truncated_episodes": r.truncated_flags.astype(bool).tolist(),
                     }
-                    for r in self.results
+                    for index, r in enumerate(self.results)
                 ],
             }
         )
@@ -695,6 +474,12 @@ class Table:
         return self.files
 
 
+def _beamformer(env: gym.Env) -> str | None:
+    """The ``beamforming`` the env's config holds, or ``None`` (a family without one)."""
+    value = getattr(getattr(env.unwrapped, "config", None), "beamforming", None)
+    return None if value is None else str(value)
+
+
 def compare(
     policy_specs: Sequence[Policy | str],
     env_id: str,
@@ -712,12 +497,18 @@ def compare(
 ) -> Table:
     """Evaluate every policy on the same seeds; print and optionally save the table.
 
-    :param policy_specs: spec strings (``"random"``, ``"q_learning:q.npz"``) or Policy objects
-        (labelled by their ``name`` attribute or class name); duplicate labels get ``#2``, ...
+    :param policy_specs: spec strings (``"random"``, ``"q_learning:q.npz"``,
+        ``"pc_wmmse@beamforming=rzf"``) or Policy objects (labelled by their ``name`` attribute
+        or class name); duplicate labels get ``#2``, ...
     :param env_id: registered env id.
     :param episodes: episodes per policy (episode ``j`` of every policy uses ``seed + j``).
     :param seed: base seed.
-    :param env_kwargs: kwargs of ``gym.make``.
+    :param env_kwargs: kwargs of ``gym.make`` for every row. A spec's row is built with
+        ``env_kwargs | declared settings | spec overrides``
+        (:func:`agents.registry.policy_env_kwargs`: a method is an association rule plus a
+        beamformer, e.g. ``pc_wmmse`` runs with ``beamforming="wmmse"``); Policy objects get
+        ``env_kwargs``. Every row sees the same instances (the draw does not depend on the
+        beamformer), and the table says which beamformer each row used (``beams``).
     :param out_dir: if given, write ``summary.csv``, ``episodes.csv`` and ``summary.json`` there
         (and ``compare.png`` with ``plot=True``).
     :param plot: save the figure (needs ``out_dir``).
@@ -754,29 +545,49 @@ def compare(
     # Build every policy (loading its checkpoint) on its own env before the first episode, so
     # that a damaged checkpoint of the last policy is reported before any evaluation.
     owned: list[gym.Env] = []
-    runs: list[tuple[Policy, gym.Env]] = []
+    runs: list[tuple[Policy, gym.Env, dict[str, Any]]] = []
+    beams: list[str | None] = []
     try:
         for spec in specs:
+            kwargs = dict(env_kwargs or {})
             if isinstance(env_id, str):
-                env = make_env(env_id, env_kwargs)
+                if isinstance(spec, str):
+                    kwargs = policy_env_kwargs(spec, env_id, env_kwargs)
+                env = make_env(env_id, kwargs)
                 owned.append(env)
             else:
                 env = env_id
-            runs.append((make_policy(spec, env, seed) if isinstance(spec, str) else spec, env))
+            policy = make_policy(spec, env, seed) if isinstance(spec, str) else spec
+            runs.append((policy, env, kwargs))
+            beams.append(_beamformer(env))
         seen: dict[str, int] = {}
         results = []
-        for (policy, env), label in zip(runs, labels, strict=True):
-            result = evaluate(
-                policy, env, episodes, seed, progress=progress, aggregate=aggregate, label=label
-            )
-            result.env_kwargs = dict(env_kwargs or {})
+        for (policy, env, kwargs), label in zip(runs, labels, strict=True):
+            # A BatchPolicy runs on the native vector env built with the row's kwargs (same
+            # seeds, same numbers); any other policy on the single env it was built on.
+            if isinstance(env_id, str) and _why_not_batched(policy, env_id, kwargs, False) is None:
+                result = evaluate(
+                    policy,
+                    env_id,
+                    episodes,
+                    seed,
+                    kwargs,
+                    progress=progress,
+                    aggregate=aggregate,
+                    label=label,
+                )
+            else:
+                result = evaluate(
+                    policy, env, episodes, seed, progress=progress, aggregate=aggregate, label=label
+                )
+            result.env_kwargs = kwargs
             seen[label] = seen.get(label, 0) + 1
             result.policy = label if seen[label] == 1 else f"{label}#{seen[label]}"
             results.append(result)
     finally:
         for env in owned:
             env.close()
-    table = Table(results, reference=reference)
+    table = Table(results, reference=reference, beams=beams, env_kwargs=dict(env_kwargs or {}))
     if out_dir is not None:
         table.save(out_dir, plot=plot)
     if print_table:

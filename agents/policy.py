@@ -8,6 +8,15 @@ Baselines that need the instance (exhaustive search, WMMSE-based) read it throug
 ``env.unwrapped`` (``channels``, ``tx_power``, ``noise_power`` or the simulator); they never
 re-derive physics. Policies with internal randomness take a seed and implement ``reset(seed)``,
 which :func:`agents.evaluate.evaluate` calls once per evaluation so runs reproduce.
+
+A :class:`BatchPolicy` maps a batch of observations of a native vector env
+(``gym.make_vec(id, n)``, torch tensors with a leading batch dim) to a batch of actions::
+
+    actions = policy.act_batch(observation, mask)
+
+The baselines that are pure functions of the observation implement both methods on the same
+object, and their ``act`` is ``act_batch`` on a batch of one, so both paths decide alike;
+:func:`agents.evaluate.evaluate` runs such policies on the vector env (docs/agents.md).
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
+import torch
 from gymnasium import spaces
 from torch import Tensor
 
@@ -45,6 +55,11 @@ class BatchPolicy(Protocol):
     ``observation`` is the vector env's observation dict (torch tensors with a leading batch
     dim ``B``, on the env's device), ``mask`` its ``(B, n)`` bool action mask or ``None`` (no
     masks); the result is ``(B, ...)``: the batched action the vector env's ``step`` takes.
+
+    A policy that reads the instance may declare ``act_batch(observation, mask, *, env=None)``;
+    :func:`agents.evaluate.evaluate` then passes the vector env as ``env``. A policy object
+    whose ``act_batch`` cannot serve its action space sets ``supports_batch = False``
+    (:attr:`RandomPolicy.supports_batch`); ``evaluate`` then keeps the single env.
     """
 
     def act_batch(self, observation: dict[str, Tensor], mask: Tensor | None) -> Tensor:
@@ -72,11 +87,17 @@ class RandomPolicy:
             raise ValueError(f"probability must be in [0, 1], got {probability!r}")
         self.action_space = action_space
         self.probability = probability
-        self._rng = np.random.default_rng(seed)
+        self.reset(seed)
 
     def reset(self, seed: int | None = None) -> None:
-        """Re-seed the policy's generator."""
+        """Re-seed the policy's generators (numpy for :meth:`act`, torch for :meth:`act_batch`).
+
+        The two draw from different streams: a batched run is reproducible from ``seed`` but
+        does not draw the single path's actions.
+        """
         self._rng = np.random.default_rng(seed)
+        self._torch_rng = torch.Generator()
+        self._torch_rng.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
 
     def act(
         self, observation: Any, info: dict[str, Any] | None = None, *, env: gym.Env | None = None
@@ -86,3 +107,65 @@ class RandomPolicy:
             bits = self._rng.random(self.action_space.shape) < self.probability
             return bits.astype(self.action_space.dtype)
         return sample_action(self.action_space, self._rng, observation_mask(observation, env))
+
+    @property
+    def supports_batch(self) -> bool:
+        """Whether :meth:`act_batch` draws this action space (``Discrete``, ``MultiDiscrete``,
+        ``MultiBinary``; not the ``Box`` / ``Dict`` ones that only :meth:`act` draws)."""
+        return isinstance(
+            self.action_space, (spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+        )
+
+    def act_batch(self, observation: dict[str, Tensor], mask: Tensor | None) -> Tensor:
+        """``B`` uniformly random legal actions, drawn with the policy's torch generator (CPU).
+
+        :param observation: the vector env's observation dict (only its batch size ``B`` and
+            device are used).
+        :param mask: ``(B, flat_mask_size)`` bool legal actions (``Discrete``: ``(B, n)``;
+            ``MultiDiscrete``: the concatenated per-dimension masks), or ``None``: every action
+            is legal. Ignored for ``MultiBinary``.
+        :return: ``Discrete``: ``(B,)`` int64; ``MultiDiscrete``: ``(B, *shape)`` int64;
+            ``MultiBinary``: ``(B, *shape)`` int8 (each bit 1 with ``probability``); on the
+            observation's device.
+        :raises ValueError: a row of ``mask`` that allows no action (in some dimension), an
+            unsupported action space.
+        """
+        first = next(iter(observation.values()))
+        batch, device = int(first.shape[0]), first.device
+        legal = None if mask is None else mask.detach().to("cpu", torch.bool)
+        space = self.action_space
+        if isinstance(space, spaces.MultiBinary):
+            draw = torch.rand((batch, *space.shape), generator=self._torch_rng)
+            return (draw < self.probability).to(torch.int8).to(device)
+        if isinstance(space, spaces.Discrete):
+            n = int(space.n)
+            weights = torch.ones(batch, n) if legal is None else legal[:, :n].to(torch.float64)
+            out = self._sample_rows(weights, "") + int(space.start)
+            return out.to(device)
+        if isinstance(space, spaces.MultiDiscrete):
+            nvec = [int(v) for v in np.asarray(space.nvec).reshape(-1)]
+            offsets = np.concatenate([[0], np.cumsum(nvec)])
+            columns = []
+            for i, n in enumerate(nvec):
+                weights = (
+                    torch.ones(batch, n)
+                    if legal is None
+                    else legal[:, offsets[i] : offsets[i + 1]].to(torch.float64)
+                )
+                columns.append(self._sample_rows(weights, f" in dimension {i}"))
+            start = torch.as_tensor(np.asarray(space.start).reshape(-1), dtype=torch.int64)
+            out = (torch.stack(columns, dim=1) + start).reshape(batch, *space.shape)
+            return out.to(device)
+        raise ValueError(
+            f"RandomPolicy.act_batch serves Discrete, MultiDiscrete and MultiBinary spaces, "
+            f"got {type(space).__name__}"
+        )
+
+    def _sample_rows(self, weights: Tensor, where: str) -> Tensor:
+        """One index per row of the ``(B, n)`` non-negative ``weights``, uniform over the
+        positive entries (``(B,)`` int64)."""
+        empty = ~(weights > 0).any(dim=1)
+        if bool(empty.any()):
+            row = int(torch.nonzero(empty)[0, 0])
+            raise ValueError(f"mask allows no action{where} in row {row} of the batch")
+        return torch.multinomial(weights, 1, generator=self._torch_rng).squeeze(1)

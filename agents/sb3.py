@@ -26,32 +26,41 @@ A checkpoint that cannot be loaded (missing, empty, truncated, corrupted, saved 
 algorithm, e.g. a plain PPO zip given as ``maskable_ppo:PATH``, non-finite weights, or trained
 on other spaces) is a ``ValueError`` in one line, raised before any evaluation.
 
+The trainers (:func:`train_sb3`) train on the native vector env through
+:class:`agents.sb3_vec.SB3VecEnv` (``--num-envs`` sub-envs in one simulator call), with the
+training convention of :mod:`agents.training` as far as SB3 allows.
+
 stable-baselines3 is imported only when one of these is used (it takes seconds to import).
 Models load on the CPU: the MLP policies SB3 builds are faster there than on a GPU.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from agents.entries import (
+    ALL_TRAIN_OPTIONS,
     PolicyEntry,
     SpaceTypes,
     Trainer,
     TrainerEntry,
     TrainJob,
-    has_action_masks,
     job_trainer,
     space_names,
     trainer_for,
 )
-from agents.envs import make_env
+from agents.envs import check_env_id, make_env
 from agents.policy import observation_mask
+from ua_envs.core.validation import check_int_range
+
+if TYPE_CHECKING:
+    from stable_baselines3.common.vec_env import VecEnv
 
 #: Loadable algorithms: registry name → (module, class name).
 ALGORITHMS: dict[str, tuple[str, str]] = {
@@ -241,66 +250,317 @@ def _make_loader(algorithm: str) -> Any:
     return factory
 
 
-def train_sb3(algorithm: str, job: TrainJob) -> str:
-    """Train ``algorithm`` on ``job.env_id`` for ``job.episodes`` episodes, save it to ``job.out``.
+#: Sub-envs stepped together when ``--num-envs`` is not given.
+DEFAULT_NUM_ENVS = 16
+#: Budget in env steps when neither ``--steps`` nor ``--episodes`` is given.
+DEFAULT_STEPS = 100_000
 
-    Default hyperparameters of SB3 unless ``job.hyperparameters`` override them; the network is
-    ``MultiInputPolicy`` for Dict observations, ``MlpPolicy`` otherwise; device CPU.
-    Training stops after ``episodes`` completed episodes
-    (``stable_baselines3.common.callbacks.StopTrainingOnMaxEpisodes``). The registered trainers
-    (:data:`TRAINERS`, ``trainer(env_id, *, episodes, seed, out, ...)``) call it with their
-    arguments as a :class:`~agents.entries.TrainJob`.
 
-    :return: path of the saved ``.zip`` (SB3 appends ``.zip`` when ``out`` has no suffix).
+def make_training_env(
+    env_id: str, num_envs: int, env_kwargs: Mapping[str, Any] | None = None
+) -> VecEnv:
+    """The SB3 ``VecEnv`` the trainers use: :class:`~agents.sb3_vec.SB3VecEnv` over the native
+    vector env (``gym.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point")``);
+    for an id without one (e.g. a user's env), SB3's ``DummyVecEnv`` over ``num_envs``
+    ``Monitor``-wrapped single envs.
+
+    :raises ValueError: unknown id or env kwargs, bad ``num_envs``.
     """
-    episodes, env_id = job.episodes, job.env_id
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
-    algorithm_class(algorithm)  # ImportError before the env is built
-    path = job.checked_out(".zip")  # before training; missing parents are created
-    from stable_baselines3.common.callbacks import BaseCallback, StopTrainingOnMaxEpisodes
+    from stable_baselines3.common.env_util import make_vec_env
 
-    env = make_env(env_id, job.env_kwargs)
-    if not isinstance(env.action_space, ACTION_SPACES[algorithm]):
-        env.close()
-        raise ValueError(
-            f"{algorithm} trains on {space_names(ACTION_SPACES[algorithm])} action spaces, "
-            f"{env_id} has {env.action_space}"
+    from agents.sb3_vec import SB3VecEnv
+
+    num_envs = check_int_range("num_envs", num_envs, 1)
+    check_env_id(env_id)
+    kwargs = dict(env_kwargs or {})
+    if gym.spec(env_id).vector_entry_point is not None:
+        vector = gym.make_vec(
+            env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs
         )
-    if algorithm in NEEDS_ACTION_MASKS and not has_action_masks(env):
-        env.close()
-        raise ValueError(f"{algorithm} needs an env with action_masks(), {env_id} has none")
-    network = "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
-    options = {"verbose": 0, "seed": job.seed, "device": "cpu", **job.hyperparameters}
+        return SB3VecEnv(vector)
+    make_env(env_id, kwargs).close()  # one-line errors for bad kwargs before n envs are made
+    env: VecEnv = make_vec_env(lambda: make_env(env_id, kwargs), n_envs=num_envs)
+    return env
+
+
+def evaluate_sb3(model: Any, env: VecEnv, seed: int, *, max_steps: int = 100_000) -> np.ndarray:
+    """Returns of the deterministic ``model`` on the first episode of each sub-env of ``env``.
+
+    ``env`` is seeded with ``seed`` (sub-env ``i``: the episode of a single env reset with
+    ``seed + i``) and stepped until every sub-env has ended its first episode; a model whose
+    ``predict`` takes ``action_masks`` gets ``env``'s (sb3-contrib's ``get_action_masks``).
+
+    :return: ``(env.num_envs,)`` float64 episode returns.
+    :raises ValueError: some episode did not end within ``max_steps`` steps.
+    """
+    env.seed(seed)
+    observation = env.reset()
+    returns = np.zeros(env.num_envs, dtype=np.float64)
+    running = np.ones(env.num_envs, dtype=bool)
+    masked = _accepts_masks(model)
+    for _ in range(max_steps):
+        kwargs: dict[str, Any] = {}
+        if masked:
+            from sb3_contrib.common.maskable.utils import get_action_masks
+
+            kwargs["action_masks"] = get_action_masks(env)
+        actions, _ = model.predict(observation, deterministic=True, **kwargs)
+        observation, rewards, dones, _ = env.step(actions)
+        returns += np.where(running, rewards, 0.0)
+        running &= ~dones
+        if not running.any():
+            return returns
+    raise ValueError(f"evaluation episodes did not end within max_steps={max_steps} steps")
+
+
+def read_curve(path: Path) -> list[dict[str, Any]]:
+    """The rows of a learning-curve CSV (``[]`` when ``path`` is missing): ``step`` and
+    ``episodes`` as ``int``, other columns as ``float``, empty cells as ``None``."""
+    import csv
+
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return [
+            {
+                key: None
+                if value == ""
+                else int(float(value))
+                if key in ("step", "episodes")
+                else float(value)
+                for key, value in row.items()
+            }
+            for row in csv.DictReader(handle)
+        ]
+
+
+class _Evaluation:
+    """Periodic evaluation of an SB3 model on held-out seeds, keeping the best checkpoint
+    (the schedule of :class:`agents.training.PeriodicEvaluation`: at every multiple of
+    ``every`` env steps and at the end; the episodes run on a vector env, one per sub-env)."""
+
+    def __init__(
+        self, env: VecEnv, every: int, seed: int, best_path: Path, start_step: int, rows: Any
+    ) -> None:
+        self.env, self.every, self.seed, self.best_path = env, every, seed, best_path
+        self.next_step = (start_step // every + 1) * every
+        previous = [r["eval_return"] for r in rows if r.get("eval_return") is not None]
+        self.best: float | None = max(previous) if previous else None
+        self.last_step: int | None = None
+
+    def __call__(self, model: Any, step: int) -> float:
+        value = float(evaluate_sb3(model, self.env, self.seed).mean())
+        self.last_step = step
+        self.next_step = (step // self.every + 1) * self.every
+        if self.best is None or value > self.best:
+            self.best = value
+            self.best_path.parent.mkdir(parents=True, exist_ok=True)
+            model.save(str(self.best_path))
+        return value
+
+
+def _training_callback(log: Any, max_episodes: int | None, evaluation: _Evaluation | None) -> Any:
+    """The SB3 callback of :func:`train_sb3`: drives the :class:`agents.training.TrainingLog`
+    (bar, curve row per rollout), stops an episode budget, runs the periodic evaluation."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class TrainingCallback(BaseCallback):
+        eval_return: float | None = None
+        run_episodes = 0
+
+        def _on_step(self) -> bool:
+            dones = self.locals["dones"]
+            ended = np.flatnonzero(dones)
+            returns = []
+            if ended.size:
+                infos = self.locals["infos"]
+                episodes = (infos[row].get("episode") for row in ended.tolist())
+                returns = [float(episode["r"]) for episode in episodes if episode is not None]
+                self.run_episodes += int(ended.size)
+            log.advance(int(dones.size), returns)
+            if evaluation is not None and self.num_timesteps >= evaluation.next_step:
+                self._evaluate()
+            return max_episodes is None or self.run_episodes < max_episodes
+
+        def _evaluate(self) -> None:
+            assert evaluation is not None
+            self.eval_return = evaluation(self.model, int(self.num_timesteps))
+            self.logger.record("eval/mean_return", self.eval_return)
+
+        def _on_rollout_end(self) -> None:
+            log.record(eval_return=self.eval_return)
+            self.eval_return = None
+
+        def _on_training_end(self) -> None:
+            if evaluation is not None and evaluation.last_step != self.num_timesteps:
+                self._evaluate()  # the best checkpoint has seen the final weights
+                log.record(eval_return=self.eval_return)
+
+    return TrainingCallback()
+
+
+def _budget(job: TrainJob) -> tuple[int | None, int | None]:
+    """``(steps, episodes)``: exactly one is set (see :func:`train_sb3`)."""
+    if job.steps is not None and job.episodes is not None:
+        raise ValueError(
+            f"give the budget as --steps or as --episodes, not both "
+            f"(got steps={job.steps}, episodes={job.episodes})"
+        )
+    if job.episodes is not None:
+        return None, check_int_range("episodes", job.episodes, 1)
+    steps = DEFAULT_STEPS if job.steps is None else job.steps
+    return check_int_range("steps", steps, 1), None
+
+
+def _episode_steps(env: VecEnv) -> int | None:
+    """The longest episode of the training env, when known (its ``max_episode_steps``)."""
     try:
-        model = algorithm_class(algorithm)(network, env, **options)
-    except TypeError as error:  # an unknown hyper-parameter name
-        raise ValueError(f"{algorithm} hyper-parameters: {error}") from None
+        value = env.get_attr("max_episode_steps")[0]
+    except AttributeError:
+        return None
+    return int(value) if value is not None else None
 
-    callbacks: list[Any] = [StopTrainingOnMaxEpisodes(episodes)]
-    if not job.quiet:
-        from tqdm.auto import tqdm
 
-        class _Progress(BaseCallback):
-            def _on_training_start(self) -> None:
-                self.bar = tqdm(total=episodes, desc=f"{algorithm} on {env_id}", unit="ep")
+def train_sb3(algorithm: str, job: TrainJob) -> str:
+    """Train ``algorithm`` (PPO or MaskablePPO) on ``job.env_id``; save it to ``job.out``.
 
-            def _on_step(self) -> bool:
-                self.bar.update(int(np.sum(self.locals["dones"])))
-                return True
+    The model trains on ``job.num_envs`` sub-envs (default :data:`DEFAULT_NUM_ENVS`) of
+    :func:`make_training_env`: the native vector env behind :class:`~agents.sb3_vec.SB3VecEnv`.
+    Options: :func:`agents.sb3_vec.sb3_options` (SB3's defaults, ``n_steps =
+    ceil(2048 / num_envs)``), then ``job.hyperparameters``; ``MultiInputPolicy`` for Dict
+    observations, ``MlpPolicy`` else.
 
-            def _on_training_end(self) -> None:
-                self.bar.close()
+    Budget: ``job.steps`` env steps (default :data:`DEFAULT_STEPS`; SB3 finishes the rollout it
+    is in, so a multiple of ``n_steps · num_envs``), or ``job.episodes``: until that many
+    episodes have ended over all sub-envs (for fixed-length episodes ``episodes × length``
+    steps, rounded up to whole vector steps; for variable ones, e.g. ``CellFreeAssoc-v0``,
+    the count itself). Not both.
 
-        callbacks.append(_Progress())
-    max_steps = env.spec.max_episode_steps if env.spec is not None else None
-    # An upper bound: the callback stops training at the episode count.
-    budget = episodes * (max_steps or 100_000)
-    model.learn(total_timesteps=budget, callback=callbacks)
-    env.close()
+    The training convention of :mod:`agents.training`, as far as SB3 allows: the same
+    ``job.seed`` (and options) gives the same saved parameters; an
+    :class:`agents.training.TrainingLog` shows the bar and writes the curve (one row per
+    rollout) ``<out stem>.curve.csv`` / ``.curve.png`` and, with ``job.tensorboard``, its
+    scalars there, next to SB3's own TensorBoard logs (``tensorboard_log``, run
+    ``<algorithm>_1``). Periodic evaluation every ``job.eval_every`` env steps (default
+    ``0``: never) and at the end, on ``job.eval_episodes`` held-out episodes (seeds
+    :func:`agents.training.evaluation_seed` ``+ j``), keeps the best model as
+    ``<out stem>.best.zip``. ``job.resume``: continue that ``.zip`` (weights, optimiser state,
+    step count, and the curve of its CSV) up to ``steps`` env steps in all (or for
+    ``episodes`` more episodes), the env seeded with ``seed + steps so far`` (not replaying the
+    first run's episodes).
+
+    :return: path of the saved ``.zip`` (``.zip`` is appended when ``out`` has no suffix).
+    :raises ValueError: bad budget, env id or kwargs, an env the algorithm cannot train on,
+        unknown hyper-parameters, an unusable ``resume`` checkpoint.
+    """
+    from agents.sb3_vec import sb3_options
+    from agents.training import TrainingLog, evaluation_seed, run_files
+
+    env_id = job.env_id
+    steps, episodes = _budget(job)
+    num_envs = check_int_range(
+        "num_envs", DEFAULT_NUM_ENVS if job.num_envs is None else job.num_envs, 1
+    )
+    eval_episodes = check_int_range("eval_episodes", job.eval_episodes, 1)
+    eval_every = check_int_range("eval_every", job.eval_every or 0, 0)
+    eval_seed = evaluation_seed(job.seed, num_envs)
+    cls = algorithm_class(algorithm)  # ImportError before the env is built
+    path = job.checked_out(".zip")  # before training; missing parents are created
+    files = run_files(path)
+    resume = None if job.resume is None else load_sb3(algorithm, job.resume)  # checked first
+
+    env = make_training_env(env_id, num_envs, job.env_kwargs)
+    eval_env: VecEnv | None = None
+    try:
+        if not isinstance(env.action_space, ACTION_SPACES[algorithm]):
+            raise ValueError(
+                f"{algorithm} trains on {space_names(ACTION_SPACES[algorithm])} action spaces, "
+                f"{env_id} has {env.action_space}"
+            )
+        if algorithm in NEEDS_ACTION_MASKS and not env.has_attr("action_masks"):
+            raise ValueError(f"{algorithm} needs an env with action_masks(), {env_id} has none")
+        dict_obs = isinstance(env.observation_space, spaces.Dict)
+        network = "MultiInputPolicy" if dict_obs else "MlpPolicy"
+        rows: list[dict[str, Any]] = []
+        if resume is not None:
+            assert job.resume is not None
+            source = resolve_checkpoint(job.resume)
+            model = _resume(cls, source, env, job, resume)
+            rows = read_curve(run_files(source).curve_csv)
+        else:
+            options = sb3_options(num_envs, job.seed, job.hyperparameters)
+            options["tensorboard_log"] = job.tensorboard
+            try:
+                model = cls(network, env, **options)
+            except TypeError as error:  # an unknown hyper-parameter name
+                raise ValueError(f"{algorithm} hyper-parameters: {error}") from None
+        start = int(model.num_timesteps)
+        evaluation = None
+        if eval_every:
+            eval_env = make_training_env(env_id, eval_episodes, job.env_kwargs)
+            best = files.checkpoint.with_name(files.best.name).with_suffix(".zip")
+            evaluation = _Evaluation(eval_env, eval_every, eval_seed, best, start, rows)
+        length = _episode_steps(env)
+        total: Any  # the bar's total; None: episodes of unknown length
+        if steps is not None:
+            if steps <= start:
+                raise ValueError(
+                    f"--resume: the checkpoint has already trained {start:,} steps; give a "
+                    f"budget beyond it (--steps > {start}), got {steps:,}"
+                )
+            budget, total = steps - start, steps
+        else:  # an upper bound: the callback stops at the episode count
+            assert episodes is not None
+            budget = episodes * (length or 100_000)
+            total = start + episodes * length if length else None
+        log = TrainingLog(
+            total,
+            curve_csv=files.curve_csv,
+            rows=rows,
+            start_step=start,
+            start_episodes=int(rows[-1].get("episodes") or 0) if rows else 0,
+            tensorboard=job.tensorboard,
+            quiet=job.quiet,
+            description=f"{algorithm} on {env_id}",
+        )
+        with log:
+            model.learn(
+                total_timesteps=budget,
+                callback=_training_callback(log, episodes, evaluation),
+                reset_num_timesteps=resume is None,
+                tb_log_name=algorithm,
+            )
+    finally:
+        env.close()
+        if eval_env is not None:
+            eval_env.close()
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(str(path))
     return str(path)
+
+
+def _resume(cls: Any, source: Path, env: VecEnv, job: TrainJob, checked: Any) -> Any:
+    """The checkpoint ``source`` (already checked as ``checked``) loaded onto ``env``."""
+    for what in ("observation_space", "action_space"):
+        trained, current = getattr(checked, what), getattr(env, what)
+        if trained != current:
+            raise ValueError(
+                f"resume: checkpoint {str(source)!r} was trained with "
+                f"{what.replace('_', ' ')} {trained}, {job.env_id} has {current}"
+            )
+    try:
+        model = cls.load(
+            str(source),
+            env=env,
+            device="cpu",
+            tensorboard_log=job.tensorboard,
+            **job.hyperparameters,
+        )
+    except TypeError as error:
+        raise ValueError(f"hyper-parameters: {error}") from None
+    # A new stream of instances: the first run's seeds would replay its first episodes.
+    model.set_random_seed(job.seed + int(model.num_timesteps))
+    return model
 
 
 def _make_trainer(algorithm: str) -> Trainer:
@@ -328,9 +588,11 @@ TRAINERS: tuple[TrainerEntry, ...] = tuple(
     trainer_for(
         loader,
         _make_trainer(loader.name),
-        f"{ALGORITHMS[loader.name][0]}.{ALGORITHMS[loader.name][1]} with SB3 defaults",
+        f"{ALGORITHMS[loader.name][0]}.{ALGORITHMS[loader.name][1]} with SB3 defaults, on the "
+        "native vector env (agents.sb3_vec)",
         needs_action_masks=loader.name in NEEDS_ACTION_MASKS,
         default_suffix=".zip",
+        options=ALL_TRAIN_OPTIONS,
     )
     for loader in POLICIES
     if loader.name in TRAINABLE

@@ -10,16 +10,17 @@ name            association
 ``fc_zf``       [EGAT]'s FC-ZF: every AP serves every UE (all-ones association)
 ==============  ==========================================================================
 
-Beamforming. The env evaluates every association with its own ``beamforming`` kwarg, so a
-baseline is [EGAT]'s scheme only in an env built with the matching beamformer:
-``pc_wmmse`` with ``beamforming="wmmse"`` and ``fc_zf`` with ``beamforming="fc_zf"``
-(``ua-envs compare FronthaulAssoc-v0 --policies pc_wmmse --env-kwargs beamforming=wmmse``).
-``pc_wmmse`` runs its drop loop through the env's simulator (:meth:`FronthaulSimulator.score
-<ua_envs.envs.fronthaul.sim.FronthaulSimulator.score>`), i.e. with the env's beamformer, so
-the association it returns is fronthaul-feasible under exactly the beams the env then computes
-(100 % feasible by construction, whatever the beamformer). In an env with another beamformer
-these two policies still run (partial / full connection under that beamformer) and warn once,
-so that a comparison table cannot silently mislabel them.
+Beamforming. A method is an association rule plus a beamformer: the env scores every
+association with its ``beamforming`` kwarg, and the entries declare the one their method is
+defined with (``PolicyEntry.env_settings``): ``pc_wmmse`` → ``beamforming="wmmse"``, ``fc_zf``
+→ ``beamforming="fc_zf"``. :func:`agents.evaluate.compare` builds each row's env with them, so
+``ua-envs compare FronthaulAssoc-v0 --policies nearest_aps,pc_wmmse,fc_zf`` runs each under its
+own beamformer on the same instances; a spec overrides them (``pc_wmmse@beamforming=rzf``: the
+drop rule under RZF beams), and :func:`agents.registry.make_policy` refuses an env built with
+other values. ``pc_wmmse`` runs its drop loop through the env's simulator
+(:meth:`FronthaulSimulator.score <ua_envs.envs.fronthaul.sim.FronthaulSimulator.score>`), i.e.
+with the env's beamformer, so the association it returns is fronthaul-feasible under exactly
+the beams the env then computes (100 % feasible by construction, whatever the beamformer).
 
 ``nearest_aps`` uses ``L = 2`` because [EGAT]'s learned EGAT policy serves "approximately two
 APs per UE" (Fig. 9); it reads only the observation (no instance access).
@@ -27,7 +28,6 @@ APs per UE" (Fig. 9); it reads only the observation (no instance access).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -117,18 +117,6 @@ def _instance(env: gym.Env | None, name: str) -> Any:
     return env.unwrapped
 
 
-def _warn_beamforming(env: gym.Env, name: str, expected: str) -> None:
-    actual = getattr(env.unwrapped, "beamforming", None)
-    if actual != expected:
-        warnings.warn(
-            f"{name} is [EGAT]'s scheme only with beamforming={expected!r}; this env evaluates "
-            f"with beamforming={actual!r}, so its numbers are the same association rule under "
-            f"{actual!r} beams (build the env with beamforming={expected!r})",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
 class NearestAPsPolicy:
     """Each UE on its ``num_aps`` strongest APs by the observed ``gain_db`` (no instance access).
 
@@ -141,9 +129,17 @@ class NearestAPsPolicy:
     def act(
         self, observation: Any, info: dict[str, Any] | None = None, *, env: gym.Env | None = None
     ) -> np.ndarray:
-        """``(M*K,)`` int8 association, row-major over APs."""
-        gain_db = torch.as_tensor(np.asarray(observation["gain_db"]))
-        return _flat_action(nearest_aps_association(gain_db, self.num_aps))
+        """``(M*K,)`` int8 association, row-major over APs (:meth:`act_batch` on a batch of
+        one)."""
+        gain_db = torch.as_tensor(np.asarray(observation["gain_db"]))[None]
+        return self.act_batch({"gain_db": gain_db}, None)[0].cpu().numpy()
+
+    def act_batch(self, observation: dict[str, Tensor], mask: Tensor | None) -> Tensor:
+        """``(B, M*K)`` int8 associations (row-major over APs) of ``gain_db`` ``(B, M, K)``;
+        ``mask`` is unused (every association is legal). On the observation's device."""
+        gain_db = observation["gain_db"]
+        association = nearest_aps_association(gain_db, self.num_aps)
+        return association.reshape(gain_db.shape[0], -1).to(torch.int8)
 
 
 class PartialConnectionPolicy:
@@ -173,6 +169,12 @@ class FullConnectionPolicy:
         """``(M*K,)`` int8 ones."""
         return np.ones(self.num_bs * self.num_ues, dtype=np.int8)
 
+    def act_batch(self, observation: dict[str, Tensor], mask: Tensor | None) -> Tensor:
+        """``(B, M*K)`` int8 ones, on the device of the observation's ``gain_db``."""
+        gain_db = observation["gain_db"]
+        size = (gain_db.shape[0], self.num_bs * self.num_ues)
+        return torch.ones(size, dtype=torch.int8, device=gain_db.device)
+
 
 def make_nearest_aps(
     env: gym.Env,
@@ -190,18 +192,16 @@ def make_nearest_aps(
 def make_pc_wmmse(
     env: gym.Env, checkpoint: str | None = None, seed: int | None = None
 ) -> PartialConnectionPolicy:
-    """``pc_wmmse`` for ``env``; warns unless the env uses ``beamforming="wmmse"``."""
+    """``pc_wmmse`` for ``env`` (declared with ``beamforming="wmmse"``)."""
     del checkpoint, seed
-    _warn_beamforming(env, "pc_wmmse", "wmmse")
     return PartialConnectionPolicy()
 
 
 def make_fc_zf(
     env: gym.Env, checkpoint: str | None = None, seed: int | None = None
 ) -> FullConnectionPolicy:
-    """``fc_zf`` for ``env``; warns unless the env uses ``beamforming="fc_zf"``."""
+    """``fc_zf`` for ``env`` (declared with ``beamforming="fc_zf"``)."""
     del checkpoint, seed
-    _warn_beamforming(env, "fc_zf", "fc_zf")
     config = env.unwrapped.config  # type: ignore[attr-defined]
     return FullConnectionPolicy(config.num_bs, config.num_ues)
 
@@ -213,7 +213,13 @@ POLICIES: tuple[PolicyEntry, ...] = family_policies(
     (
         "pc_wmmse",
         make_pc_wmmse,
-        "[EGAT] PC-WMMSE: all links, drop weakest UE of overloaded APs (beamforming=wmmse)",
+        "[EGAT] PC-WMMSE: all links, drop weakest UE of overloaded APs, WMMSE beams",
+        {"beamforming": "wmmse"},
     ),
-    ("fc_zf", make_fc_zf, "[EGAT] FC-ZF: every AP serves every UE (use beamforming=fc_zf)"),
+    (
+        "fc_zf",
+        make_fc_zf,
+        "[EGAT] FC-ZF: every AP serves every UE, centralised ZF beams",
+        {"beamforming": "fc_zf"},
+    ),
 )

@@ -81,14 +81,29 @@ def _limit(base: Any) -> int:
 
 
 class ArgmaxPolicy:
-    """Each UE to the BS with the strongest received power (max SNR)."""
+    """Each UE to the BS with the strongest received power (max SNR); single and batched."""
 
     def act(
         self, observation: Any, info: dict[str, Any] | None = None, *, env: gym.Env | None = None
     ) -> np.ndarray:
-        """``argmax_m (tx_power_dbm[m] + gain_db[m, k])`` for every UE k (ties: lowest m)."""
-        received = observation["gain_db"] + observation["tx_power_dbm"][:, None]
-        return np.asarray(received.argmax(axis=0), dtype=np.int64)
+        """``(K,)`` int64: :meth:`act_batch` on a batch of one."""
+        batch = {
+            key: torch.from_numpy(np.asarray(observation[key]))[None]
+            for key in ("gain_db", "tx_power_dbm")
+        }
+        return self.act_batch(batch, None)[0].numpy()
+
+    def act_batch(
+        self, observation: dict[str, torch.Tensor], mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """``argmax_m (tx_power_dbm[b, m] + gain_db[b, m, k])`` for every row b and UE k.
+
+        :param observation: ``gain_db`` ``(B, M, K)`` and ``tx_power_dbm`` ``(B, M)`` [dBm].
+        :param mask: unused (every association is legal).
+        :return: ``(B, K)`` int64 BS indices (ties: lowest m), on the observation's device.
+        """
+        received = observation["gain_db"] + observation["tx_power_dbm"].unsqueeze(-1)
+        return received.argmax(dim=-2)
 
 
 class ExhaustivePolicy:

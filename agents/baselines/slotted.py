@@ -5,20 +5,24 @@
   never declines a user voluntarily.
 * ``q_learning`` — the masked greedy policy of a tabular Q-learning checkpoint
   (``q_learning:PATH``, see :mod:`agents.q_learning`); trained by
-  ``ua-envs train q_learning --env SlottedArrivalAssoc-v0 --episodes N --seed S --out PATH``.
+  ``ua-envs train q_learning --env SlottedArrivalAssoc-v0 --steps N --seed S --out PATH.pt``
+  (or ``--episodes N``; old ``.npz`` tables still load).
 * ``random`` (generic, :mod:`agents.baselines.generic`) — uniform over the legal actions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
+from torch import Tensor
 
 from agents.entries import (
+    ALL_TRAIN_OPTIONS,
     PolicyEntry,
     TrainerEntry,
     TrainJob,
@@ -30,23 +34,37 @@ from agents.entries import (
 SLOTTED_IDS = ("SlottedArrivalAssoc-v0",)
 
 
+def argmax_actions(nodes: Tensor, mask: Tensor) -> Tensor:
+    """The best-SNR candidate BS of each row of a batch of slotted observations, or the no-op.
+
+    :param nodes: ``(B, M, F)`` node features; column 2 is the new user's SNR feature
+        (monotone in SNR, bias included).
+    :param mask: ``(B, M + 1)`` legal actions (bool or 0/1), the last one the no-op.
+    :return: ``(B,)`` int64: the legal BS with the largest ``nodes[b, :, 2]`` (ties: lower
+        index), or ``M`` (the no-op) where no BS is legal.
+    """
+    legal = mask[:, :-1].to(torch.bool)
+    num_bs = legal.shape[1]
+    snr = torch.where(legal, nodes[:, :, 2], -torch.inf)
+    best = snr.argmax(dim=1)
+    return torch.where(legal.any(dim=1), best, torch.full_like(best, num_bs))
+
+
 def argmax_action(observation: Any) -> np.int64:
-    """The best-SNR candidate BS of one slotted observation, or the no-op.
+    """The best-SNR candidate BS of one slotted observation, or the no-op
+    (:func:`argmax_actions` on a batch of one).
 
     Reads ``nodes[:, 2]`` (the new user's SNR feature, monotone in SNR, bias included) over the
     legal BS actions of ``action_mask``; ties go to the lower BS index.
     """
-    mask = np.asarray(observation["action_mask"]).astype(bool)
-    num_bs = mask.shape[0] - 1
-    legal = mask[:num_bs]
-    if not legal.any():
-        return np.int64(num_bs)
-    snr = np.asarray(observation["nodes"])[:, 2]
-    return np.int64(int(np.argmax(np.where(legal, snr, -np.inf))))
+    nodes = torch.as_tensor(np.asarray(observation["nodes"]))[None]
+    mask = torch.as_tensor(np.asarray(observation["action_mask"]))[None]
+    return np.int64(int(argmax_actions(nodes, mask)[0]))
 
 
 class ArgmaxPolicy:
-    """Each arriving user to the candidate BS with the strongest SNR (no-op otherwise)."""
+    """Each arriving user to the candidate BS with the strongest SNR (no-op otherwise);
+    single (:meth:`act`) and batched (:meth:`act_batch`)."""
 
     name = "argmax"
 
@@ -56,6 +74,15 @@ class ArgmaxPolicy:
         """See :func:`argmax_action`."""
         return argmax_action(observation)
 
+    def act_batch(self, observation: dict[str, Tensor], mask: Tensor | None) -> Tensor:
+        """``(B,)`` int64 actions of :func:`argmax_actions`.
+
+        :param observation: ``nodes`` ``(B, M, F)`` (and ``action_mask`` ``(B, M + 1)``).
+        :param mask: ``(B, M + 1)`` legal actions; ``None``: ``observation["action_mask"]``.
+        """
+        legal = observation["action_mask"] if mask is None else mask
+        return argmax_actions(observation["nodes"], legal)
+
 
 def make_argmax(env: gym.Env, checkpoint: str | None = None, seed: int | None = None) -> Any:
     """``argmax`` for the slotted env (deterministic: ``checkpoint`` and ``seed`` unused)."""
@@ -64,7 +91,8 @@ def make_argmax(env: gym.Env, checkpoint: str | None = None, seed: int | None = 
 
 
 def make_q_learning(env: gym.Env, checkpoint: str | None = None, seed: int | None = None) -> Any:
-    """Load a Q-learning table (``.npz`` from ``ua-envs train q_learning``) for ``env``."""
+    """Load a Q-learning table for ``env``: a ``.pt`` checkpoint from ``ua-envs train
+    q_learning``, or an ``.npz`` table of earlier versions (:meth:`QTable.load`)."""
     from agents.q_learning import QLearningPolicy, QTable
 
     if checkpoint is None:
@@ -72,46 +100,86 @@ def make_q_learning(env: gym.Env, checkpoint: str | None = None, seed: int | Non
     return QLearningPolicy(QTable.load(checkpoint), env, seed=seed)
 
 
+#: Default budget of ``ua-envs train q_learning`` without ``--steps`` / ``--episodes``:
+#: 1,000 episodes (as ``--episodes 1000``); the paper's 100,000 are ``--episodes 100000``.
+Q_LEARNING_DEFAULT_EPISODES = 1000
+
+
 def _train_q_learning(job: TrainJob) -> str:
-    """Train tabular Q-learning on ``env_id`` for ``episodes`` episodes and save it to ``out``.
+    """Train tabular Q-learning on ``env_id`` and save it to ``out`` (a ``.pt`` checkpoint).
 
-    Uses the native vector env (256 episodes in parallel) with the paper's hyper-parameters
-    (:class:`agents.q_learning.QLearningArgs`) unless ``hyperparameters`` override fields of it
-    (``ua-envs train ... --trainer-kwargs gamma=0.9``); the episode length is the env's
-    ``horizon`` (40 by default). Returns the path written (``.npz``).
+    Budget: ``steps`` env steps (slots), or ``episodes`` episodes of ``horizon`` slots, or
+    1,000 episodes (a resumed run: the budget of the run it continues). Uses the native vector
+    env (``num_envs`` episodes in parallel: ``--num-envs``, default ``min(256, episodes)``)
+    with the paper's hyper-parameters (:class:`agents.q_learning.QLearningArgs`) unless
+    ``hyperparameters`` override fields of it (``ua-envs train ... --trainer-kwargs
+    gamma=0.9``). Follows the training convention (:mod:`agents.training`): progress bar,
+    curve CSV / PNG, ``tensorboard``, evaluation every ``eval_every`` steps on held-out seeds
+    (default: never) keeping ``<out stem>.best.pt``, ``resume``. Returns the path written.
 
-    :raises ValueError: an unknown hyper-parameter name (the message lists the valid ones).
+    :raises ValueError: an unknown hyper-parameter name (the message lists the valid ones),
+        another env id, a checkpoint to resume that does not fit (another algorithm or env,
+        other state-encoding env kwargs, already at the budget).
     """
-    import dataclasses
+    import math
 
-    from agents.q_learning import QLearningArgs, train
+    from agents.q_learning import QLearningArgs, compatible_env_kwargs, train
+    from agents.training import load_resume, step_budget
+    from ua_envs.envs.slotted.sim import make_config
 
     hyperparameters = dict(job.hyperparameters)
-    valid = {f.name for f in dataclasses.fields(QLearningArgs)} - {"episodes", "seed"}
+    reserved = {"total_steps": "--steps", "seed": "--seed", "num_envs": "--num-envs"}
+    valid = {f.name for f in dataclasses.fields(QLearningArgs)} - set(reserved)
     unknown = sorted(set(hyperparameters) - valid)
     if unknown:
         raise ValueError(
             f"unknown q_learning hyper-parameter(s) {', '.join(unknown)}; "
-            f"valid: {', '.join(sorted(valid))}"
+            f"valid: {', '.join(sorted(valid))} ({', '.join(reserved.values())} have options)"
         )
     if job.env_id not in SLOTTED_IDS:
         raise ValueError(f"q_learning trains on {', '.join(SLOTTED_IDS)}, got {job.env_id!r}")
-    job.checked_out()  # before training; missing parents are created
-    hyperparameters.setdefault("num_envs", min(256, job.episodes))
-    args = QLearningArgs(episodes=job.episodes, seed=job.seed, **hyperparameters)
-    table = train(job.env_kwargs, args, progress=not job.quiet)
-    path = table.save(job.out)
+    path = job.checked_out(".pt")  # before training; missing parents are created
+    if path.suffix == ".npz":
+        raise ValueError(f"out: {str(path)!r}: .npz is the old table format; write a .pt")
+    resumed = load_resume(job, "q_learning", compatible_env_kwargs)
+    slots = make_config(job.env_kwargs or {}).horizon
+    if resumed is not None:
+        previous = {k: v for k, v in resumed.hyperparameters.items() if k in valid | set(reserved)}
+        default_steps = int(previous.get("total_steps", 1))
+        hyperparameters = {**previous, **hyperparameters}
+    else:
+        default_steps = Q_LEARNING_DEFAULT_EPISODES * slots
+    total_steps = step_budget(
+        job, episode_steps=slots, default_steps=default_steps, resumed=resumed
+    )
+    if job.num_envs is not None:
+        hyperparameters["num_envs"] = job.num_envs
+    hyperparameters.setdefault("num_envs", min(256, math.ceil(total_steps / slots)))
+    hyperparameters.update(total_steps=total_steps, seed=job.seed)
+    args = QLearningArgs(**hyperparameters)
+    table = train(
+        job.env_kwargs,
+        args,
+        out=path,
+        resume=resumed,
+        tensorboard=job.tensorboard,
+        eval_every=job.eval_every or 0,
+        eval_episodes=job.eval_episodes,
+        progress=not job.quiet,
+    )
     if not job.quiet:
         visited = int((table.visits.sum(1) > 0).sum())
         print(
-            f"q_learning: {job.episodes:,} episodes in {table.seconds:.1f} s, "
-            f"{visited:,} of {table.q.shape[0]:,} states visited",
+            f"q_learning: {table.step:,} steps ({table.episodes:,} episodes) in "
+            f"{table.seconds:.1f} s, {visited:,} of {table.q.shape[0]:,} states visited",
             file=sys.stderr,
         )
-    return str(Path(path))
+    return str(path)
 
 
-#: ``train_q_learning(env_id, *, episodes, seed, out, env_kwargs=None, quiet=False, **hp)``.
+#: ``train_q_learning(env_id, *, episodes=None, seed, out, env_kwargs=None, quiet=False,
+#: steps=None, num_envs=None, tensorboard=None, resume=None, eval_every=None,
+#: eval_episodes=100, **hp)``.
 train_q_learning = job_trainer(_train_q_learning)
 
 #: The ``q_learning:PATH`` policy (its trainer, below, writes the checkpoints).
@@ -139,6 +207,8 @@ TRAINERS: tuple[TrainerEntry, ...] = (
     trainer_for(
         _Q_LEARNING,
         train_q_learning,
-        "tabular epsilon-greedy Q-learning, lr 0.5, gamma 0.5 (saves .npz)",
+        "tabular epsilon-greedy Q-learning, lr 0.5, gamma 0.5 (saves .pt)",
+        default_suffix=".pt",
+        options=ALL_TRAIN_OPTIONS,
     ),
 )

@@ -81,7 +81,7 @@ def test_greedy_beats_random_and_wmmse_scores_greedy_links() -> None:
     random_result, greedy_result = table.results
     assert greedy_result.metrics["sum_rate"].mean() > random_result.metrics["sum_rate"].mean()
 
-    env = gym.make(ENV_ID)
+    env = gym.make(ENV_ID, beamforming="wmmse")  # greedy_wmmse's declared setting
     policy = make_policy("greedy_wmmse", env)
     assert cf(env).config.beamforming == "wmmse"
     results = evaluate(policy, env, episodes=2, seed=0)

@@ -172,6 +172,9 @@ def test_fc_zf_serves_everyone_with_zero_interference() -> None:
 
 
 @pytest.mark.parametrize(("name", "expected"), [("pc_wmmse", "wmmse"), ("fc_zf", "fc_zf")])
-def test_mismatched_beamformer_warns(name: str, expected: str) -> None:
-    with pytest.warns(UserWarning, match=f"beamforming={expected!r}"):
+def test_mismatched_beamformer_is_refused(name: str, expected: str) -> None:
+    """The method is defined with its beamformer: an env built with another one is refused
+    (the spec can override it: NAME@beamforming=mrt)."""
+    with pytest.raises(ValueError, match=f"beamforming={expected!r}"):
         make_policy(name, make())
+    make_policy(f"{name}@beamforming=mrt", make())

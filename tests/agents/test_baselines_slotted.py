@@ -78,25 +78,25 @@ def test_td_update_by_hand_averages_duplicates() -> None:
 
 
 def test_epsilon_schedule() -> None:
-    args = QLearningArgs(episodes=1000, epsilon_start=1.0, epsilon_end=0.01)
+    args = QLearningArgs(total_steps=1000, epsilon_start=1.0, epsilon_end=0.01)
     assert args.epsilon(0) == 1.0
-    assert args.epsilon(400) == pytest.approx(0.1)  # halfway through the 800 exploring ones
+    assert args.epsilon(400) == pytest.approx(0.1)  # halfway through the 800 exploring steps
     assert args.epsilon(800) == 0.0 and args.epsilon(999) == 0.0
     with pytest.raises(ValueError, match="gamma"):
         QLearningArgs(gamma=1.0)
 
 
 def test_training_is_reproducible() -> None:
-    args = QLearningArgs(episodes=64, num_envs=32, seed=3)
+    args = QLearningArgs(total_steps=64 * 40, num_envs=32, seed=3)
     a, b = train({}, args), train({}, args)
     assert torch.equal(a.q, b.q) and torch.equal(a.visits, b.visits)
-    assert int(a.visits.sum()) == 64 * 40
+    assert int(a.visits.sum()) == 64 * 40 and a.step == 64 * 40 and a.episodes == 64
 
 
 def test_cli_train_then_load_by_spec(tmp_path: Path) -> None:
     from agents.cli import main
 
-    out = tmp_path / "q.npz"
+    out = tmp_path / "q.pt"
     argv = ["train", "q_learning", "--env", ENV_ID, "--episodes", "256", "--seed", "0"]
     status = main([*argv, "--out", str(out), "-q", "--env-kwargs", "mean_demand=8"])
     assert status == 0 and out.is_file()
@@ -121,8 +121,8 @@ def test_checkpoint_errors(tmp_path: Path) -> None:
     bad.write_bytes(b"not a table")
     with pytest.raises(ValueError, match="not a Q-learning table"):
         make_policy(f"q_learning:{bad}", env)
-    table = train({}, QLearningArgs(episodes=8, num_envs=8))
-    path = table.save(tmp_path / "q.npz")
+    table = train({}, QLearningArgs(total_steps=8 * 40, num_envs=8))
+    path = table.save(tmp_path / "q.pt")
     loaded = QTable.load(path)
     assert torch.equal(loaded.q, table.q) and loaded.args["gamma"] == 0.5
     with pytest.raises(ValueError, match="max_users_per_bs"):
@@ -140,7 +140,7 @@ def test_q_learning_beats_random_on_the_discounted_return_it_optimises() -> None
     sum_k 0.5^k r_{t+k} (12 slots, the tail is < 0.05 % of it) beats the random policy's.
     """
     kwargs = {"arrival_prob": 0.7, "mean_demand": 10}
-    table = train(kwargs, QLearningArgs(episodes=20_480, seed=0))
+    table = train(kwargs, QLearningArgs(total_steps=20_480 * 40, seed=0))
     env = gym.make(ENV_ID, **kwargs)
     unwrapped = env.unwrapped
     sim = unwrapped.simulator

@@ -1,4 +1,5 @@
-"""Damaged checkpoints are one-line ``ValueError``s at load, for Q-tables (``.npz``) and SB3
+"""Damaged checkpoints are one-line ``ValueError``s at load, for Q-tables (``.pt`` and the
+old ``.npz``) and SB3
 (``.zip``): empty, truncated, bit-flipped, wrong metadata, non-finite values, another algorithm.
 
 Each case is built from a valid checkpoint written here (no training: an untrained table or
@@ -65,7 +66,22 @@ def assert_one_line_value_error(call: Callable[[], object], *needles: str) -> No
         assert needle in message, message
 
 
-# ---- Q-learning tables (.npz) --------------------------------------------------------------
+# ---- Q-learning tables (.npz of earlier versions, .pt) ---------------------------------------
+
+
+def save_old_npz(table: QTable, path: Path) -> Path:
+    """Write ``table`` as the ``.npz`` of earlier versions (the old ``QTable.save``, verbatim
+    but for the function form): the format :meth:`QTable.load` must keep reading."""
+    meta = {"env_config": table.env_config, "args": table.args, "seconds": table.seconds}
+    with path.open("wb") as handle:
+        np.savez_compressed(
+            handle,
+            q=table.q.numpy(),
+            visits=table.visits.numpy(),
+            meta=np.array(json.dumps(meta)),
+        )
+    return path
+
 
 
 def _table(q: torch.Tensor | None = None, **meta_args: object) -> QTable:
@@ -83,7 +99,7 @@ def _table(q: torch.Tensor | None = None, **meta_args: object) -> QTable:
 
 @pytest.fixture(scope="module")
 def table_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    path = _table().save(tmp_path_factory.mktemp("q") / "q.npz")
+    path = save_old_npz(_table(), tmp_path_factory.mktemp("q") / "q.npz")
     return path.read_bytes()
 
 
@@ -155,14 +171,18 @@ def test_damaged_q_table_is_refused_in_one_line(
     assert_one_line_value_error(lambda: make_policy(f"q_learning:{path}", env), needle)
 
 
+@pytest.mark.parametrize("suffix", [".npz", ".pt"])
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
-def test_q_table_with_non_finite_entries_is_refused_at_load(tmp_path: Path, value: float) -> None:
+def test_q_table_with_non_finite_entries_is_refused_at_load(
+    tmp_path: Path, value: float, suffix: str
+) -> None:
     """Regression: a table with NaN / inf entries loaded, and its greedy policy then acted on
     garbage (NaN compares false: masked_greedy picked arbitrary actions)."""
     table = _table()
     table.q[3, 1] = value
     table.q[7, 0] = value
-    path = table.save(tmp_path / "nan.npz")
+    path = tmp_path / f"nan{suffix}"
+    save_old_npz(table, path) if suffix == ".npz" else table.save(path)
     assert_one_line_value_error(lambda: QTable.load(path), "2 non-finite (NaN or inf) entries")
 
 
@@ -174,10 +194,12 @@ def test_q_table_values_beyond_float32_are_refused(tmp_path: Path) -> None:
     assert_one_line_value_error(lambda: QTable.load(path), "non-finite")
 
 
-def test_valid_q_table_round_trips(tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", [".npz", ".pt"])
+def test_valid_q_table_round_trips(tmp_path: Path, suffix: str) -> None:
     shape = _table().q.shape
     table = _table(q=torch.rand(shape, generator=torch.Generator().manual_seed(0)))
-    path = table.save(tmp_path / "ok.npz")
+    path = tmp_path / f"ok{suffix}"
+    save_old_npz(table, path) if suffix == ".npz" else table.save(path)
     loaded = QTable.load(path)
     assert torch.equal(loaded.q, table.q) and loaded.env_config == table.env_config
     make_policy(f"q_learning:{path}", gym.make(SLOTTED))  # usable
@@ -185,7 +207,8 @@ def test_valid_q_table_round_trips(tmp_path: Path) -> None:
 
 def test_q_table_checkpoint_that_is_a_directory(tmp_path: Path) -> None:
     assert_one_line_value_error(
-        lambda: make_policy(f"q_learning:{tmp_path}", gym.make(SLOTTED)), "does not exist"
+        lambda: make_policy(f"q_learning:{tmp_path}", gym.make(SLOTTED)),
+        "is a directory, not a checkpoint file",
     )
 
 

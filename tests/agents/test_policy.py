@@ -87,7 +87,9 @@ def test_sample_action_rejects_empty_masks_and_unknown_spaces() -> None:
     with pytest.raises(ValueError, match="dimension 1"):
         sample_action(spaces.MultiDiscrete([2, 2]), rng, np.array([1, 0, 0, 0], dtype=bool))
     with pytest.raises(ValueError, match="space must be Discrete"):
-        sample_action(spaces.Box(0, 1, (2,)), rng)
+        sample_action(spaces.Box(-np.inf, np.inf, (2,)), rng)  # no uniform law on R^2
+    box = sample_action(spaces.Box(0, 1, (2,)), rng)  # a bounded Box: uniform in its bounds
+    assert box.shape == (2,) and np.all((box >= 0) & (box <= 1))
     assert sample_action(spaces.Discrete(3, start=5), rng, np.array([0, 0, 1], bool)) == 7
 
 

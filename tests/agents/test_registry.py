@@ -180,7 +180,8 @@ def _import_graph() -> dict[str, set[str]]:
                 parts = target.split(".")
                 for i in range(1, len(parts) + 1):
                     dep = ".".join(parts[:i])
-                    if dep in modules and dep != name:
+                    # A module's own packages are initialised before it: not a dependency.
+                    if dep in modules and dep != name and not name.startswith(dep + "."):
                         deps.add(dep)
         graph[name] = deps
     return graph

@@ -181,16 +181,14 @@ def test_benchmarks_module_does_not_import_agents() -> None:
 
 def test_train_passes_trainer_kwargs_and_rejects_unknown_ones(tmp_path: Path, capsys) -> None:
     """--trainer-kwargs reach the learner (saved with the table); bad names exit 2."""
-    import json
+    from agents.checkpoint import load_checkpoint
 
-    import numpy as np
-
-    out = tmp_path / "q.npz"
+    out = tmp_path / "q.pt"
     argv = ["train", "q_learning", "--env", "SlottedArrivalAssoc-v0", "--episodes", "64"]
     assert main([*argv, "--out", str(out), "--trainer-kwargs", "gamma=0.9", "-q"]) == 0
-    meta = json.loads(str(np.load(out)["meta"]))
-    assert meta["args"]["gamma"] == 0.9
-    assert meta["args"]["learning_rate"] == 0.5  # untouched SPEC default
+    hyperparameters = load_checkpoint(out, algorithm="q_learning").hyperparameters
+    assert hyperparameters["gamma"] == 0.9
+    assert hyperparameters["learning_rate"] == 0.5  # untouched SPEC default
     assert main([*argv, "--out", str(out), "--trainer-kwargs", "gama=0.9", "-q"]) == 2
     assert "valid: demand_levels" in capsys.readouterr().err
     assert main([*argv, "--out", str(out), "--trainer-kwargs", "seed=1", "-q"]) == 2
