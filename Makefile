@@ -16,14 +16,14 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[dev,sionna]" torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev,sionna,rllib]" torch==2.13.0
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m agents.demo
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

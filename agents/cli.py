@@ -209,7 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("all", "envs", "policies", "trainers", "presets"),
         help="what to list (default: all)",
     )
-    p_list.add_argument("--env", help="only the policies/trainers usable on this env id")
+    p_list.add_argument(
+        "--env", help="only the policies, trainers and presets usable on this env id"
+    )
 
     p_bench = command("bench", cmd_bench, "throughput of the core, an env and its vector env")
     p_bench.add_argument("target", metavar="core|ENV", help="'core' or a registered env id")
@@ -277,7 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_train = command("train", cmd_train, "run a registered trainer")
     p_train.add_argument("policy", metavar="POLICY", help="trainer name (see 'ua-envs list')")
-    p_train.add_argument("--env", required=True, help="registered env id")
+    p_train.add_argument(
+        "--env",
+        required=True,
+        help="registered env id (rllib_ppo: also a PettingZoo module, e.g. multicell_assoc_v0)",
+    )
     p_train.add_argument(
         "--episodes",
         type=_int_at_least(1),
@@ -287,7 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps", type=_int_at_least(1), metavar="N", help="budget in env steps (one sub-env step)"
     )
     p_train.add_argument("--seed", type=_int_at_least(0), default=0, help="(0)")
-    p_train.add_argument("--out", required=True, metavar="FILE", help="checkpoint path")
+    p_train.add_argument(
+        "--out", required=True, metavar="FILE", help="checkpoint path (rllib_ppo: a directory)"
+    )
     p_train.add_argument(
         "--num-envs", type=_int_at_least(1), metavar="N", help="sub-envs stepped together"
     )
@@ -305,6 +313,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_train.add_argument(
         "--eval-episodes", type=_int_at_least(1), metavar="N", help="episodes per evaluation"
+    )
+    p_train.add_argument(
+        "--num-env-runners",
+        type=_int_at_least(0),
+        metavar="N",
+        help="Ray env runners (rllib_ppo; 0: sample in the learner process)",
+    )
+    p_train.add_argument(
+        "--address",
+        metavar="auto|HOST:PORT",
+        help="a running Ray cluster (rllib_ppo; default: a local Ray)",
     )
     p_train.add_argument("--env-kwargs", nargs="+", metavar="K=V", help="env kwargs")
     p_train.add_argument(
@@ -559,21 +578,32 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         name, checkpoint = parse_policy_spec(spec)
         if checkpoint is not None:
             raise UsageError("give the checkpoint either as POLICY:CKPT or with --checkpoint")
-        spec = f"{name}:{args.checkpoint}"
+        # Without a checkpoint in it, the spec is NAME or NAME@SETTINGS: keep the settings.
+        spec = f"{name}:{args.checkpoint}{spec[len(name) :]}"
     return _run_table(args, [spec], args.reference)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``ua-envs train POLICY --env ENV``: run the registered trainer, print the checkpoint."""
+    import ua_envs
     from agents.registry import trainer_entry
 
-    _check_env(args.env)
-    entry = trainer_entry(args.policy, args.env)
+    entry = trainer_entry(args.policy)
+    # A trainer that takes more than the Gymnasium ids (rllib_ppo: PettingZoo modules) checks
+    # the name itself; the env kwargs of such a name are checked when the trainer builds it.
+    check_other_name = entry.check_env if args.env not in ua_envs.ENV_IDS else None
+    other_name = check_other_name is not None
+    if check_other_name is not None:
+        check_other_name(args.env)
+    else:
+        _check_env(args.env)
+        entry = trainer_entry(args.policy, args.env)
     import torch  # noqa: F401  (so that the thread count is set explicitly)
 
     _set_threads(args.threads)
     kwargs = parse_env_kwargs(args.env_kwargs)
-    _check_kwargs(args.env, kwargs)
+    if not other_name:
+        _check_kwargs(args.env, kwargs)
     hyperparameters = parse_env_kwargs(args.trainer_kwargs, "--trainer-kwargs")
     reserved = sorted(set(hyperparameters) & (_TRAIN_FIELDS | set(_TRAIN_OPTIONS)))
     if reserved:
@@ -590,7 +620,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     if "steps" not in entry.options and "episodes" not in options:
         options["episodes"] = _DEFAULT_TRAIN_EPISODES  # a trainer that counts episodes only
-    _check_train_out(args.out, entry.default_suffix)
+    if not entry.out_is_directory:  # a directory is checked by its trainer
+        _check_train_out(args.out, entry.default_suffix)
     path = entry.trainer(
         args.env,
         seed=args.seed,
@@ -615,6 +646,8 @@ _TRAIN_OPTIONS = (
     "resume",
     "eval_every",
     "eval_episodes",
+    "num_env_runners",
+    "address",
 )
 #: TrainJob fields that always come from their own option.
 _TRAIN_FIELDS = {"seed", "out", "env_kwargs", "quiet"}

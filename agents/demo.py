@@ -87,7 +87,7 @@ def slotted_demo(
     :param train_episodes: Q-learning training episodes per p.
     :param eval_episodes: evaluation episodes per policy and p (episode j: ``eval_seed + j``).
     :param seed: training seed.
-    :param out_dir: where the Q-tables (``q_p{p}_d{D}.npz``) and the plot go.
+    :param out_dir: where the Q-tables (``q_p{p}_d{D}.pt``) and the plot go.
     :param progress: print progress lines on stderr.
     :return: the markdown table (also what :func:`main` prints).
     """
@@ -98,11 +98,13 @@ def slotted_demo(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    horizon = SlottedConfig().horizon  # slots per episode (the env truncates there)
     stats: dict[tuple[str, float], tuple[Stat, Stat]] = {}
     for p in arrival_probs:
         env_kwargs = {"arrival_prob": p, "mean_demand": mean_demand}
-        table = train(env_kwargs, QLearningArgs(episodes=train_episodes, seed=seed))
-        path = table.save(out / f"q_p{p}_d{mean_demand}.npz")
+        args = QLearningArgs(total_steps=train_episodes * horizon, seed=seed)
+        table = train(env_kwargs, args)
+        path = table.save(out / f"q_p{p}_d{mean_demand}.pt")
         if progress:
             print(
                 f"demo: p={p}: Q-learning, {train_episodes:,} episodes in {table.seconds:.0f} s",
@@ -112,7 +114,6 @@ def slotted_demo(
         result = compare(specs, SLOTTED_ID, eval_episodes, eval_seed, env_kwargs, print_table=False)
         for name, res in zip(DEMO_POLICIES, result.results, strict=True):
             stats[(name, p)] = (summarize(res.returns), summarize(res.metrics["rejections"]))
-    horizon = SlottedConfig().horizon  # slots per episode (the env truncates there)
     lines = [
         "| policy | p | utility / episode | utility / slot | rejections / episode |",
         "|---|---:|---:|---:|---:|",

@@ -34,9 +34,13 @@ PolicyFactory = Callable[..., Policy]
 #: saved checkpoint (see :func:`job_trainer`).
 Trainer = Callable[..., str]
 #: The optional :class:`TrainJob` fields a trainer may support (``ua-envs train`` options).
-ALL_TRAIN_OPTIONS: frozenset[str] = frozenset(
+JOB_TRAIN_OPTIONS: frozenset[str] = frozenset(
     {"episodes", "steps", "num_envs", "tensorboard", "resume", "eval_every", "eval_episodes"}
 )
+#: Every optional ``ua-envs train`` option: the :data:`JOB_TRAIN_OPTIONS` and the Ray options
+#: ``num_env_runners`` / ``address`` (``--num-env-runners``, ``--address``), which reach the
+#: trainer as hyper-parameters (``TrainJob.hyperparameters``).
+ALL_TRAIN_OPTIONS: frozenset[str] = JOB_TRAIN_OPTIONS | {"num_env_runners", "address"}
 #: Action-space classes an entry serves (``None``: any).
 SpaceTypes = tuple[type[gym.Space[Any]], ...]
 
@@ -90,6 +94,11 @@ class TrainerEntry:
     :param options: the optional :class:`TrainJob` fields it honours (of
         :data:`ALL_TRAIN_OPTIONS`); one given explicitly that is not here is refused
         (:meth:`refused_options`), not silently ignored. Default: ``episodes`` only.
+    :param check_env: for a trainer that also takes names other than the registered
+        Gymnasium ids (``rllib_ppo``: PettingZoo modules), the check of such a name
+        (``ValueError`` naming the valid ones); ``None``: Gymnasium ids only.
+    :param out_is_directory: ``out`` is a directory the trainer writes (RLlib's checkpoint), not
+        a file.
     """
 
     name: str
@@ -100,6 +109,8 @@ class TrainerEntry:
     needs_action_masks: bool = False
     default_suffix: str = ""
     options: frozenset[str] = frozenset({"episodes"})
+    check_env: Callable[[str], None] | None = None
+    out_is_directory: bool = False
 
     def refused_options(self, given: Iterable[str]) -> list[str]:
         """The names in ``given`` (options set explicitly) that this trainer does not honour.

@@ -45,7 +45,7 @@ import numpy as np
 from gymnasium import spaces
 
 from agents.entries import (
-    ALL_TRAIN_OPTIONS,
+    JOB_TRAIN_OPTIONS,
     PolicyEntry,
     SpaceTypes,
     Trainer,
@@ -592,7 +592,7 @@ TRAINERS: tuple[TrainerEntry, ...] = tuple(
         "native vector env (agents.sb3_vec)",
         needs_action_masks=loader.name in NEEDS_ACTION_MASKS,
         default_suffix=".zip",
-        options=ALL_TRAIN_OPTIONS,
+        options=JOB_TRAIN_OPTIONS,
     )
     for loader in POLICIES
     if loader.name in TRAINABLE

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from agents.entries import (
-    ALL_TRAIN_OPTIONS,
+    JOB_TRAIN_OPTIONS,
     PolicyEntry,
     TrainerEntry,
     TrainJob,
@@ -209,6 +209,6 @@ TRAINERS: tuple[TrainerEntry, ...] = (
         train_q_learning,
         "tabular epsilon-greedy Q-learning, lr 0.5, gamma 0.5 (saves .pt)",
         default_suffix=".pt",
-        options=ALL_TRAIN_OPTIONS,
+        options=JOB_TRAIN_OPTIONS,
     ),
 )

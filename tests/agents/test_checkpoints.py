@@ -83,7 +83,6 @@ def save_old_npz(table: QTable, path: Path) -> Path:
     return path
 
 
-
 def _table(q: torch.Tensor | None = None, **meta_args: object) -> QTable:
     config = SlottedConfig()
     encoder = StateEncoder(config)

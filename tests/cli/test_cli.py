@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import TINY, one_line, run
 
+from agents import cli
 from agents.cli import main, parse_env_kwargs
 
 
@@ -192,3 +193,20 @@ def test_train_passes_trainer_kwargs_and_rejects_unknown_ones(tmp_path: Path, ca
     assert main([*argv, "--out", str(out), "--trainer-kwargs", "gama=0.9", "-q"]) == 2
     assert "valid: demand_levels" in capsys.readouterr().err
     assert main([*argv, "--out", str(out), "--trainer-kwargs", "seed=1", "-q"]) == 2
+
+
+def test_evaluate_checkpoint_option_keeps_the_spec_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``evaluate NAME@K=V --checkpoint C`` evaluates ``NAME:C@K=V`` (settings not dropped)."""
+    seen: list[list[str]] = []
+    monkeypatch.setattr(cli, "_run_table", lambda args, specs, reference: seen.append(specs) or 0)
+    argv = ["evaluate", "q_learning@arrival_prob=0.5", "--checkpoint", "q.pt"]
+    assert cli.main([*argv, "--env", "SlottedArrivalAssoc-v0"]) == 0
+    assert (
+        cli.main(
+            ["evaluate", "q_learning", "--checkpoint", "q.pt", "--env", "SlottedArrivalAssoc-v0"]
+        )
+        == 0
+    )
+    assert seen == [["q_learning:q.pt@arrival_prob=0.5"], ["q_learning:q.pt"]]

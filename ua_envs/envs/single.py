@@ -264,8 +264,9 @@ class SimEnv(ViewerOwner, gym.Env[dict[str, Any], Any], Generic[StateT]):
             return np.ones(flat_mask_size(self.action_space), dtype=bool)
         return mask
 
-    def render(self) -> np.ndarray | None:
-        """``rgb_array``: an ``(H, W, 3)`` uint8 frame; ``human``: draw the window."""
+    def render(self) -> Any:  # Gymnasium < 1.4 types it with an unbound TypeVar
+        """``rgb_array``: an ``(H, W, 3)`` uint8 ``np.ndarray`` frame; ``human``: draw the
+        window (returns ``None``)."""
         viewer = self._active_viewer()
         if viewer is None:
             return None
