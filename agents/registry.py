@@ -84,6 +84,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "agents.baselines.cellfree",
     "agents.baselines.fronthaul",
     "agents.baselines.slotted",
+    "agents.baselines.rollout",
     "agents.sb3",
     "agents.rllib",
 )
@@ -132,9 +133,9 @@ def load_builtin() -> None:
         # Explicit imports (not importlib on the names above) keep the dependency visible; a
         # test checks that the two lists agree.
         from agents import rllib, sb3
-        from agents.baselines import cellfree, fronthaul, generic, multicell, slotted
+        from agents.baselines import cellfree, fronthaul, generic, multicell, rollout, slotted
 
-        modules = (generic, multicell, cellfree, fronthaul, slotted, sb3, rllib)
+        modules = (generic, multicell, cellfree, fronthaul, slotted, rollout, sb3, rllib)
         policies: list[PolicyEntry] = []
         trainers: list[TrainerEntry] = []
         for module in modules:

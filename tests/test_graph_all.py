@@ -151,7 +151,7 @@ def hand_observation(family: str) -> tuple[dict[str, np.ndarray], dict[str, Any]
             "end_mask": [False],
         }
         return obs, expected
-    nodes = np.arange(10, dtype=np.float32).reshape(2, 5)
+    nodes = np.arange(12, dtype=np.float32).reshape(2, 6)
     obs = {"nodes": nodes, "arrival": np.ones(1), "action_mask": np.array([1, 0, 1])}
     expected = {
         "x": nodes.tolist(),

@@ -103,9 +103,10 @@ themselves).
 |---|---|---|---|---|
 | ``data.x[:, 0]`` | users | ``(M,)`` | users at the BS / ``max_users_per_bs`` | – |
 | ``data.x[:, 1]`` | utility | ``(M,)`` | mean next-slot utility of its users | nats |
-| ``data.x[:, 2]`` | rate | ``(M,)`` | new user's ``log2(1+SNR)``/``max_rate`` (0: none) | – |
+| ``data.x[:, 2]`` | rate | ``(M,)`` | new user's rate/``max_rate`` (0: none) | – |
 | ``data.x[:, 3]`` | demand | ``(M,)`` | new user's demand/(mean + spread) (0: none) | – |
 | ``data.x[:, 4]`` | candidate | ``(M,)`` | 1 if the BS is a candidate | {0, 1} |
+| ``data.x[:, 5]`` | mean utility | ``(M,)`` | its log-sum utility per slot so far | nats/slot |
 | ``data.edge_index`` | edges | ``(2, M(M−1))`` | complete directed graph | – |
 | ``data.node_mask`` | mask | ``(M,)`` bool | "associate here" (action ``n``) is legal | – |
 | ``data.noop_mask`` | mask | ``(1,)`` bool | the no-op (action ``M``) is legal | – |
@@ -545,13 +546,20 @@ def complete_edge_index(num_nodes: int, device: torch.device | str | None = None
     return _complete_edge_index_cached(num_nodes, target).clone()
 
 
+#: Node features of the slotted observation (``ua_envs.envs.slotted.sim.NODE_FEATURES``; this
+#: module does not import the env families).
+SLOTTED_NODE_FEATURES = 6
+
+
 def _slotted_tensors(observation: Mapping[str, Any]) -> dict[str, Tensor]:
     """The slotted observation entries as batched tensors ``(B, ...)``, validated."""
     out = _required_tensors(observation, "SlottedArrivalAssoc", ("nodes", "action_mask", "arrival"))
     nodes = out["nodes"]
-    if nodes.dim() not in (2, 3) or nodes.shape[-1] != 5:
+    width = SLOTTED_NODE_FEATURES
+    if nodes.dim() not in (2, 3) or nodes.shape[-1] != width:
         raise ValueError(
-            f"observation['nodes'] must have shape (M, 5) or (B, M, 5), got {tuple(nodes.shape)}"
+            f"observation['nodes'] must have shape (M, {width}) or (B, M, {width}), "
+            f"got {tuple(nodes.shape)}"
         )
     if nodes.dim() == 2:
         out = {key: value.unsqueeze(0) for key, value in out.items()}
@@ -565,14 +573,14 @@ def bs_graph(observation: Mapping[str, Any]) -> Data:
 
     Features: module docstring, "SlottedArrivalAssoc-v0" table.
 
-    :param observation: the env's observation (numpy or torch), unbatched: ``nodes`` ``(M, 5)``,
+    :param observation: the env's observation (numpy or torch), unbatched: ``nodes`` ``(M, 6)``,
         ``action_mask`` ``(M + 1,)``, ``arrival`` ``(1,)``.
     :return: ``torch_geometric.data.Data`` (float32 features on the device of
         ``observation["nodes"]``).
     :raises ValueError: missing keys, mismatched shapes or a batched observation.
 
     >>> import numpy as np
-    >>> obs = {"nodes": np.zeros((3, 5), np.float32), "arrival": np.ones(1, np.float32),
+    >>> obs = {"nodes": np.zeros((3, 6), np.float32), "arrival": np.ones(1, np.float32),
     ...        "action_mask": np.array([1, 1, 0, 0], np.int8)}
     >>> g = bs_graph(obs)
     >>> g.num_nodes, g.num_edges, g.node_mask.tolist(), g.noop_mask.tolist()
@@ -583,7 +591,7 @@ def bs_graph(observation: Mapping[str, Any]) -> Data:
     num_bs = obs["nodes"].shape[1]
     mask = obs["action_mask"][0].to(torch.bool, copy=True)
     return Data(
-        x=_f32(obs["nodes"][0], num_bs, 5),
+        x=_f32(obs["nodes"][0], num_bs, SLOTTED_NODE_FEATURES),
         edge_index=complete_edge_index(num_bs, obs["nodes"].device),
         node_mask=mask[:num_bs].clone(),
         noop_mask=mask[num_bs:].clone(),
@@ -614,7 +622,7 @@ def bs_graph_batch(observation: Mapping[str, Any]) -> Batch:
     )
     mask = obs["action_mask"].to(torch.bool, copy=True)
     data = Batch(_base_cls=Data)
-    data.x = _f32(obs["nodes"], batch * num_bs, 5)
+    data.x = _f32(obs["nodes"], batch * num_bs, SLOTTED_NODE_FEATURES)
     data.edge_index = edge_index
     data.node_mask = mask[:, :num_bs].reshape(batch * num_bs)
     data.noop_mask = mask[:, num_bs].clone()

@@ -155,6 +155,16 @@ class PartialConnectionPolicy:
         instance = _instance(env, "pc_wmmse")
         return _flat_action(partial_connection(instance.sim, instance.state)[0])
 
+    def act_batch(
+        self, observation: dict[str, Tensor], mask: Tensor | None, *, env: Any = None
+    ) -> Tensor:
+        """``(B, M*K)`` int8 associations of the vector env's ``B`` instances (the drop loop
+        runs batched through ``env.sim``; rows already feasible stop changing)."""
+        if env is None:
+            raise ValueError("pc_wmmse needs the vector env (act_batch(..., env=envs))")
+        association = partial_connection(env.sim, env.state)
+        return association.reshape(association.shape[0], -1).to(torch.int8)
+
 
 class FullConnectionPolicy:
     """Every AP serves every UE (all-ones association; FC-ZF with ``beamforming="fc_zf"``)."""

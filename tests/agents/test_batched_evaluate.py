@@ -61,6 +61,21 @@ def test_batched_equals_single(env_id: str, policy: str) -> None:
     assert len(single.metrics) >= 3  # the envs' info entries were compared, not nothing
 
 
+def test_pc_wmmse_batched_drop_loop_equals_single_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pc_wmmse reads the instance (``env=``): its batched drop loop over the vector env's rows
+    (rows finishing at different iterations) gives the single env's associations."""
+    kwargs = {"capacity_mbps": 40.0}  # tight: several drop rounds, differing between rows
+    single = evaluate("pc_wmmse", "FronthaulAssoc-v0", 40, 3, kwargs, batched=False)
+
+    def no_single(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the single path ran")
+
+    monkeypatch.setattr(episodes_module, "_run_single", no_single)
+    batched = evaluate("pc_wmmse", "FronthaulAssoc-v0", 40, 3, kwargs, batched=True, batch_size=16)
+    assert_same_results(single, batched)
+    assert np.ptp(single.metrics["aps_per_ue"]) > 0  # instances did differ
+
+
 class EarlyEndGreedy(GreedyPolicy):
     """Greedy links, then END once the support has ``b`` links, ``b`` in 1..K read from the
     instance (the UE with the strongest link to AP 0, plus one): episodes of 2..K+1 steps."""

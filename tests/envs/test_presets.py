@@ -207,7 +207,8 @@ def test_list_presets_rows_and_cli_output() -> None:
     _, ids, settings, _ = rows["egat"]
     assert ids == "FronthaulAssoc-v0, ua_envs.multiagent.fronthaul_assoc_v0"
     assert "decorrelation_distance_m=500" in settings and "load_rate_unit='nat'" in settings
-    assert "later release" in rows["grows"][3]  # the calibration still to come is said
+    # the grows preset says how it was calibrated and how well it fits
+    assert "calibrated" in rows["grows"][3] and "RMSE" in rows["grows"][3]
     result = subprocess.run(
         [sys.executable, "-m", "agents.cli", "list", "presets"],
         capture_output=True,

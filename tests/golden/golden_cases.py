@@ -40,6 +40,16 @@ RERECORDED: dict[str, tuple[str, str]] = {
         ("fronthaul_rzf_horizon", "'rzf' is now the partial RZF with one common scale"),
     )
 }
+RERECORDED.update(
+    {
+        name: (
+            "issue #14 slotted BS state and utility per slot",
+            "observation nodes gain column 5 (each BS's mean utility per slot so far); info gains "
+            "utility_per_slot; rewards, actions and every other value unchanged",
+        )
+        for name in ("slotted", "slotted_full_load")
+    }
+)
 #: Cases whose data is the 1a76db1 recording of another case: the beamformers of before issue
 #: #12, under their new names, must reproduce the old episodes bit for bit.
 OLD_NAMES: dict[str, str] = {

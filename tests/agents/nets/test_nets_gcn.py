@@ -59,7 +59,7 @@ def test_weighted_adjacency_matches_numpy() -> None:
 def _slotted_batch(batch: int, num_bs: int, seed: int = 0) -> dict[str, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
     return {
-        "nodes": torch.rand(batch, num_bs, 5, generator=gen),
+        "nodes": torch.rand(batch, num_bs, 6, generator=gen),
         "action_mask": torch.ones(batch, num_bs + 1, dtype=torch.bool),
         "arrival": torch.ones(batch, 1),
     }
@@ -68,7 +68,7 @@ def _slotted_batch(batch: int, num_bs: int, seed: int = 0) -> dict[str, torch.Te
 @pytest.mark.parametrize(("hops", "root_weight"), [(1, False), (1, True), (3, True)])
 def test_dense_equals_pyg_on_bs_graph_batch(hops: int, root_weight: bool) -> None:
     torch.manual_seed(hops)
-    layer = GCNLayer(5, 16, hops=hops, root_weight=root_weight, activation=torch.tanh)
+    layer = GCNLayer(6, 16, hops=hops, root_weight=root_weight, activation=torch.tanh)
     data = bs_graph_batch(_slotted_batch(4, 6))
     dense = layer.forward_graph(data)  # (B, M, F)
     sparse = layer.forward_graph(data, dense=False)  # (B·M, F)
@@ -78,8 +78,8 @@ def test_dense_equals_pyg_on_bs_graph_batch(hops: int, root_weight: bool) -> Non
 
 def test_one_tap_equals_pyg_gcnconv() -> None:
     torch.manual_seed(1)
-    layer = GCNLayer(5, 8)
-    conv = GCNConv(5, 8)
+    layer = GCNLayer(6, 8)
+    conv = GCNConv(6, 8)
     with torch.no_grad():
         conv.lin.weight.copy_(layer.weights[0].weight)
         assert layer.bias is not None

@@ -43,21 +43,21 @@ def test_batch_equals_from_data_list_and_round_trips() -> None:
         assert torch.equal(batch[key], reference[key]), key
     for mine, theirs in zip(batch.to_data_list(), reference.to_data_list(), strict=True):
         assert torch.equal(mine.edge_index, theirs.edge_index)
-    out = GCNConv(5, 2)(batch.x, batch.edge_index)
+    out = GCNConv(6, 2)(batch.x, batch.edge_index)
     assert out.shape == (15, 2)
 
 
 def test_bad_observations_raise() -> None:
     with pytest.raises(ValueError, match="missing"):
-        bs_graph({"nodes": np.zeros((3, 5))})
+        bs_graph({"nodes": np.zeros((3, 6))})
     with pytest.raises(ValueError, match="nodes"):
         bs_graph({"nodes": np.zeros((3, 4)), "action_mask": np.ones(4), "arrival": np.ones(1)})
     with pytest.raises(ValueError, match="action_mask"):
-        bs_graph({"nodes": np.zeros((3, 5)), "action_mask": np.ones(3), "arrival": np.ones(1)})
+        bs_graph({"nodes": np.zeros((3, 6)), "action_mask": np.ones(3), "arrival": np.ones(1)})
     with pytest.raises(ValueError, match="bs_graph_batch"):
         bs_graph(
             {
-                "nodes": np.zeros((2, 3, 5)),
+                "nodes": np.zeros((2, 3, 6)),
                 "action_mask": np.ones((2, 4)),
                 "arrival": np.ones((2, 1)),
             }

@@ -98,7 +98,7 @@ def test_spaces_and_render() -> None:
     assert env.action_space("bs_1").n == 2
     obs, _ = env.reset(seed=0)
     assert env.observation_space("bs_0").contains(obs["bs_0"])
-    assert env.state().shape == (16,)
+    assert env.state().shape == (19,)  # 6 features x 3 BSs + arrival
     frame = env.render()
     assert frame.dtype == np.uint8 and frame.shape[2] == 3
     env.close()

@@ -106,8 +106,9 @@ def test_observation_features_by_hand() -> None:
     shows C (rates [3, 1], demand 4). max_rate = log2(1 + 10^2.3) (20 dB + 3 dB bias),
     max_demand = 10 + 3 = 13.
 
-    nodes[0] = [2/2 seats, mean(log(1 + 2/2), log(1 + 4/2)), 3/max_rate, 4/13, not a candidate]
-    nodes[1] = [0, 0 (empty), 1/max_rate, 4/13, candidate (the only free BS, top_k = 1)]
+    nodes[0] = [2/2 seats, mean(log(1 + 2/2), log(1 + 4/2)), 3/max_rate, 4/13, not a candidate,
+    mean utility per slot so far (log(1 + 2) in slot 0, log(1 + 1) + log(1 + 2) in slot 1) / 2]
+    nodes[1] = [0, 0 (empty), 1/max_rate, 4/13, candidate (the only free BS, top_k = 1), 0]
     """
     config = SlottedConfig(num_bs=2, max_users_per_bs=2, top_k=1, mean_demand=10)
     instance = SlottedInstance(
@@ -121,8 +122,15 @@ def test_observation_features_by_hand() -> None:
     max_rate = math.log2(1 + 10 ** (23 / 10))  # 20 dB level + 3 dB bias
     assert config.max_rate == pytest.approx(max_rate)
     expected = [
-        [1.0, (math.log(2) + math.log(3)) / 2, 3 / max_rate, 4 / 13, 0.0],
-        [0.0, 0.0, 1 / max_rate, 4 / 13, 1.0],
+        [
+            1.0,
+            (math.log(2) + math.log(3)) / 2,
+            3 / max_rate,
+            4 / 13,
+            0.0,
+            (2 * math.log(3) + math.log(2)) / 2,
+        ],
+        [0.0, 0.0, 1 / max_rate, 4 / 13, 1.0, 0.0],
     ]
     np.testing.assert_allclose(obs["nodes"][0].numpy(), expected, rtol=1e-6)
     assert obs["arrival"].tolist() == [[1.0]]

@@ -26,7 +26,7 @@ def test_make_vec_builds_the_native_env_with_the_time_limit() -> None:
     assert isinstance(envs.unwrapped, SlottedArrivalAssocVectorEnv)
     assert envs.unwrapped.max_episode_steps == 40
     obs, _ = envs.reset(seed=0)
-    assert obs["nodes"].shape == (3, 3, 5) and obs["action_mask"].dtype == torch.int8
+    assert obs["nodes"].shape == (3, 3, 6) and obs["action_mask"].dtype == torch.int8
     assert envs.single_action_space == gym.spaces.Discrete(4)
 
 

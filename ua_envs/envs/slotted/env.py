@@ -43,23 +43,40 @@ is then rejected; ``info["invalid_action"] = True``). A malformed action (not an
 |---|---|---|---|
 | ``action_mask`` | ``(num_bs + 1,)`` | int8 | legal actions (above) |
 | ``arrival`` | ``(1,)`` | float32 | 1 if a user arrives in the current slot |
-| ``nodes`` | ``(num_bs, 5)`` | float32 | per BS (the BS graph's node features), below |
+| ``nodes`` | ``(num_bs, 6)`` | float32 | per BS (the BS graph's node features), below |
 
 ``nodes[n]`` = [users at n / ``max_users_per_bs``; mean over n's users of
-``log(1 + log2(1 + SNR_i)/|S_n|)`` (each user's utility in the next slot if nobody joins, nats; 0
-for an empty BS); the new user's ``log2(1 + SNR_n) / max_rate`` (``max_rate`` = the largest rate
-any draw can give, so in (0, 1]; 0 without arrival); the new user's demand / (``mean_demand`` +
-``demand_spread``) (0 without arrival); 1 if n is a candidate]. Every observation lies in
-``observation_space`` (upper bounds ``[1, log(1 + max_rate), 1, 1, 1]``, lower bounds 0; float32
-rounding at a bound is clipped to it). ``ua_envs.graph.bs_graph`` turns it into a fully connected
-``torch_geometric`` graph.
+``log(1 + rate_i/|S_n|)`` (each user's utility in the next slot if nobody joins, nats; 0 for an
+empty BS); the new user's ``rate_n / max_rate`` (``max_rate`` = the largest rate any draw can
+give, so in (0, 1]; 0 without arrival); the new user's demand / (``mean_demand`` +
+``demand_spread``) (0 without arrival); 1 if n is a candidate; n's mean utility per slot so far
+(the paper's BS state): the log-sum terms ``log(1 + th_i)`` of n's users summed over the slots
+played this episode, divided by the number of slots played (nats/slot; 0 right after reset;
+summed over n it is ``info["utility_per_slot"]``)]. A user's ``rate`` is
+``rate_scale · log2(1 + SNR)`` data units per slot. Every observation lies in
+``observation_space`` (upper bounds ``[1, log(1 + max_rate), 1, 1, 1, U · log(1 + max_rate /
+U)]`` with ``U = max_users_per_bs``, lower bounds 0; float32 rounding at a bound is clipped to
+it). ``ua_envs.graph.bs_graph`` turns it into a fully connected ``torch_geometric`` graph.
 
 ## Rewards
 
-The log-sum throughput of the slot, ``Σ_n Σ_{i∈S_n} log(1 + th_i)`` (natural log) over the users
-served in the slot (the new user included, those leaving after the slot included); 0 when
-nobody is in the network. No penalty for rejections (they cost the utility the user would have
-brought); ``info["rejections"]`` counts them.
+The slot's utility is the log-sum throughput ``u_t = Σ_n Σ_{i∈S_n} log(1 + th_i)`` [nats]
+(natural log) over the users served in the slot (the new user included, those leaving after the
+slot included); 0 when nobody is in the network. ``reward_mode`` picks the reward:
+
+| ``reward_mode`` | reward of slot t | unit |
+|---|---|---|
+| ``"logsum"`` (default, the paper's) | ``u_t`` | nats |
+| ``"user_mean"`` | ``u_t / N_t`` (0 when ``N_t = 0``) | nats per user |
+| ``"served"`` | ``Σ_n Σ_{i∈S_n} min(th_i, d_i)`` | data units |
+
+``N_t`` is the number of users served in the slot, ``d_i`` user i's remaining demand before it.
+
+No penalty for rejections (they cost the utility the user would have brought);
+``info["rejections"]`` counts them. Whatever the mode, ``info["utility"]`` is ``u_t`` and
+``info["episode_utility"]`` their sum, and ``info["utility_per_slot"]`` is ``episode_utility``
+divided by the slots played (at the end of an episode: episode utility / ``horizon``, the
+quantity the paper's Table I reports as "mean utility").
 
 ## Starting State
 
@@ -76,11 +93,13 @@ termination. Stepping after the end raises ``RuntimeError`` (call ``reset()``).
 
 ## Info
 
-``utility`` (this slot's reward), ``episode_utility``, ``rejections`` (forced + voluntary, this
-episode), ``declines`` (voluntary rejections, a subset), ``arrivals`` (users that arrived so far),
-``arrived`` (a user arrived in the slot just played), ``active_users`` (after departures),
-``departures``, ``users_per_bs`` ``(num_bs,)``, ``sum_rate`` (``Σ th_i`` of the slot, data
-units/slot), ``throughput`` ``(num_bs, max_users_per_bs)`` per seat, ``invalid_action``.
+``utility`` (this slot's log-sum utility ``u_t``, the reward under ``reward_mode="logsum"``),
+``episode_utility``, ``utility_per_slot`` (``episode_utility`` / slots played), ``rejections``
+(forced + voluntary, this episode), ``declines`` (voluntary rejections, a subset), ``arrivals``
+(users that arrived so far), ``arrived`` (a user arrived in the slot just played),
+``active_users`` (after departures), ``departures``, ``users_per_bs`` ``(num_bs,)``,
+``sum_rate`` (``Σ th_i`` of the slot, data units/slot), ``throughput``
+``(num_bs, max_users_per_bs)`` per seat, ``invalid_action``.
 ``reset`` returns the same keys (zeros and False). There are no array channels: the slotted env
 has no ``channels``/``tx_power``/``noise_power``; ``env.unwrapped.state`` (the batch-of-one
 numpy :class:`~ua_envs.envs.slotted.sim.SlottedState`, read-only) holds every SNR (dB), rate and
@@ -101,6 +120,9 @@ remaining demand.
 | ``bs_bias_db`` | None | per-BS SNR offset [dB]; None = +3 dB on BS 0 |
 | ``horizon`` | 40 | slots per episode (drawn at reset; the env truncates after them) |
 | ``invalid_action`` | "terminate" | "terminate", "raise" or "ignore" |
+| ``preset`` | None | paper preset "grows" (docs/model.md §5b; explicit kwargs override it) |
+| ``reward_mode`` | "logsum" | "logsum", "user_mean" or "served" (Rewards) |
+| ``rate_scale`` | 1.0 | ``rate = rate_scale · log2(1 + SNR)`` [data units/slot], ``[1e-3, 1e3]`` |
 | ``render_mode`` | None | None, "rgb_array" or "human" |
 
 Unknown kwargs raise ``ValueError`` naming the valid ones. A given instance fixes the episode:
@@ -124,7 +146,7 @@ demand_spread]``); slots after ``T0`` have no arrivals. Any other option key is 
 >>> env = gym.make("SlottedArrivalAssoc-v0")
 >>> obs, info = env.reset(seed=0)
 >>> obs["nodes"].shape, obs["action_mask"].shape
-((3, 5), (4,))
+((3, 6), (4,))
 
 A scripted episode: slot 0's user has SNR 3 (4.77 dB, rate 2) to BS 0 and demand 4, slot 1's
 has rate 4 to BS 0 and demand 2.
@@ -151,6 +173,7 @@ from gymnasium import spaces
 from ua_envs.envs.base import check_scalar_action
 from ua_envs.envs.single import SimEnv
 from ua_envs.envs.slotted.sim import (
+    NODE_FEATURES,
     SlottedConfig,
     SlottedSimulator,
     SlottedState,
@@ -166,12 +189,15 @@ ObsType = dict[str, np.ndarray]
 def single_spaces(config: SlottedConfig) -> tuple[spaces.Space[Any], spaces.Discrete]:
     """The single-env ``(observation_space, action_space)`` of a configuration."""
     m = config.num_bs
-    high = np.broadcast_to(SlottedSimulator(config).node_high.numpy(), (m, 5)).astype(np.float32)
+    high = SlottedSimulator(config).node_high.numpy()
+    high = np.broadcast_to(high, (m, NODE_FEATURES)).astype(np.float32)
     observation_space = spaces.Dict(
         {
             "action_mask": spaces.Box(0, 1, (m + 1,), dtype=np.int8),
             "arrival": spaces.Box(0.0, 1.0, (1,), dtype=np.float32),
-            "nodes": spaces.Box(np.zeros((m, 5), dtype=np.float32), high, dtype=np.float32),
+            "nodes": spaces.Box(
+                np.zeros((m, NODE_FEATURES), dtype=np.float32), high, dtype=np.float32
+            ),
         }
     )
     return observation_space, spaces.Discrete(m + 1)

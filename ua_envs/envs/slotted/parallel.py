@@ -10,9 +10,9 @@ the best-SNR candidate anyway. Then the slot is played exactly as in the single-
 (serve → depart → reveal the next arrival, docs/model.md §3.4) and every agent gets the shared
 reward (the slot's log-sum throughput).
 
-Observations per agent: ``{"observation": (5,) float32 its node features (the single env's
+Observations per agent: ``{"observation": (6,) float32 its node features (the single env's
 ``nodes[n]`` row), "action_mask": (2,) int8}``; ``state()`` is the global ``nodes`` flattened
-plus the arrival flag, ``(5 M + 1,)``. An accept from a non-candidate follows ``invalid_action``
+plus the arrival flag, ``(6 M + 1,)``. An accept from a non-candidate follows ``invalid_action``
 ("terminate": every agent terminates with reward 0 and the slot is not played; "raise":
 ``ValueError``; "ignore": it counts as a decline) and is reported as ``invalid_action=True`` in
 every agent's info, as in the single env. Episodes are truncated after ``max_cycles`` slots
@@ -43,6 +43,7 @@ from gymnasium import spaces
 from ua_envs.envs.base import check_scalar_action
 from ua_envs.envs.parallel_base import SimParallelEnv, pettingzoo_metadata
 from ua_envs.envs.slotted.sim import (
+    NODE_FEATURES,
     SlottedConfig,
     SlottedSimulator,
     SlottedState,
@@ -78,7 +79,7 @@ class SlottedArrivalParallelEnv(SlottedRendering, SimParallelEnv[SlottedState]):
         self.max_cycles = check_episode_steps("max_cycles", max_cycles, self.config.horizon)
         high = self.sim.node_high.numpy()
         self.state_space = spaces.Box(
-            0.0, float(high.max()), (5 * self.config.num_bs + 1,), dtype=np.float32
+            0.0, float(high.max()), (NODE_FEATURES * self.config.num_bs + 1,), dtype=np.float32
         )
         self._history: list[tuple[float, np.ndarray]] = []
         self._invalid = False  # an illegal accept was ignored in the last step
@@ -89,13 +90,15 @@ class SlottedArrivalParallelEnv(SlottedRendering, SimParallelEnv[SlottedState]):
         return [f"bs_{n}" for n in range(self.config.num_bs)]
 
     def _agent_spaces(self) -> tuple[spaces.Space[Any], spaces.Space[Any]]:
-        """``Dict(observation=(5,) float32, action_mask=(2,) int8)`` and ``Discrete(2)`` (0 =
+        """``Dict(observation=(6,) float32, action_mask=(2,) int8)`` and ``Discrete(2)`` (0 =
         decline, 1 = accept)."""
         high = self.sim.node_high.numpy()
         observation = spaces.Dict(
             {
                 "action_mask": spaces.Box(0, 1, (2,), dtype=np.int8),
-                "observation": spaces.Box(np.zeros(5, np.float32), high, dtype=np.float32),
+                "observation": spaces.Box(
+                    np.zeros(NODE_FEATURES, np.float32), high, dtype=np.float32
+                ),
             }
         )
         return observation, spaces.Discrete(2)
@@ -168,6 +171,6 @@ class SlottedArrivalParallelEnv(SlottedRendering, SimParallelEnv[SlottedState]):
         self._history.append((reward, self.runner.field("users")))
 
     def state(self) -> np.ndarray:
-        """Global state ``(5 M + 1,)`` float32: every BS's node features, then the arrival flag."""
+        """Global state ``(6 M + 1,)`` float32: every BS's node features, then the arrival flag."""
         obs = self.runner.observation()
         return np.concatenate([obs["nodes"].reshape(-1), obs["arrival"]])

@@ -72,12 +72,19 @@ from ua_envs.core.validation import (
 )
 from ua_envs.envs.base import config_from_kwargs
 from ua_envs.envs.contract import Simulator
+from ua_envs.presets import check_preset
 
 #: Remaining demand at or below this [data units] counts as served: absorbs the float32
 #: rounding of demands (up to 1e2) minus sums of ``th`` (a few ulp of 1e1, i.e. ~1e-5).
 DEMAND_TOLERANCE = 1e-4
 
 INVALID_ACTION_MODES = ("terminate", "raise", "ignore")
+#: The per-slot rewards ``reward_mode`` selects (module docstring, "Rewards").
+REWARD_MODES = ("logsum", "user_mean", "served")
+#: Accepted range of ``rate_scale`` and ``demand_scale`` (unitless factors).
+SCALE_LIMITS = (1e-3, 1e3)
+#: Features per BS in the observation's ``nodes`` (columns documented in :meth:`observe`).
+NODE_FEATURES = 6
 #: Accepted range [dB] of ``snr_levels_db`` and ``bs_bias_db`` entries: wide enough for any
 #: physical link, narrow enough that ``log2(1 + 10^(dB/10))`` of their sum stays finite.
 SNR_DB_LIMITS = (-100.0, 100.0)
@@ -102,6 +109,13 @@ class SlottedConfig:
         ``None``: +3 dB on BS 0, 0 elsewhere.
     :param horizon: number of slots drawn at reset (episode length; later slots have no arrivals).
     :param invalid_action: "terminate" (episode ends, reward 0), "raise" or "ignore" (no-op).
+    :param preset: the paper preset :func:`make_config` applied (:mod:`ua_envs.presets`),
+        or ``None``; building the dataclass directly only checks and records the name.
+    :param reward_mode: the per-slot reward, one of :data:`REWARD_MODES`: ``"logsum"`` (the
+        paper's log-sum utility), ``"user_mean"`` (its mean over the users served in the slot)
+        or ``"served"`` (data delivered in the slot) (module docstring, "Rewards").
+    :param rate_scale: data units per slot a user alone at a BS gets per bit/s/Hz of
+        ``log2(1 + SNR)``: ``rate = rate_scale * log2(1 + SNR)``; in ``[1e-3, 1e3]``.
     """
 
     num_bs: int = 3
@@ -115,6 +129,9 @@ class SlottedConfig:
     bs_bias_db: tuple[float, ...] | None = None
     horizon: int = 40
     invalid_action: str = "terminate"
+    preset: str | None = None
+    reward_mode: str = "logsum"
+    rate_scale: float = 1.0
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen dataclass: normalise the fields in place
@@ -147,6 +164,9 @@ class SlottedConfig:
         set_(self, "bs_bias_db", bias)
         set_(self, "horizon", check_int_range("horizon", self.horizon, 1))
         check_choice("invalid_action", self.invalid_action, INVALID_ACTION_MODES)
+        check_preset("SlottedArrivalAssoc", self.preset)
+        check_choice("reward_mode", self.reward_mode, REWARD_MODES)
+        set_(self, "rate_scale", check_float_range("rate_scale", self.rate_scale, *SCALE_LIMITS))
 
     @property
     def num_actions(self) -> int:
@@ -161,13 +181,15 @@ class SlottedConfig:
 
     @property
     def max_rate(self) -> float:
-        """Largest single-user rate ``log2(1 + SNR)`` [data units/slot] any draw can produce.
+        """Largest single-user rate ``rate_scale * log2(1 + SNR)`` [data units/slot] any draw
+        can produce.
 
         Positive and finite for every valid config (dB fields in ``[-100, 100]``): where
-        ``1 + SNR`` rounds to 1 in float64 it is ``log1p(SNR) / ln 2 >= 1.4e-20``.
+        ``1 + SNR`` rounds to 1 in float64 it is ``rate_scale * log1p(SNR) / ln 2``
+        (``>= 1.4e-23``).
         """
         snr = 10.0 ** (self.max_snr_db / 10.0)
-        return math.log2(1.0 + snr) or math.log1p(snr) / math.log(2.0)
+        return self.rate_scale * (math.log2(1.0 + snr) or math.log1p(snr) / math.log(2.0))
 
     @property
     def max_demand(self) -> int:
@@ -251,8 +273,9 @@ class SlottedState:
     user_rate: Array  # (B, M, U) float32, log2(1 + SNR) of the seated user (0 if empty)
     remaining: Array  # (B, M, U) float32, remaining demand [data units] (0 if empty)
     throughput: Array  # (B, M, U) float32, th of each seat in the last served slot
-    utility: Array  # (B,) float32, reward of the last slot
-    episode_utility: Array  # (B,) float32, sum of rewards this episode
+    utility: Array  # (B,) float32, log-sum utility of the last slot (the "logsum" reward)
+    episode_utility: Array  # (B,) float32, sum of the slots' log-sum utilities this episode
+    bs_utility: Array  # (B, M) float32, each BS's share of episode_utility (its users' terms)
     arrived: Array  # (B,) bool, a user arrived in the last played slot
     arrivals_count: Array  # (B,) int64, arrivals so far this episode (played slots)
     rejections: Array  # (B,) int64, arriving users not associated (forced + voluntary)
@@ -290,8 +313,19 @@ class SlottedSimulator(Simulator[SlottedState]):
         self._bs_index = torch.arange(m, device=self.device)
         self._rate_scale = config.max_rate
         self._demand_scale = float(config.max_demand)
+        u_max = config.max_users_per_bs
+        # A BS's slot utility sum_i log(1 + r_i/k) over k users is at most k log(1 + max_rate/k),
+        # which grows with k: U_max log(1 + max_rate/U_max) bounds it and its per-slot mean.
         self._node_high = torch.tensor(
-            [1.0, math.log1p(config.max_rate), 1.0, 1.0, 1.0], dtype=torch.float32
+            [
+                1.0,
+                math.log1p(config.max_rate),
+                1.0,
+                1.0,
+                1.0,
+                u_max * math.log1p(config.max_rate / u_max),
+            ],
+            dtype=torch.float32,
         )
         self._max_snr_db = config.max_snr_db
         # observe()'s scale factors (the same Python floats as ``1.0 / x`` at every call)
@@ -353,7 +387,10 @@ class SlottedSimulator(Simulator[SlottedState]):
         snr_db = torch.cat([snr_db, snr_db.new_zeros(b, 1, m)], dim=1)
         demand = torch.cat([demand, demand.new_zeros(b, 1)], dim=1)
         # float64 for the rate so that e.g. SNR = 3 gives exactly 2 data units after rounding.
-        rate = torch.log2(1.0 + torch.pow(10.0, snr_db.double() / 10.0)).float()
+        rate = torch.log2(1.0 + torch.pow(10.0, snr_db.double() / 10.0))
+        if cfg.rate_scale != 1.0:
+            rate = rate * cfg.rate_scale
+        rate = rate.float()
         u_max = cfg.max_users_per_bs
         zeros_seats = torch.zeros((b, m, u_max), dtype=torch.float32, device=dev)
         zeros_f = torch.zeros(b, dtype=torch.float32, device=dev)
@@ -379,6 +416,7 @@ class SlottedSimulator(Simulator[SlottedState]):
             throughput=zeros_seats,
             utility=zeros_f.clone(),
             episode_utility=zeros_f,
+            bs_utility=torch.zeros((b, m), dtype=torch.float32, device=dev),
             arrived=torch.zeros(b, dtype=torch.bool, device=dev),
             arrivals_count=zeros_i.clone(),
             rejections=zeros_i.clone(),
@@ -507,7 +545,9 @@ class SlottedSimulator(Simulator[SlottedState]):
         # 2. serve: equal share of the BS's resources (empty seats have rate 0).
         count = state.users + onehot
         throughput = user_rate / tables["share"][count][:, :, None]
-        reward = xp.log1p(throughput).sum(axis=(1, 2))
+        terms = xp.log1p(throughput)  # (B, M, U), 0 on empty seats
+        utility = terms.sum(axis=(1, 2))
+        reward = self._reward(utility, count, throughput, remaining)
         remaining = remaining - throughput
         # 3. depart: served users leave after the slot.
         stay = occupied & (remaining > DEMAND_TOLERANCE)
@@ -536,8 +576,9 @@ class SlottedSimulator(Simulator[SlottedState]):
             user_rate=user_rate,
             remaining=remaining,
             throughput=throughput,
-            utility=reward,
-            episode_utility=state.episode_utility + reward,
+            utility=utility,
+            episode_utility=state.episode_utility + utility,
+            bs_utility=state.bs_utility + terms.sum(axis=-1),
             arrived=arrival,
             arrivals_count=state.arrivals_count + arrival,
             rejections=state.rejections + rejected,
@@ -554,6 +595,24 @@ class SlottedSimulator(Simulator[SlottedState]):
             reward = xp.where(invalid, 0.0, reward)
             terminated = invalid
         return new_state, reward, terminated
+
+    def _reward(self, utility: Array, count: Array, throughput: Array, remaining: Array) -> Array:
+        """The slot's reward ``(B,)`` float32 under ``reward_mode`` (module docstring, "Rewards").
+
+        :param utility: ``(B,)`` the slot's log-sum utility [nats].
+        :param count: ``(B, M)`` users served at each BS in the slot (the new one included).
+        :param throughput: ``(B, M, U)`` each seat's ``th`` in the slot [data units].
+        :param remaining: ``(B, M, U)`` each seat's remaining demand before the slot [data units].
+        """
+        mode = self.config.reward_mode
+        if mode == "logsum":
+            return utility
+        xp = namespace(utility)
+        if mode == "user_mean":
+            # a slot without users has reward 0 (0 / 1, not 0 / 0).
+            return utility / _as_float32(_clip_min(count.sum(axis=1), 1))
+        # "served": a user cannot receive more than it still wants.
+        return xp.minimum(throughput, remaining).sum(axis=(1, 2))
 
     def _check_action(self, action: Any, b: int, xp: Any) -> Array:
         """``action`` as int64 after checking its kind, shape, dtype and range (``ValueError``).
@@ -593,12 +652,14 @@ class SlottedSimulator(Simulator[SlottedState]):
     def observe(self, state: SlottedState) -> dict[str, Array]:
         """Batched observation (docs/model.md §4.4), fresh arrays (torch or numpy, like the state).
 
-        - ``nodes`` ``(B, M, 5)`` float32, per BS: users/U_max; mean over its users of
-          ``log(1 + log2(1 + SNR_i)/|S_n|)`` (what each would get next slot if nobody joins; 0
-          when empty); new user's ``log2(1 + SNR)/max_rate`` (0 without arrival); new user's
-          ``demand/max_demand`` (0 without arrival); candidate 0/1. Clipped to
-          :attr:`node_high` (float32 rounding at the bound, e.g. ``1.0000001``, becomes the
-          bound), so it always lies in ``[0, node_high]``.
+        - ``nodes`` ``(B, M, 6)`` float32, per BS: users/U_max; mean over its users of
+          ``log(1 + rate_i/|S_n|)`` (what each would get next slot if nobody joins; 0
+          when empty); new user's ``rate/max_rate`` (0 without arrival); new user's
+          ``demand/max_demand`` (0 without arrival); candidate 0/1; the BS's mean utility per
+          slot so far, ``bs_utility / max(slot, 1)`` [nats/slot] (its users' log-sum terms
+          summed over the played slots; 0 after reset). Clipped to :attr:`node_high` (float32
+          rounding at the bound, e.g. ``1.0000001``, becomes the bound), so it always lies in
+          ``[0, node_high]``.
         - ``arrival`` ``(B, 1)`` float32 0/1.
         - ``action_mask`` ``(B, M + 1)`` int8.
         """
@@ -610,18 +671,21 @@ class SlottedSimulator(Simulator[SlottedState]):
         if isinstance(state.slot, np.ndarray):
             xp = np
             arr = state.cur_arrival.astype(np.float32)
-            nodes = np.empty((*state.users.shape, 5), dtype=np.float32)
+            nodes = np.empty((*state.users.shape, NODE_FEATURES), dtype=np.float32)
             mask = state.mask.astype(np.int8)
         else:
             xp = torch
             arr = state.cur_arrival.float()
-            nodes = torch.empty((*state.users.shape, 5), dtype=torch.float32, device=arr.device)
+            nodes = torch.empty(
+                (*state.users.shape, NODE_FEATURES), dtype=torch.float32, device=arr.device
+            )
             mask = state.mask.to(torch.int8)
         nodes[:, :, 0] = state.users * self._inv_seats
         nodes[:, :, 1] = xp.log1p(state.user_rate / share[:, :, None]).sum(axis=-1) / share
         nodes[:, :, 2] = state.cur_rate * (arr[:, None] * self._inv_rate)
         nodes[:, :, 3] = (state.cur_demand * arr * self._inv_demand)[:, None]
         nodes[:, :, 4] = mask[:, :m]
+        nodes[:, :, 5] = state.bs_utility / slots_played(state)[:, None]
         # The features are >= 0 by construction; clip the float32 rounding at the upper bound.
         if xp is np:
             np.minimum(nodes, tables["high"], out=nodes)
@@ -636,7 +700,9 @@ class SlottedSimulator(Simulator[SlottedState]):
     def info(self, state: SlottedState, *, copy: bool = True) -> dict[str, Array]:
         """Batched info after the last step (zeros/False right after reset).
 
-        ``utility`` (B,) float32 last slot's reward; ``episode_utility`` (B,); ``rejections``,
+        ``utility`` (B,) float32 last slot's log-sum utility (the reward under
+        ``reward_mode="logsum"``); ``episode_utility`` (B,) their sum; ``utility_per_slot`` (B,)
+        float32 ``episode_utility / max(slots played, 1)``; ``rejections``,
         ``declines``, ``arrivals`` (B,) int64 episode counts; ``arrived`` (B,) bool (a user
         arrived in the last played slot); ``active_users`` (B,) int64 after departures;
         ``departures`` (B,) int64; ``users_per_bs`` (B, M) int64; ``sum_rate`` (B,) float32 sum of
@@ -649,6 +715,7 @@ class SlottedSimulator(Simulator[SlottedState]):
         views = {
             "utility": state.utility,
             "episode_utility": state.episode_utility,
+            "utility_per_slot": state.episode_utility / slots_played(state),
             "rejections": state.rejections,
             "declines": state.declines,
             "arrivals": state.arrivals_count,
@@ -664,17 +731,32 @@ class SlottedSimulator(Simulator[SlottedState]):
 
     # ------------------------------------------------------------------ helpers for agents
     def snr_feature(self, snr_db: Tensor) -> Tensor:
-        """The observation's SNR feature ``log2(1 + 10^(snr_db/10)) / max_rate`` of ``snr_db``."""
-        return torch.log2(1.0 + torch.pow(10.0, snr_db.double() / 10.0)).float() / self._rate_scale
+        """The observation's SNR feature ``rate_scale * log2(1 + 10^(snr_db/10)) / max_rate``."""
+        rate = torch.log2(1.0 + torch.pow(10.0, snr_db.double() / 10.0)) * self.config.rate_scale
+        return rate.float() / self._rate_scale
 
     @property
     def node_high(self) -> Tensor:
-        """Upper bounds ``(5,)`` of the ``nodes`` features (lower bounds are 0)."""
+        """Upper bounds ``(NODE_FEATURES,)`` of the ``nodes`` features (lower bounds are 0)."""
         return self._node_high.clone()
 
 
 def _clip_max(x: Array, high: float) -> Array:
     return np.minimum(x, high) if isinstance(x, np.ndarray) else x.clamp(max=high)
+
+
+def _clip_min(x: Array, low: float) -> Array:
+    return np.maximum(x, low) if isinstance(x, np.ndarray) else x.clamp(min=low)
+
+
+def _as_float32(x: Array) -> Array:
+    return x.astype(np.float32) if isinstance(x, np.ndarray) else x.float()
+
+
+def slots_played(state: SlottedState) -> Array:
+    """``(B,)`` float32 slots played this episode, at least 1 (the divisor of the per-slot
+    means: ``utility_per_slot`` and the observation's mean BS utility, 0 right after reset)."""
+    return _as_float32(_clip_min(state.slot, 1))
 
 
 def _where_rows(rows: Array, a: SlottedState, b: SlottedState) -> SlottedState:

@@ -16,7 +16,7 @@ with ``invalid_action="terminate"``.
 >>> envs = gym.make_vec("SlottedArrivalAssoc-v0", 4, vectorization_mode="vector_entry_point")
 >>> obs, info = envs.reset(seed=0)
 >>> obs["nodes"].shape
-torch.Size([4, 3, 5])
+torch.Size([4, 3, 6])
 >>> mask = obs["action_mask"].bool()
 >>> action = torch.where(mask[:, :3].any(1), mask[:, :3].float().argmax(1), 3)
 >>> obs, reward, terminated, truncated, info = envs.step(action)
