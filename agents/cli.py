@@ -588,13 +588,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     import ua_envs
     from agents.registry import trainer_entry
 
-    entry = trainer_entry(args.policy)
     # A trainer that takes more than the Gymnasium ids (rllib_ppo: PettingZoo modules) checks
-    # the name itself; the env kwargs of such a name are checked when the trainer builds it.
-    check_other_name = entry.check_env if args.env not in ua_envs.ENV_IDS else None
+    # such a name itself; the env kwargs of such a name are checked when the trainer builds it.
+    check_other_name: Callable[[str], None] | None = None
+    if args.env not in ua_envs.ENV_IDS:
+        try:
+            check_other_name = trainer_entry(args.policy).check_env
+        except ValueError:
+            pass  # an unknown trainer: the env's error below comes first, as for any trainer
     other_name = check_other_name is not None
     if check_other_name is not None:
         check_other_name(args.env)
+        entry = trainer_entry(args.policy)
     else:
         _check_env(args.env)
         entry = trainer_entry(args.policy, args.env)
