@@ -50,8 +50,8 @@ class ToySim(Simulator[ToyState]):
     def observe(self, state: ToyState) -> dict[str, torch.Tensor]:
         return {"value": state.value[:, None].clone(), "steps": state.steps[:, None].float()}
 
-    def info(self, state: ToyState) -> dict[str, torch.Tensor]:
-        return {"steps": state.steps.clone()}
+    def info(self, state: ToyState, *, copy: bool = True) -> dict[str, torch.Tensor]:
+        return {"steps": state.steps.clone() if copy else state.steps}
 
 
 class ToyVectorEnv(BatchedVectorEnv[ToyState]):
@@ -110,6 +110,47 @@ def test_same_step_autoreset_reports_final_observation() -> None:
     assert torch.equal(infos["final_obs"]["steps"][ended, 0], torch.ones(int(ended.sum())))
     assert torch.equal(obs["steps"][ended, 0], torch.zeros(int(ended.sum())))
     assert torch.equal(obs["steps"][~ended, 0], torch.ones(int((~ended).sum())))
+
+
+def _play(env: ToyVectorEnv, steps: int) -> list[torch.Tensor]:
+    return [env.step(torch.zeros(env.num_envs, dtype=torch.long))[0]["value"] for _ in range(steps)]
+
+
+def test_autoreset_pool_draws_ahead_and_reproduces(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = ToyVectorEnv(16)
+    draws: list[int] = []
+    reset = env.sim.reset
+
+    def counting_reset(generator, options=None, batch_size=None):  # type: ignore[no-untyped-def]
+        draws.append(batch_size)
+        return reset(generator, options, batch_size)
+
+    monkeypatch.setattr(env.sim, "reset", counting_reset)
+    env.reset(seed=3)
+    first = _play(env, 12)
+    # One draw of 256 serves the first autoresets (a goal of 1-3 steps ends ~8 rows a step).
+    assert draws[:16] == [1] * 16  # the seeded reset: one draw per sub-env (single-env rule)
+    assert draws[16:] == [env.autoreset_pool] == [256]
+    # reset(seed=...) empties the pool: the same seed replays the same episodes, as in a new env.
+    env.reset(seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(_play(env, 12), first, strict=True))
+    fresh = ToyVectorEnv(16)
+    fresh.reset(seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(_play(fresh, 12), first, strict=True))
+    other = ToyVectorEnv(16)
+    other.reset(seed=4)
+    assert not all(torch.equal(a, b) for a, b in zip(_play(other, 12), first, strict=True))
+
+
+def test_autoreset_pool_of_one_draws_exactly_the_ended_rows() -> None:
+    env = ToyVectorEnv(16)
+    env.autoreset_pool = 1
+    env.reset(seed=5)
+    generator_copy = torch.Generator().set_state(env._generator.get_state())
+    ended = env.state.goal == 1
+    obs, *_ = env.step(torch.zeros(16, dtype=torch.long))
+    expected = ToySim(None).reset(generator_copy, None, int(ended.sum()))
+    assert torch.equal(obs["value"][ended, 0], expected.value)
 
 
 def test_truncation_by_max_episode_steps() -> None:

@@ -2,8 +2,8 @@
 ``RERECORDED`` lists the cases re-recorded for a deliberate change, and its ``OLD_NAMES`` cases
 replay a past recording with the old beamformers under their new names).
 
-Bit-identical unless a key is listed in ``RELATIVE``; those are compared at 1e-6 relative
-(documented where the arithmetic changed on purpose).
+Bit-identical unless a key is listed in ``RELATIVE``; those are compared at the relative
+tolerance given there (documented where the arithmetic changed on purpose).
 """
 
 from __future__ import annotations
@@ -20,8 +20,13 @@ from tests.golden.golden_cases import (
     run_vector_case,
 )
 
-#: Keys (suffixes) whose arithmetic changed on purpose and that match to 1e-6 relative.
-RELATIVE: dict[str, tuple[str, ...]] = {}
+#: Case -> (key suffixes whose arithmetic changed on purpose, relative tolerance).
+RELATIVE: dict[str, tuple[tuple[str, ...], float]] = {
+    # The partial RZF forms its Grams with matmuls instead of einsum (speed, issue #13): the
+    # same sums in another order; float32 solves of near-singular Grams amplify the last-bit
+    # change to a few 1e-6 in a rate.
+    "cellfree": (("rates", "sum_rate", "reward"), 1e-5),
+}
 
 
 @pytest.mark.parametrize(("name", "env_id", "kwargs"), CASES, ids=[c[0] for c in CASES])
@@ -29,10 +34,10 @@ def test_golden_episodes_unchanged(name: str, env_id: str, kwargs: dict) -> None
     expected = np.load(DATA / f"{name}.npz")
     actual = {**run_case(env_id, kwargs), **run_vector_case(env_id, kwargs)}
     assert sorted(actual) == sorted(expected.files)
-    loose = RELATIVE.get(name, ())
+    loose, rtol = RELATIVE.get(name, ((), 0.0))
     for key in expected.files:
-        if key.endswith(loose) and loose:
-            np.testing.assert_allclose(actual[key], expected[key], rtol=1e-6, err_msg=key)
+        if loose and key.endswith(loose):
+            np.testing.assert_allclose(actual[key], expected[key], rtol=rtol, err_msg=key)
         else:
             np.testing.assert_array_equal(actual[key], expected[key], err_msg=key)
 

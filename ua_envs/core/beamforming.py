@@ -264,7 +264,9 @@ def _regular_solve(gram: Tensor, rhs: Tensor) -> Tensor:
     device sync) are re-solved with a loading of 1e-3 of the mean diagonal.
     """
     solution, info = torch.linalg.solve_ex(gram, rhs)
-    bad = (info != 0) | ~torch.isfinite(solution).all(dim=-1).all(dim=-1)
+    # One isfinite over the real view (a complex isfinite costs several ops).
+    values = torch.view_as_real(solution) if solution.is_complex() else solution
+    bad = (info != 0) | ~torch.isfinite(values).flatten(start_dim=solution.dim() - 2).all(dim=-1)
     if bool(bad.any()):
         diagonal = torch.diagonal(gram, dim1=-2, dim2=-1).real
         loading = 1e-3 * _safe_positive(diagonal.abs().mean(dim=-1, keepdim=True))
@@ -595,8 +597,10 @@ def _partial_rzf(
     lam = _scaled_loading(lam_w, inverse[..., 0, 0, 0], scale2)
     lam = torch.clamp(lam, min=_zf_loading(real))
     # Per-AP Gram h_{m,i}^H h_{m,j}, then UE k's restricted Gram Σ_m a[m,k]² h_{m,i}^H h_{m,j}.
-    per_ap = torch.einsum("...min,...mjn->...mij", normalised.conj(), normalised)
-    restricted = torch.einsum("...mk,...mij->...kij", association.square().to(per_ap.dtype), per_ap)
+    # (matmuls rather than einsum: this runs at every step of the cell-free env)
+    per_ap = torch.matmul(normalised.conj(), normalised.transpose(-2, -1))  # (..., M, K, K)
+    weights = association.square().to(per_ap.dtype).transpose(-2, -1)  # (..., K, M)
+    restricted = torch.matmul(weights, per_ap.flatten(-2)).unflatten(-1, (num_ues, num_ues))
     pair = association.unsqueeze(-1) * association.unsqueeze(-2)  # (..., M, K, L)
     member = 1.0 - torch.prod(1.0 - pair, dim=-3)  # (..., K, L)
     gram = restricted * (member.unsqueeze(-1) * member.unsqueeze(-2)).to(restricted.dtype)
@@ -605,7 +609,7 @@ def _partial_rzf(
     rhs = eye.unsqueeze(-1).expand(*gram.shape[:-1], 1)  # e_k for UE k's system
     solved = _regular_solve(gram, rhs)[..., 0]  # (..., K, L): (Gram_k^{-1})[l, k]
     coefficients = member.to(solved.dtype) * solved
-    combined = torch.einsum("...kl,...mln->...mkn", coefficients, normalised)
+    combined = torch.matmul(coefficients.unsqueeze(-3), normalised)  # (..., M, K, N)
     raw = combined * association.unsqueeze(-1).to(combined.dtype)  # D_k
     norm = torch.linalg.vector_norm(raw, dim=(-3, -1), keepdim=True)  # (..., 1, K, 1)
     unit = raw / torch.where(norm > 0, norm, torch.ones_like(norm)).to(raw.dtype)

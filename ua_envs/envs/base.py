@@ -8,8 +8,9 @@ Seeding rule (one source of randomness per env; nothing owns a seed or uses glob
   env reset with ``seed=s + i`` would (one generator per sub-env, used once), so
   ``make_vec(id, n)`` reset with ``s`` equals ``n`` single envs reset with ``s, s+1, …``
   (Gymnasium's ``SyncVectorEnv`` convention). Episodes started by autoreset are drawn for the
-  whole batch from one generator seeded from ``s``: reproducible, but not the single envs'
-  second episodes (drawing them env by env would cost the vector env its speed).
+  whole batch from one generator seeded from ``s``, at least ``autoreset_pool`` (256) instances
+  per draw, handed out in draw order to the rows that end: reproducible, but not the single
+  envs' second episodes (drawing them env by env would cost the vector env its speed).
 """
 
 from __future__ import annotations
@@ -289,19 +290,19 @@ def merge_rows(state: StateT, fresh: StateT, rows: Tensor) -> StateT:
     """
     updates: dict[str, Any] = {}
     every_row = bool(rows.all())  # one-step envs reset every row at every step
+    index = None if every_row else torch.nonzero(rows).flatten()
     for field in dataclasses.fields(state):  # type: ignore[arg-type]
         old = getattr(state, field.name)
-        if isinstance(old, Tensor) and every_row:
-            updates[field.name] = getattr(fresh, field.name)
-        elif isinstance(old, Tensor):
-            merged = old.clone()
-            merged[rows] = getattr(fresh, field.name)
-            updates[field.name] = merged
+        if isinstance(old, Tensor):
+            new = getattr(fresh, field.name)
+            # index_copy: one out-of-place op per field (no clone + masked assignment)
+            updates[field.name] = new if index is None else old.index_copy(0, index, new)
     return dataclasses.replace(state, **updates)  # type: ignore[type-var]
 
 
-def select_rows(state: StateT, rows: Tensor) -> StateT:
-    """The sub-batch ``rows`` (bool or index tensor) of a batched state dataclass."""
+def select_rows(state: StateT, rows: Tensor | slice) -> StateT:
+    """The sub-batch ``rows`` (bool or index tensor, or a slice: views) of a batched state
+    dataclass."""
     updates = {
         field.name: getattr(state, field.name)[rows]
         for field in dataclasses.fields(state)  # type: ignore[arg-type]
@@ -313,6 +314,19 @@ def select_rows(state: StateT, rows: Tensor) -> StateT:
 #: Instances drawn per batch by single envs' unseeded resets (amortises the per-call overhead
 #: of drawing one instance at a time).
 RESET_CHUNK = 64
+
+#: Instances a vector env's autoreset draws at a time when fewer rows end (a sequential env
+#: ends a few rows per step; one draw of 256 costs little more than one of 4).
+AUTORESET_POOL = 256
+
+
+def state_batch_size(state: Any) -> int:
+    """The batch size (first dim of the tensor or array fields) of a batched state dataclass."""
+    for field in dataclasses.fields(state):
+        value = getattr(state, field.name)
+        if isinstance(value, (Tensor, np.ndarray)):
+            return int(value.shape[0])
+    raise ValueError(f"{type(state).__name__} has no tensor field to take a batch size from")
 
 
 def split_rows(state: StateT) -> list[StateT]:
@@ -377,6 +391,9 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
     state: StateT
     #: The family's simulator class.
     simulator_class: ClassVar[type[Simulator[Any]]]
+    #: Fewest instances one autoreset draw makes (the rest wait for later steps); 1 draws
+    #: exactly the rows that ended.
+    autoreset_pool: int = AUTORESET_POOL
 
     @staticmethod
     def make_config(kwargs: Mapping[str, Any]) -> Any:
@@ -439,6 +456,28 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
         self._generator = torch.Generator(device=self.device)
         self._generator.manual_seed(int(np.random.SeedSequence().generate_state(1)[0]))
         self._options: dict[str, Any] | None = None
+        self._pool: StateT | None = None  # autoreset instances drawn ahead ...
+        self._pool_start = 0  # ... of which rows from this one on are unused
+
+    def _draw_autoreset(self, count: int) -> StateT:
+        """``count`` fresh instances for the rows that ended, from the autoreset generator.
+
+        Simulators with ``chunked_resets`` draw at least :attr:`autoreset_pool` at a time and
+        keep the rest for later steps (the stream is still fixed by ``reset(seed=...)``, which
+        empties the pool); the others draw exactly ``count``.
+        """
+        if not self.sim.chunked_resets:
+            return self.sim.reset(self._generator, self._options, batch_size=count)
+        pool, start = self._pool, self._pool_start
+        have = 0 if pool is None else state_batch_size(pool) - start
+        if pool is None or have < count:
+            size = max(count - have, self.autoreset_pool)
+            fresh = self.sim.reset(self._generator, self._options, batch_size=size)
+            if pool is not None and have > 0:
+                fresh = concat_states([select_rows(pool, slice(start, None)), fresh])
+            pool, start = fresh, 0
+        self._pool, self._pool_start = pool, start + count
+        return select_rows(pool, slice(start, start + count))
 
     def _draw_seeded(self, seed: int, options: dict[str, Any] | None) -> StateT:
         """Sub-env ``i`` drawn as a single env reset with ``seed + i`` would draw it."""
@@ -455,6 +494,7 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
         if isinstance(seed, list):
             raise ValueError("seed must be an int or None for this vector env, got a list")
         self._options = self.sim.check_options(options) or None
+        self._pool, self._pool_start = None, 0
         # No autograd graph in the env loop (evaluate() stays differentiable on the state).
         with torch.no_grad():
             if seed is not None:
@@ -493,16 +533,19 @@ class BatchedVectorEnv(VectorEnv, Generic[StateT]):
         else:
             truncated = (self._elapsed >= self.max_episode_steps) & ~terminated
         # Fresh tensors: a user mutating an info entry must not corrupt the simulator's state.
-        step_info = {key: value.clone() for key, value in self.sim.info(self.state).items()}
+        step_info = {
+            key: value.clone() for key, value in self.sim.info(self.state, copy=False).items()
+        }
         infos: dict[str, Any] = dict(step_info)
         done = terminated | truncated
         if bool(done.any()):
             infos["final_obs"] = self.sim.observe(self.state)
-            infos["final_info"] = {key: value.clone() for key, value in step_info.items()}
+            # The step info is the ending episodes' info (computed before the reset): the same
+            # fresh tensors serve both entries.
+            infos["final_info"] = dict(step_info)
             infos["_final"] = done.clone()
-            fresh = self.sim.reset(self._generator, self._options, batch_size=int(done.sum()))
-            self.state = merge_rows(self.state, fresh, done)
-            self._elapsed[done] = 0
+            self.state = merge_rows(self.state, self._draw_autoreset(int(done.sum())), done)
+            self._elapsed.masked_fill_(done, 0)
         return self.sim.observe(self.state), reward, terminated, truncated, infos
 
     def action_masks(self) -> Tensor:
