@@ -333,6 +333,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="learner hyper-parameters, e.g. gamma=0.9 (defaults: the trainer's documented ones)",
     )
 
+    p_board = command(
+        "scoreboard",
+        cmd_scoreboard,
+        "baselines and learned agents on all five env ids, one table each (make demo)",
+    )
+    p_board.add_argument("--paper", action="store_true", help="run each id at its paper's preset")
+    p_board.add_argument(
+        "--env",
+        action="append",
+        metavar="ID",
+        help="only this env id (repeatable; default: all five)",
+    )
+    p_board.add_argument(
+        "--episodes",
+        type=_int_at_least(1),
+        help="episodes per method on every env (default: each env's own, 300-1000)",
+    )
+    p_board.add_argument(
+        "--seed",
+        type=_int_at_least(0),
+        default=None,
+        help="episode j uses seed + j (default 2000000000: no training run uses it)",
+    )
+    p_board.add_argument(
+        "--train",
+        action="store_true",
+        help="retrain every learned agent with its documented command first (slow)",
+    )
+    p_board.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="where scoreboard.png (and --train's checkpoints) go (results/scoreboard)",
+    )
+    p_board.add_argument(
+        "--readme",
+        metavar="FILE",
+        help="also rewrite FILE's generated scoreboard section (README.md)",
+    )
+
     p_eval = command("evaluate", cmd_evaluate, "evaluate one (trained) policy")
     p_eval.add_argument(
         "policy",
@@ -567,6 +607,35 @@ def _run_table(args: argparse.Namespace, specs: list[str], reference: str | None
 def cmd_compare(args: argparse.Namespace) -> int:
     """``ua-envs compare ENV --policies a,b``: mean ± CI table, optional files and figure."""
     return _run_table(args, args.policies, args.reference)
+
+
+def cmd_scoreboard(args: argparse.Namespace) -> int:
+    """``ua-envs scoreboard``: every env's baselines and learned agents, tables and a PNG."""
+    from agents import scoreboard
+
+    for env_id in args.env or []:
+        _check_env(env_id)
+    import torch  # noqa: F401  (so that the thread count is set explicitly)
+
+    _set_threads(args.threads)
+    try:
+        board = scoreboard.run_scoreboard(
+            paper=args.paper,
+            env_ids=args.env,
+            episodes=args.episodes,
+            seed=scoreboard.SCOREBOARD_SEED if args.seed is None else args.seed,
+            train=args.train,
+            out_dir=scoreboard.DEFAULT_OUT if args.out is None else args.out,
+            progress=not args.quiet,
+            printer=lambda message: _note(args, message),
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    print(board.to_markdown())
+    _note(args, f"figure: {board.figure}; {board.seconds:.0f} s")
+    if args.readme is not None:
+        _note(args, f"wrote {scoreboard.write_readme(args.readme, board)}")
+    return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

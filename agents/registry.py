@@ -49,6 +49,7 @@ from agents.entries import (
 )
 from agents.envs import MAKE_KWARGS, env_kwarg_names, env_traits
 from agents.policy import Policy
+from agents.pretrained import resolve_checkpoint
 from agents.values import parse_value
 
 __all__ = [
@@ -520,12 +521,14 @@ def check_policy_spec(spec: str, env_id: str | None = None) -> PolicyEntry:
     :raises ValueError: malformed spec, unknown name (or one that does not serve the id's
         action space), a missing checkpoint for a policy that needs one, a checkpoint for a
         policy that takes none, an empty checkpoint path, an ``@`` key that is not a kwarg of
-        the env (the message names the valid ones).
+        the env (the message names the valid ones), ``NAME:pretrained`` where no checkpoint of
+        NAME for ``env_id`` is shipped (:mod:`agents.pretrained`).
     """
     parsed = split_policy_spec(spec)
     entry = policy_entry(parsed.name, env_id)
     _check_checkpoint(entry, spec, parsed.checkpoint)
     _check_settings(spec, parsed.settings, env_id)
+    resolve_checkpoint(parsed.name, env_id, parsed.checkpoint)
     return entry
 
 
@@ -578,7 +581,8 @@ def make_policy(spec: str, env: gym.Env, seed: int | None = None) -> Policy:
         a trained policy without checkpoint, a checkpoint for a policy that takes none, an env
         built with other values of the spec's settings (so that no result is labelled with a
         method it did not run), and whatever the factory raises (a damaged checkpoint, for the
-        built-in loaders).
+        built-in loaders). ``NAME:pretrained`` loads the checkpoint shipped for the env's id
+        (:mod:`agents.pretrained`).
     """
     parsed = split_policy_spec(spec)
     env_id = env.spec.id if env.spec is not None else None
@@ -595,4 +599,5 @@ def make_policy(spec: str, env: gym.Env, seed: int | None = None) -> Policy:
                 f"(agents.registry.policy_env_kwargs) or give the spec "
                 f"{parsed.name}@{key}={actual!r}"
             )
-    return entry.factory(env, checkpoint=parsed.checkpoint, seed=seed)
+    checkpoint = resolve_checkpoint(parsed.name, env_id, parsed.checkpoint)  # NAME:pretrained
+    return entry.factory(env, checkpoint=checkpoint, seed=seed)

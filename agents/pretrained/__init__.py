@@ -1,0 +1,96 @@
+"""Checkpoints shipped in the package, used as ``NAME:pretrained`` in every policy spec.
+
+Each entry of :data:`PRETRAINED` names the policy, the env id and kwargs it was trained on, the
+file (in this directory, installed as package data) and the ``ua-envs train`` arguments with
+their seed that produced it: ``ua-envs train POLICY --env ID ARGS --out FILE`` reproduces it,
+and ``ua-envs scoreboard --train`` runs exactly that command for every entry.
+
+>>> from agents.pretrained import PRETRAINED, find_pretrained
+>>> find_pretrained("no_such_policy", "CellFreeAssoc-v0") is None
+True
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: The directory of the shipped files.
+DIRECTORY = Path(__file__).resolve().parent
+
+#: The checkpoint argument of a spec that selects the shipped file (``reinforce:pretrained``).
+PRETRAINED_NAME = "pretrained"
+
+
+@dataclass(frozen=True)
+class PretrainedCheckpoint:
+    """One shipped checkpoint and the command that produced it.
+
+    :param policy: policy (and trainer) name, e.g. ``"reinforce"``.
+    :param env_id: the env id it was trained on.
+    :param filename: the file in :data:`DIRECTORY`.
+    :param train_args: the arguments of ``ua-envs train POLICY`` after ``--env ID`` and before
+        ``--out`` (budget, ``--seed``, ``--env-kwargs`` ...).
+    :param train_minutes: measured wall time of that command on the reference machine
+        (2 cores, one torch thread) [min].
+    :param env_kwargs: the env kwargs it was trained with (``{}``: the id's defaults).
+    """
+
+    policy: str
+    env_id: str
+    filename: str
+    train_args: tuple[str, ...]
+    train_minutes: float
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        """The shipped file."""
+        return DIRECTORY / self.filename
+
+    def train_argv(self, out: str | Path) -> list[str]:
+        """``ua-envs`` arguments that retrain it into ``out``."""
+        return ["train", self.policy, "--env", self.env_id, *self.train_args, "--out", str(out)]
+
+    def command(self, out: str | Path | None = None) -> str:
+        """The documented training command (``out`` defaults to the shipped file's name)."""
+        argv = self.train_argv(self.filename if out is None else out)
+        return "ua-envs " + " ".join(shlex.quote(arg) for arg in argv)
+
+
+#: Every shipped checkpoint (a learner issue adds its entry with its file).
+PRETRAINED: tuple[PretrainedCheckpoint, ...] = ()
+
+
+def find_pretrained(
+    policy: str, env_id: str | None, table: tuple[PretrainedCheckpoint, ...] | None = None
+) -> PretrainedCheckpoint | None:
+    """The shipped checkpoint of ``policy`` on ``env_id`` (``None`` if there is none)."""
+    for entry in PRETRAINED if table is None else table:
+        if entry.policy == policy and entry.env_id == env_id:
+            return entry
+    return None
+
+
+def resolve_checkpoint(policy: str, env_id: str | None, checkpoint: str | None) -> str | None:
+    """``checkpoint``, with ``"pretrained"`` replaced by the shipped file's path.
+
+    :raises ValueError: ``"pretrained"`` where no checkpoint of ``policy`` for ``env_id`` is
+        shipped (the message lists the shipped ones), or a shipped file that is missing.
+    """
+    if checkpoint != PRETRAINED_NAME:
+        return checkpoint
+    entry = find_pretrained(policy, env_id)
+    if entry is None:
+        shipped = ", ".join(f"{e.policy}:pretrained on {e.env_id}" for e in PRETRAINED)
+        raise ValueError(
+            f"no pretrained checkpoint of {policy!r} for {env_id}; shipped: {shipped or 'none'}"
+        )
+    if not entry.path.is_file():
+        raise ValueError(
+            f"the shipped checkpoint {entry.path} is missing (a broken install?); "
+            f"retrain it with: {entry.command()}"
+        )
+    return str(entry.path)
