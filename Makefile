@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m agents.scoreboard
+	$(PY) -m agents.cli scoreboard
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2

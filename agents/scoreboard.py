@@ -18,9 +18,9 @@ and scores those checkpoints instead.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -330,20 +330,21 @@ def retrain(
     out_dir: Path,
     printer: Callable[[str], None],
 ) -> dict[tuple[str, str], Path]:
-    """Run every entry's documented training command into ``out_dir``; ``(policy, env id) →
-    checkpoint``."""
-    from agents.cli import main as cli_main
-
+    """Run every entry's documented training command (``ua-envs train ...`` as a subprocess of
+    this Python) into ``out_dir``; ``(policy, env id) → checkpoint``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[tuple[str, str], Path] = {}
     for entry in entries:
         out = out_dir / entry.filename
         printer(f"scoreboard: retraining {entry.policy} on {entry.env_id}: {entry.command(out)}")
-        # The trainer prints its checkpoint path: keep stdout for the tables.
-        with contextlib.redirect_stdout(sys.stderr):
-            status = cli_main([*entry.train_argv(out), "--quiet"])
-        if status != 0:
-            raise RuntimeError(f"retraining failed: {entry.command(out)}")
+        command = [sys.executable, "-m", "agents.cli", *entry.train_argv(out), "--quiet"]
+        # Captured: the trainer prints its checkpoint path, and stdout is for the tables.
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"retraining failed (exit {done.returncode}): {entry.command(out)}\n"
+                f"{done.stderr.strip()}"
+            )
         paths[(entry.policy, entry.env_id)] = out
     return paths
 
@@ -509,14 +510,3 @@ def _number(text: str) -> float:
         return float(text)
     except ValueError:  # "n/a"
         return math.nan
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m agents.scoreboard`` (``make demo``): the same as ``ua-envs scoreboard``."""
-    from agents.cli import main as cli_main
-
-    return cli_main(["scoreboard", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
