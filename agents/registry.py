@@ -88,6 +88,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "agents.baselines.rollout",
     "agents.sb3",
     "agents.rllib",
+    "agents.l2o",
 )
 
 _POLICIES: dict[str, list[PolicyEntry]] = {}
@@ -133,10 +134,10 @@ def load_builtin() -> None:
             return
         # Explicit imports (not importlib on the names above) keep the dependency visible; a
         # test checks that the two lists agree.
-        from agents import rllib, sb3
+        from agents import l2o, rllib, sb3
         from agents.baselines import cellfree, fronthaul, generic, multicell, rollout, slotted
 
-        modules = (generic, multicell, cellfree, fronthaul, slotted, rollout, sb3, rllib)
+        modules = (generic, multicell, cellfree, fronthaul, slotted, rollout, sb3, rllib, l2o)
         policies: list[PolicyEntry] = []
         trainers: list[TrainerEntry] = []
         for module in modules:

@@ -142,7 +142,7 @@ class BoardResult:
     :param table: the :func:`~agents.evaluate.compare` table (one row per method, baselines
         first).
     :param learned: labels of the rows that are learned agents.
-    :param commands: learned label → the training command of its checkpoint.
+    :param commands: learned label → the training command of its checkpoint (markdown).
     :param env_kwargs: the env kwargs of every row (``{}`` or the paper preset).
     :param seconds: wall time of the board [s].
     """
@@ -276,7 +276,7 @@ class Scoreboard:
         if commands:
             parts.append("Learned agents' checkpoints, reproduced by:")
             parts.append("")
-            parts.extend(f"* `{label}`: `{command}`" for label, command in commands)
+            parts.extend(f"* `{label}`: {command}" for label, command in commands)
         else:
             parts.append("No learned agent's checkpoint ships with this version.")
         parts.append("")
@@ -345,7 +345,7 @@ def retrain(
                 f"retraining failed (exit {done.returncode}): {entry.command(out)}\n"
                 f"{done.stderr.strip()}"
             )
-        paths[(entry.policy, entry.env_id)] = out
+        paths[(entry.policy, entry.env_id)] = entry.produced(out)
     return paths
 
 
@@ -419,7 +419,7 @@ def run_scoreboard(
                 )
                 specs.append(spec)
                 labels.append(label)
-                commands[label] = entry.command()
+                commands[label] = entry.describe()
             bar.set_postfix_str(board.env_id)
             table = compare(
                 specs,

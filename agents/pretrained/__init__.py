@@ -36,6 +36,8 @@ class PretrainedCheckpoint:
     :param train_minutes: measured wall time of that command on the reference machine
         (2 cores, one torch thread) [min].
     :param env_kwargs: the env kwargs it was trained with (``{}``: the id's defaults).
+    :param best: the shipped file is the command's best held-out checkpoint (``<out
+        stem>.best.pt``, :func:`agents.training.run_files`), not its last.
     """
 
     policy: str
@@ -44,6 +46,7 @@ class PretrainedCheckpoint:
     train_args: tuple[str, ...]
     train_minutes: float
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    best: bool = False
 
     @property
     def path(self) -> Path:
@@ -59,9 +62,38 @@ class PretrainedCheckpoint:
         argv = self.train_argv(self.filename if out is None else out)
         return "ua-envs " + " ".join(shlex.quote(arg) for arg in argv)
 
+    def describe(self) -> str:
+        """The command as markdown, saying which of its files is the shipped one."""
+        shipped = " (ships the run's best held-out checkpoint, `<out stem>.best.pt`)"
+        return f"`{self.command()}`" + (shipped if self.best else "")
 
-#: Every shipped checkpoint (a learner issue adds its entry with its file).
-PRETRAINED: tuple[PretrainedCheckpoint, ...] = ()
+    def produced(self, out: str | Path) -> Path:
+        """The file of a run of :meth:`train_argv` into ``out`` that corresponds to the
+        shipped one (``out`` itself, or its ``.best.pt`` sibling with :attr:`best`)."""
+        out = Path(out)
+        return out.with_name(out.stem + ".best.pt") if self.best else out
+
+
+#: Every shipped checkpoint.
+PRETRAINED: tuple[PretrainedCheckpoint, ...] = (
+    PretrainedCheckpoint(
+        policy="l2o",
+        env_id="MultiCellAssoc-v0",
+        filename="l2o-MultiCellAssoc-v0.pt",
+        train_args=(
+            "--steps",
+            "512000",
+            "--seed",
+            "0",
+            "--eval-every",
+            "51200",
+            "--eval-episodes",
+            "500",
+        ),
+        train_minutes=2.6,
+        best=True,
+    ),
+)
 
 
 def find_pretrained(

@@ -36,10 +36,17 @@ def test_every_board_runs_and_names_a_winner(tmp_path: Path) -> None:
     assert [r.board.env_id for r in board.boards] == [b.env_id for b in scoreboard.BOARDS]
     text = board.to_markdown()
     for result in board.boards:
-        assert result.labels == list(result.board.baselines)
+        shipped = scoreboard.learned_entries(result.board.env_id, {})
+        assert result.labels == [
+            *result.board.baselines,
+            *(f"{entry.policy}:pretrained" for entry in shipped),
+        ]
+        assert result.learned == [f"{entry.policy}:pretrained" for entry in shipped]
         assert result.verdict() in text
         assert f"% of {result.best_baseline}" in result.to_markdown()
-    assert "No learned agent's checkpoint ships" in text
+    assert board.boards[0].learned == ["l2o:pretrained"]  # MultiCellAssoc-v0
+    assert "Learned agents' checkpoints, reproduced by:" in text
+    assert "ua-envs train l2o --env MultiCellAssoc-v0" in text
     assert board.figure == tmp_path / "scoreboard.png" and board.figure.stat().st_size > 0
 
 
@@ -61,7 +68,7 @@ def test_learned_agent_rows_and_retraining(tmp_path: Path, shipped_q_table) -> N
     result = board.boards[0]
     assert result.learned == ["q_learning:pretrained"]
     assert "| q_learning:pretrained | learned |" in result.to_markdown()
-    assert shipped_q_table.command() in board.to_markdown()
+    assert shipped_q_table.describe() in board.to_markdown()
     notes: list[str] = []
     retrained = scoreboard.run_scoreboard(
         env_ids=[SLOTTED],
@@ -89,12 +96,23 @@ def test_pretrained_spec_resolves_to_the_shipped_file(shipped_q_table) -> None:
     env.close()
 
 
+def test_shipped_l2o_checkpoint_loads_and_beats_argmax() -> None:
+    from agents.evaluate import compare
+
+    entry = pretrained.find_pretrained("l2o", "MultiCellAssoc-v0")
+    assert entry is not None and entry.path.is_file()
+    assert entry.path.stat().st_size < 2_000_000
+    table = compare(["argmax", "l2o:pretrained"], "MultiCellAssoc-v0", 100, 7, print_table=False)
+    argmax, l2o = (r.returns.mean() for r in table.results)
+    assert l2o > 1.5 * argmax
+
+
 def test_pretrained_spec_without_a_shipped_checkpoint_is_one_clear_error() -> None:
     with pytest.raises(ValueError, match="no pretrained checkpoint of 'q_learning' for"):
         check_policy_spec("q_learning:pretrained", SLOTTED)
     done = run("evaluate", "q_learning:pretrained", "--env", SLOTTED, "--episodes", "1")
     assert done.returncode == 2
-    one_line(done.stderr, "no pretrained checkpoint of 'q_learning'", "shipped:")
+    one_line(done.stderr, "no pretrained checkpoint of 'q_learning'", "shipped: l2o:pretrained")
 
 
 def test_cli_scoreboard_subset_and_bad_env(tmp_path: Path) -> None:

@@ -1,0 +1,551 @@
+"""Learning to optimize ([GS-GNN], [AttSKGS]): a GNN trained through the differentiable sum rate.
+
+No labels and no RL: each training step draws ``batch_size`` fresh instances from the native
+vector env (``reset()``), scores every BS–UE link with the edge-update GNN of [GS-GNN]
+(:class:`agents.nets.EdgeNodeLayer`), turns the logits into a relaxed association with one of
+the heads of :mod:`agents.nets.assignment_heads` (``softmax``, ``gs``, ``stgs``, ``skgs``) and
+ascends the env's own differentiable sum rate (``vector_env.evaluate(association)``, the
+configured beamformer, MRT by default), minus the load regulariser of [AttSKGS] where the env
+has a load limit::
+
+    loss = -mean_b R_b(a) + Σ_m μ_m · mean_b ReLU(Σ_k a_{m,k} - (limit - δ))
+
+with ``μ_m ← max(0, μ_m + η · mean violation_m)`` after every step (dual ascent).
+
+At test time the association is integer: each UE to its highest-logit BS; with a load limit
+(``MultiCellAssocBalanced-v0``) the output can be *repaired* to a load-feasible one by the exact
+capacitated assignment (:func:`ua_envs.core.assignment.capacitated_assignment` on the
+log-probabilities, the most likely feasible association) — the policy ``l2o`` repairs by
+default, ``l2o@...`` cannot change that (it is a policy option, ``repair``), and the note of
+the trainer reports both.
+
+Link features (:func:`link_features`, from the observation only): each link's unit channel
+direction (``2N``), its gain in dB standardised per instance, and two interference features —
+the gain-weighted squared correlation of the other UEs' directions with this one at the same
+BS (the MRT leakage a UE's beam collects) and the largest such correlation. Without the last
+two the GNN plateaus lower (10.5 vs 10.9 bit/s/Hz on ``MultiCellAssoc-v0``, same budget).
+
+Hyper-parameters: :class:`L2OArgs`. Trainer ``ua-envs train l2o --env ID --steps N --seed S
+--out FILE.pt [--trainer-kwargs head=gs ...]``; policy ``l2o:FILE.pt``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from agents.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from agents.entries import (
+    JOB_TRAIN_OPTIONS,
+    PolicyEntry,
+    TrainerEntry,
+    TrainJob,
+    job_trainer,
+    trainer_for,
+)
+from agents.nets import EdgeNodeLayer
+from agents.nets.assignment_heads import HEADS, relaxed_association, straight_through
+from agents.training import (
+    PeriodicEvaluation,
+    TrainingLog,
+    evaluation_seed,
+    make_generator,
+    run_files,
+)
+
+#: The env ids L2O trains on.
+L2O_ENV_IDS: tuple[str, ...] = ("MultiCellAssoc-v0", "MultiCellAssocBalanced-v0")
+
+ALGORITHM = "l2o"
+
+
+@dataclass(frozen=True)
+class L2OArgs:
+    """Hyper-parameters of :func:`train` (defaults: ours, tuned on held-out seeds only).
+
+    :param head: association head (:data:`agents.nets.assignment_heads.HEADS`): ``softmax``,
+        ``gs`` (Gumbel-softmax), ``stgs`` (straight-through GS), ``skgs`` (Sinkhorn GS with the
+        load limit as caps).
+    :param hidden: width of every GNN layer and MLP.
+    :param layers: edge-update layers.
+    :param learning_rate: Adam step size.
+    :param batch_size: fresh instances per gradient step.
+    :param temperature_start: head temperature τ at step 0.
+    :param temperature_end: τ at the end (geometric schedule in between).
+    :param sinkhorn_iterations: rounds of the ``skgs`` head's Sinkhorn iteration.
+    :param load_slack: δ of the load regulariser (``limit - δ`` is the target load).
+    :param multiplier_lr: η, the dual-ascent step of the load multipliers μ.
+    :param straight_through: score, in the forward pass, the integer association the policy
+        outputs from the head's scores (each UE's largest entry; with a load limit the
+        capacitated assignment, :func:`hard_forward`), with the head's gradient backward: the
+        training objective is then exactly the test-time sum rate.
+    :param grad_clip: max gradient norm per step (0: no clipping).
+    :param total_steps: training instances (one-step episodes: env steps), ≥ 1.
+    :param seed: training seed (weights, Gumbel noise, instance stream).
+    """
+
+    head: str = "softmax"
+    hidden: int = 64
+    layers: int = 3
+    learning_rate: float = 1e-3
+    batch_size: int = 256
+    temperature_start: float = 1.0
+    temperature_end: float = 0.3
+    sinkhorn_iterations: int = 20
+    load_slack: float = 0.0
+    multiplier_lr: float = 1.0
+    straight_through: bool = False
+    grad_clip: float = 1.0
+    total_steps: int = 256_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
+        for name in ("hidden", "layers", "batch_size", "total_steps", "sinkhorn_iterations"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not isinstance(self.straight_through, bool):
+            raise ValueError(
+                f"straight_through must be true or false, got {self.straight_through!r}"
+            )
+        for name in ("learning_rate", "temperature_start", "temperature_end"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        for name in ("load_slack", "multiplier_lr", "grad_clip"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+    def temperature(self, step: int) -> float:
+        """τ after ``step`` training instances (geometric from start to end)."""
+        fraction = min(max(step / self.total_steps, 0.0), 1.0)
+        return float(
+            self.temperature_start * (self.temperature_end / self.temperature_start) ** fraction
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Network
+# --------------------------------------------------------------------------------------------
+
+#: Features per link beyond the ``2N`` direction entries (gain, leakage, largest correlation).
+EXTRA_FEATURES = 3
+
+
+def link_features(observation: Mapping[str, Tensor]) -> Tensor:
+    """Per-link input features of the L2O GNN from a multicell observation (module docstring).
+
+    :param observation: ``channel`` ``(B, M, K, 2N)`` float (``h/σ`` real and imaginary parts)
+        and ``gain_db`` ``(B, M, K)`` float [dB].
+    :return: ``(B, M, K, 2N + 3)`` float32: unit direction, standardised gain, leakage,
+        largest correlation (the last two in ``[0, 1]``).
+    """
+    channel = observation["channel"].to(torch.float32)
+    gain_db = observation["gain_db"].to(torch.float32)
+    half = channel.shape[-1] // 2
+    norm = channel.square().sum(-1, keepdim=True).sqrt()
+    direction = channel / norm.clamp_min(1e-30)
+    mean = gain_db.mean(dim=(-2, -1), keepdim=True)
+    std = gain_db.std(dim=(-2, -1), keepdim=True)
+    gain = (gain_db - mean) / std.clamp_min(1e-6)
+    unit = torch.complex(direction[..., :half], direction[..., half:])  # (B, M, K, N)
+    # |u_{m,k}^H u_{m,j}|^2, zero on the diagonal: how much of j's MRT beam k hears at BS m.
+    correlation = torch.matmul(unit.conj(), unit.transpose(-2, -1)).abs().square()
+    correlation = correlation * (1.0 - torch.eye(unit.shape[-2], device=unit.device))
+    linear = torch.pow(10.0, (gain_db - gain_db.amax(dim=-1, keepdim=True)) / 10.0)  # ≤ 1
+    weights = linear / linear.sum(dim=-1, keepdim=True)
+    leakage = (correlation * weights.unsqueeze(-2)).sum(-1)
+    largest = correlation.amax(dim=-1)
+    return torch.cat(
+        [direction, gain.unsqueeze(-1), leakage.unsqueeze(-1), largest.unsqueeze(-1)], -1
+    )
+
+
+class L2OScorer(nn.Module):
+    """Link logits of the L2O agent: ``link_features → Linear → [EdgeNodeLayer]×L → Linear``.
+
+    Edge features are carried with a residual connection from the second layer on; BS and UE
+    node states start at zero (1 feature) and are built by the layers.
+
+    Shapes:
+        ``observation`` as in :func:`link_features` → logits ``(B, M, K)`` float32.
+
+    :param num_antennas: ``N`` (the direction has ``2N`` entries).
+    :param hidden: width of every layer.
+    :param layers: number of edge-update layers, ≥ 1.
+    """
+
+    def __init__(self, num_antennas: int, hidden: int = 64, layers: int = 3) -> None:
+        super().__init__()
+        self.num_antennas = num_antennas
+        self.embed = nn.Linear(2 * num_antennas + EXTRA_FEATURES, hidden)
+        self.layers = nn.ModuleList(
+            EdgeNodeLayer(hidden if i else 1, hidden if i else 1, hidden, hidden, (hidden,))
+            for i in range(layers)
+        )
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, observation: Mapping[str, Tensor]) -> Tensor:
+        """``(B, M, K)`` link logits (see the class docstring)."""
+        edge = torch.relu(self.embed(link_features(observation)))
+        batch, num_bs, num_ues, _ = edge.shape
+        bs = edge.new_zeros(batch, num_bs, 1)
+        ue = edge.new_zeros(batch, num_ues, 1)
+        for index, layer in enumerate(self.layers):
+            bs, ue, updated = layer(bs, ue, edge)
+            edge = updated + edge if index else updated
+        return self.head(edge).squeeze(-1)
+
+
+# --------------------------------------------------------------------------------------------
+# Policy
+# --------------------------------------------------------------------------------------------
+
+
+def integer_association(logits: Tensor, limit: int | None) -> Tensor:
+    """``(B, K)`` int64 BS indices: each UE's highest logit, or with ``limit`` the most likely
+    association with at most ``limit`` UEs per BS (exact capacitated assignment on the
+    per-UE log-probabilities, one instance at a time)."""
+    from ua_envs.core.assignment import capacitated_assignment
+
+    if limit is None:
+        return logits.argmax(dim=-2)
+    log_probs = torch.log_softmax(logits.detach().to(torch.float64), dim=-2).cpu()
+    rows = [capacitated_assignment(row, limit) for row in log_probs]
+    return torch.stack(rows).to(logits.device)
+
+
+def hard_forward(association: Tensor, limit: int | None) -> Tensor:
+    """Straight-through: the forward value is the integer association the policy would output
+    from ``association``'s scores (each UE's largest entry, or with ``limit`` the capacitated
+    assignment on their logarithms), the backward pass ``association``'s gradient."""
+    if limit is None:
+        return straight_through(association)
+    scores = torch.log(association.detach().clamp_min(1e-12))
+    index = integer_association(scores, limit)
+    hard = torch.nn.functional.one_hot(index, association.shape[-2]).movedim(-1, -2)
+    return hard.to(association.dtype) - association.detach() + association
+
+
+class L2OPolicy:
+    """The trained scorer as a policy of ``MultiCellAssoc*`` (single and batched).
+
+    :param scorer: the trained :class:`L2OScorer` (put in eval mode here).
+    :param limit: the load limit to repair to (``None``: each UE to its highest logit).
+    """
+
+    def __init__(self, scorer: L2OScorer, limit: int | None = None) -> None:
+        self.scorer = scorer.eval()
+        self.limit = limit
+
+    @torch.no_grad()
+    def act_batch(self, observation: dict[str, Tensor], mask: Tensor | None) -> Tensor:
+        """``(B, K)`` int64 BS indices for a batch of observations (``mask`` unused)."""
+        del mask
+        return integer_association(self.scorer(observation), self.limit)
+
+    def act(
+        self, observation: Any, info: dict[str, Any] | None = None, *, env: gym.Env | None = None
+    ) -> np.ndarray:
+        """``(K,)`` int64 BS indices for one observation (a batch of one of :meth:`act_batch`)."""
+        del info, env
+        batch = {
+            key: torch.as_tensor(np.asarray(observation[key]))[None]
+            for key in ("channel", "gain_db")
+        }
+        return self.act_batch(batch, None)[0].cpu().numpy().astype(np.int64)
+
+
+def env_load_limit(env: gym.Env | gym.vector.VectorEnv) -> int | None:
+    """The resolved load limit of a multicell env (``None``: none)."""
+    config = getattr(env.unwrapped, "config")  # noqa: B009 (Env and VectorEnv alike)
+    limit = config.resolved_load_limit
+    return None if limit is None else int(limit)
+
+
+def load_scorer(checkpoint: Checkpoint) -> tuple[L2OScorer, L2OArgs]:
+    """The scorer and hyper-parameters of an ``l2o`` checkpoint."""
+    args = L2OArgs(**checkpoint.hyperparameters)
+    scorer = L2OScorer(int(checkpoint.extra["num_antennas"]), args.hidden, args.layers)
+    scorer.load_state_dict(checkpoint.state["scorer"])
+    return scorer, args
+
+
+#: Env settings an L2O checkpoint must share with the env it acts on (the GNN is size-free, so
+#: the numbers of BSs, UEs and antennas, the power and the load limit may differ).
+MATCHED_SETTINGS: tuple[str, ...] = ("beamforming", "scenario", "overload")
+
+
+def env_settings(env: gym.Env | gym.vector.VectorEnv) -> dict[str, Any]:
+    """The :data:`MATCHED_SETTINGS` of a multicell env's resolved config."""
+    config = getattr(env.unwrapped, "config")  # noqa: B009 (Env and VectorEnv alike)
+    return {key: getattr(config, key, None) for key in MATCHED_SETTINGS}
+
+
+def make_l2o(env: gym.Env, checkpoint: str | None = None, seed: int | None = None) -> L2OPolicy:
+    """Load ``l2o:CHECKPOINT`` for ``env`` (repairing to the env's load limit when it has one).
+
+    The checkpoint serves either multicell id at any size, power or load limit; it must share
+    the env's :data:`MATCHED_SETTINGS` (beamformer, scenario, overload rule).
+
+    :raises ValueError: no checkpoint, or one that does not load for this env (one line).
+    """
+    del seed
+    if checkpoint is None:
+        raise ValueError("policy 'l2o' needs a checkpoint: use l2o:PATH (or l2o:pretrained)")
+    env_id = env.spec.id if env.spec is not None else None
+    if env_id not in L2O_ENV_IDS:
+        raise ValueError(f"l2o serves {', '.join(L2O_ENV_IDS)}, got {env_id!r}")
+    loaded = load_checkpoint(checkpoint, algorithm=ALGORITHM)
+    trained = loaded.extra.get("settings", {})
+    for key, value in env_settings(env).items():
+        if trained.get(key) != value:
+            raise ValueError(
+                f"checkpoint {checkpoint!r} was trained with {key}={trained.get(key)!r}, "
+                f"the env has {key}={value!r}"
+            )
+    scorer, _ = load_scorer(loaded)
+    return L2OPolicy(scorer, env_load_limit(env))
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class L2OResult:
+    """What :func:`train` returns: the checkpoint written, its scorer and the wall time [s]."""
+
+    checkpoint: Checkpoint
+    scorer: L2OScorer
+    seconds: float
+
+
+def train(
+    env_id: str,
+    env_kwargs: Mapping[str, Any] | None = None,
+    args: L2OArgs | None = None,
+    *,
+    out: str | Path | None = None,
+    tensorboard: str | None = None,
+    eval_every: int = 0,
+    eval_episodes: int = 200,
+    progress: bool = False,
+) -> L2OResult:
+    """Train the L2O scorer on ``env_id`` (module docstring).
+
+    :param env_id: ``MultiCellAssoc-v0`` or ``MultiCellAssocBalanced-v0``.
+    :param env_kwargs: env kwargs (presets too).
+    :param args: hyper-parameters (default :class:`L2OArgs`).
+    :param out: checkpoint path (``None``: no files); the curve CSV/PNG and the best evaluated
+        checkpoint (``.best.pt``) go next to it (:func:`agents.training.run_files`).
+    :param tensorboard: directory of TensorBoard scalars.
+    :param eval_every: evaluate the integer policy on held-out seeds every this many instances
+        and at the end (0: never; needs ``out``).
+    :param eval_episodes: episodes of each evaluation.
+    :param progress: progress bar on stderr.
+    :raises ValueError: another env id, a head/env mismatch (``skgs`` needs a load limit).
+    """
+    if env_id not in L2O_ENV_IDS:
+        raise ValueError(f"l2o trains on {', '.join(L2O_ENV_IDS)}, got {env_id!r}")
+    args = args or L2OArgs()
+    env_kwargs = dict(env_kwargs or {})
+    started = time.perf_counter()
+    envs = gym.make_vec(
+        env_id, num_envs=args.batch_size, vectorization_mode="vector_entry_point", **env_kwargs
+    )
+    base = envs.unwrapped
+    limit = env_load_limit(envs)
+    if args.head == "skgs" and limit is None:
+        envs.close()
+        raise ValueError(
+            "head 'skgs' needs a load limit (MultiCellAssocBalanced-v0 or load_limit=)"
+        )
+    evaluation_seed(args.seed, args.batch_size)
+    torch.manual_seed(args.seed)  # the weights' initialisation (no other global draw follows)
+    scorer = L2OScorer(int(base.config.num_antennas), args.hidden, args.layers)
+    optimizer = torch.optim.Adam(scorer.parameters(), lr=args.learning_rate)
+    noise = make_generator(args.seed, "gumbel")
+    multipliers = torch.zeros(int(base.config.num_bs))
+    files = run_files(out) if out is not None else None
+    evaluation = PeriodicEvaluation(env_id, env_kwargs, eval_every if files else 0, eval_episodes)
+    policy = L2OPolicy(scorer, limit)
+
+    def checkpoint(log: TrainingLog) -> Checkpoint:
+        return Checkpoint(
+            algorithm=ALGORITHM,
+            env_id=env_id,
+            hyperparameters=asdict(args),
+            # No optimiser state: l2o runs are not resumed (each is minutes), and the shipped
+            # files stay small.
+            state={"scorer": dict(scorer.state_dict()), "multipliers": multipliers.clone()},
+            env_kwargs=env_kwargs,
+            step=log.step,
+            episodes=log.episodes,
+            seed=args.seed,
+            curve=log.rows,
+            rng={"gumbel": noise.get_state()},
+            extra={
+                "num_antennas": int(base.config.num_antennas),
+                "load_limit": limit,
+                "settings": env_settings(envs),
+            },
+        )
+
+    def evaluate_and_save(log: TrainingLog, **scalars: float) -> None:
+        mean, best = evaluation(policy, log.step)
+        scorer.train()
+        log.record(eval_return=mean, **scalars)
+        assert files is not None
+        saved = checkpoint(log)
+        save_checkpoint(files.checkpoint, saved)
+        if best:
+            save_checkpoint(files.best, saved)
+
+    observation, _ = envs.reset(seed=args.seed)
+    with TrainingLog(
+        args.total_steps,
+        curve_csv=files.curve_csv if files else None,
+        tensorboard=tensorboard,
+        quiet=not progress,
+        description=f"l2o ({args.head}) on {env_id}",
+    ) as log:
+        scorer.train()
+        while log.step < args.total_steps:
+            temperature = args.temperature(log.step)
+            logits = scorer(observation)
+            association = relaxed_association(
+                logits,
+                args.head,
+                temperature,
+                generator=noise,
+                caps=None if limit is None else float(limit),
+                sinkhorn_iterations=args.sinkhorn_iterations,
+            )
+            if args.straight_through:
+                association = hard_forward(association, limit)
+            sum_rate = envs.unwrapped.evaluate(association).reward
+            loss = -sum_rate.mean()
+            violation = torch.zeros_like(multipliers)
+            if limit is not None:
+                excess = torch.relu(association.sum(-1) - (limit - args.load_slack))  # (B, M)
+                loss = loss + (multipliers * excess.mean(0)).sum()
+                violation = excess.detach().mean(0)
+            optimizer.zero_grad()
+            loss.backward()
+            if args.grad_clip > 0:
+                nn.utils.clip_grad_norm_(scorer.parameters(), args.grad_clip)
+            optimizer.step()
+            multipliers = torch.relu(multipliers + args.multiplier_lr * violation)
+            done = min(args.batch_size, args.total_steps - log.step)
+            log.advance(done, sum_rate.detach()[:done].tolist(), temperature=temperature)
+            observation, _ = envs.reset()  # fresh instances from the env's stream
+            scalars = {"loss": float(loss.detach()), "temperature": temperature}
+            final = log.step >= args.total_steps
+            if evaluation.due(log.step, final=final):
+                evaluate_and_save(log, **scalars)
+            elif final or log.step % (args.batch_size * 20) < args.batch_size:
+                log.record(**scalars)
+        result = checkpoint(log)
+        if files is not None:
+            save_checkpoint(files.checkpoint, result)
+    envs.close()
+    scorer.eval()
+    return L2OResult(result, scorer, time.perf_counter() - started)
+
+
+def args_from(hyperparameters: Mapping[str, Any], **fixed: Any) -> L2OArgs:
+    """:class:`L2OArgs` from ``--trainer-kwargs`` (unknown names: one ``ValueError`` listing
+    the valid ones) and the fields the command line sets itself (``fixed``)."""
+    valid = {f.name for f in dataclasses.fields(L2OArgs)} - set(fixed)
+    unknown = sorted(set(hyperparameters) - valid)
+    if unknown:
+        raise ValueError(
+            f"unknown l2o hyper-parameter(s) {', '.join(unknown)}; "
+            f"valid: {', '.join(sorted(valid))}"
+        )
+    return L2OArgs(**{**hyperparameters, **fixed})
+
+
+# --------------------------------------------------------------------------------------------
+# Registry entries (collected by agents.registry.load_builtin)
+# --------------------------------------------------------------------------------------------
+
+
+def _train_l2o(job: TrainJob) -> str:
+    """Train the L2O GNN on a ``MultiCellAssoc*`` id and save it to ``out`` (``.pt``).
+
+    Budget: ``--steps`` training instances (default :attr:`L2OArgs.total_steps`);
+    ``--num-envs`` is the batch of instances per gradient step (:attr:`L2OArgs.batch_size`);
+    ``--trainer-kwargs`` set the other :class:`L2OArgs` fields (``head=gs``). ``--eval-every
+    N`` evaluates the integer policy (repaired to the load limit where the env has one) on
+    ``--eval-episodes`` held-out instances every N steps and keeps ``<out stem>.best.pt``.
+    Returns the path written.
+
+    :raises ValueError: an unknown hyper-parameter (the message lists the valid ones), another
+        env id, ``skgs`` on an env without a load limit.
+    """
+    import sys
+
+    from agents.training import step_budget
+
+    if job.env_id not in L2O_ENV_IDS:
+        raise ValueError(f"l2o trains on {', '.join(L2O_ENV_IDS)}, got {job.env_id!r}")
+    path = job.checked_out(".pt")
+    total = step_budget(job, episode_steps=1, default_steps=L2OArgs.total_steps)
+    fixed: dict[str, Any] = {"total_steps": total, "seed": job.seed}
+    if job.num_envs is not None:
+        fixed["batch_size"] = job.num_envs
+    args = args_from(job.hyperparameters, **fixed)
+    result = train(
+        job.env_id,
+        job.env_kwargs,
+        args,
+        out=path,
+        tensorboard=job.tensorboard,
+        eval_every=job.eval_every or 0,
+        eval_episodes=job.eval_episodes,
+        progress=not job.quiet,
+    )
+    if not job.quiet:
+        print(
+            f"l2o ({args.head}): {result.checkpoint.step:,} instances in {result.seconds:.0f} s",
+            file=sys.stderr,
+        )
+    return str(path)
+
+
+_L2O = PolicyEntry(
+    name="l2o",
+    factory=make_l2o,
+    env_ids=L2O_ENV_IDS,
+    description="learning-to-optimize GNN ([GS-GNN]/[AttSKGS] heads) trained through the "
+    "differentiable sum rate; l2o:PATH from 'ua-envs train l2o'",
+    needs_checkpoint=True,
+)
+#: This module's policies.
+POLICIES: tuple[PolicyEntry, ...] = (_L2O,)
+#: This module's trainers.
+TRAINERS: tuple[TrainerEntry, ...] = (
+    trainer_for(
+        _L2O,
+        job_trainer(_train_l2o),
+        "L2O GNN through the differentiable sum rate (heads softmax|gs|stgs|skgs; saves .pt)",
+        default_suffix=".pt",
+        options=JOB_TRAIN_OPTIONS - {"resume", "episodes"},
+    ),
+)

@@ -1,0 +1,150 @@
+"""The L2O agent (agents.l2o): features, scorer equivariance, training, policy, trainer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from agents.checkpoint import load_checkpoint
+from agents.l2o import (
+    L2OArgs,
+    L2OPolicy,
+    L2OScorer,
+    hard_forward,
+    integer_association,
+    link_features,
+    train,
+)
+from agents.registry import make_policy
+from agents.training import state_digest
+from tests.cli.cli_helpers import one_line, run
+
+MC, BAL = "MultiCellAssoc-v0", "MultiCellAssocBalanced-v0"
+
+
+def _observation(channel: torch.Tensor, gain_db: torch.Tensor) -> dict[str, torch.Tensor]:
+    return {"channel": channel, "gain_db": gain_db}
+
+
+def test_link_features_on_a_hand_built_instance() -> None:
+    # One BS, N = 2, three UEs: UE 0 and UE 1 parallel, UE 2 orthogonal to both.
+    h = torch.tensor([[[3.0, 0.0, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0], [0.0, 1.0, 0.0, 0.0]]])
+    gain_db = 10 * torch.log10(h.square().sum(-1))
+    features = link_features(_observation(h[None], gain_db[None]))[0, 0]  # (K, 2N + 3)
+    torch.testing.assert_close(features[:, :4].square().sum(-1), torch.ones(3))  # unit directions
+    largest = features[:, -1]
+    torch.testing.assert_close(largest, torch.tensor([1.0, 1.0, 0.0]))  # |u0^H u1| = 1 (phase)
+    leakage = features[:, -2]
+    linear = torch.tensor([9.0, 4.0, 1.0])
+    weights = linear / linear.sum()
+    torch.testing.assert_close(leakage, torch.tensor([weights[1], weights[0], 0.0]))
+    assert abs(float(features[:, 4].mean())) < 1e-6  # standardised gain
+
+
+def test_scorer_is_permutation_equivariant() -> None:
+    torch.manual_seed(0)
+    scorer = L2OScorer(num_antennas=4, hidden=16, layers=2).eval()
+    env = gym.make_vec(MC, num_envs=3, vectorization_mode="vector_entry_point")
+    obs, _ = env.reset(seed=1)
+    ue, bs = torch.tensor([3, 1, 7, 0, 2, 6, 5, 4]), torch.tensor([1, 0])
+    permuted = {
+        "channel": obs["channel"][:, bs][:, :, ue],
+        "gain_db": obs["gain_db"][:, bs][:, :, ue],
+    }
+    with torch.no_grad():
+        torch.testing.assert_close(
+            scorer(permuted), scorer(obs)[:, bs][:, :, ue], atol=1e-5, rtol=1e-4
+        )
+    env.close()
+
+
+def test_tiny_training_raises_the_sum_rate_and_reproduces(tmp_path: Path) -> None:
+    args = L2OArgs(hidden=16, layers=2, batch_size=64, total_steps=64 * 60, seed=5)
+    first = train(MC, None, args, out=tmp_path / "a.pt")
+    rows = first.checkpoint.curve
+    # loss = -(sum rate of the step's batch): it falls by more than 1 bit/s/Hz in 60 steps.
+    assert rows[-1]["loss"] < rows[0]["loss"] - 1.0, [r["loss"] for r in rows]
+    again = train(MC, None, args, out=tmp_path / "b.pt")
+    assert state_digest(first.checkpoint.state["scorer"]) == state_digest(
+        again.checkpoint.state["scorer"]
+    )
+    loaded = load_checkpoint(tmp_path / "a.pt", algorithm="l2o", env_id=MC)
+    assert loaded.step == 64 * 60 and loaded.hyperparameters["seed"] == 5
+
+
+def test_policy_single_equals_batched_and_repair_meets_the_limit(tmp_path: Path) -> None:
+    args = L2OArgs(head="skgs", hidden=16, layers=1, batch_size=32, total_steps=64, seed=0)
+    train(BAL, None, args, out=tmp_path / "bal.pt")
+    env = gym.make(BAL)
+    policy = make_policy(f"l2o:{tmp_path / 'bal.pt'}", env, seed=0)
+    assert isinstance(policy, L2OPolicy) and policy.limit == 4
+    venv = gym.make_vec(BAL, num_envs=6, vectorization_mode="vector_entry_point")
+    obs, _ = venv.reset(seed=10)
+    batched = policy.act_batch(obs, None)
+    assert bool((torch.stack([(batched == m).sum(-1) for m in range(2)]) <= 4).all())
+    for row in range(6):
+        single, _ = env.reset(seed=10 + row)
+        assert np.array_equal(policy.act(single), batched[row].numpy())
+    env.close()
+    venv.close()
+
+
+def test_hard_forward_scores_the_policy_output_with_soft_gradients() -> None:
+    soft = torch.tensor([[[0.9, 0.8, 0.6], [0.1, 0.2, 0.4]]], requires_grad=True)
+    hard = hard_forward(soft, 2)  # all prefer BS 0; the limit moves the least sure UE (2)
+    assert hard.detach().tolist() == [[[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]]
+    (hard * torch.tensor([[[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]])).sum().backward()
+    assert soft.grad.tolist() == [[[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]]
+    assert hard_forward(soft, None).detach().tolist() == [[[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]]
+
+
+def test_integer_association_without_and_with_a_limit() -> None:
+    logits = torch.tensor([[[5.0, 4.0, 3.0], [0.0, 0.0, 0.0]]])  # every UE prefers BS 0
+    assert integer_association(logits, None).tolist() == [[0, 0, 0]]
+    repaired = integer_association(logits, 2)[0]
+    assert sorted(repaired.tolist()) == [0, 0, 1] and int(repaired[2]) == 1  # weakest moves
+
+
+def test_args_and_trainer_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="head must be one of"):
+        L2OArgs(head="attention")
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        L2OArgs(batch_size=0)
+    with pytest.raises(ValueError, match="needs a load limit"):
+        train(MC, None, L2OArgs(head="skgs", total_steps=8, batch_size=8))
+    done = run(
+        "train",
+        "l2o",
+        "--env",
+        MC,
+        "--steps",
+        "8",
+        "--out",
+        str(tmp_path / "x.pt"),
+        "--trainer-kwargs",
+        "depth=3",
+    )
+    assert done.returncode == 2
+    one_line(done.stderr, "unknown l2o hyper-parameter(s) depth", "valid:")
+    done = run("train", "l2o", "--env", "CellFreeAssoc-v0", "--steps", "8", "--out", "x.pt")
+    assert done.returncode == 2
+
+
+def test_checkpoint_for_another_beamformer_is_one_line(tmp_path: Path) -> None:
+    train(MC, None, L2OArgs(hidden=8, layers=1, batch_size=8, total_steps=8), out=tmp_path / "m.pt")
+    done = run(
+        "evaluate",
+        f"l2o:{tmp_path / 'm.pt'}",
+        "--env",
+        MC,
+        "--episodes",
+        "2",
+        "--env-kwargs",
+        "beamforming=zf",
+    )
+    assert done.returncode == 2
+    one_line(done.stderr, "beamforming")
