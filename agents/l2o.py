@@ -78,6 +78,7 @@ class L2OArgs:
         load limit as caps).
     :param hidden: width of every GNN layer and MLP.
     :param layers: edge-update layers.
+    :param passes: refinement passes of the scorer (:class:`L2OScorer`).
     :param learning_rate: Adam step size.
     :param batch_size: fresh instances per gradient step.
     :param temperature_start: head temperature τ at step 0.
@@ -97,6 +98,7 @@ class L2OArgs:
     head: str = "softmax"
     hidden: int = 64
     layers: int = 3
+    passes: int = 1
     learning_rate: float = 1e-3
     batch_size: int = 256
     temperature_start: float = 1.0
@@ -112,7 +114,14 @@ class L2OArgs:
     def __post_init__(self) -> None:
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
-        for name in ("hidden", "layers", "batch_size", "total_steps", "sinkhorn_iterations"):
+        for name in (
+            "hidden",
+            "layers",
+            "passes",
+            "batch_size",
+            "total_steps",
+            "sinkhorn_iterations",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -178,7 +187,11 @@ class L2OScorer(nn.Module):
     """Link logits of the L2O agent: ``link_features → Linear → [EdgeNodeLayer]×L → Linear``.
 
     Edge features are carried with a residual connection from the second layer on; BS and UE
-    node states start at zero (1 feature) and are built by the layers.
+    node states start at zero (1 feature) and are built by the layers. With ``passes > 1`` the
+    scorer runs again on its own output: each later pass also sees, per link, the previous
+    pass's association probability ``p_{m,k}`` (softmax over BSs) and the BS's expected load
+    share ``Σ_k p_{m,k} / K`` (the first pass sees ``1/M`` for both), so that UEs can react to
+    each other's choices (who else goes to this BS, and so how much power is left per UE).
 
     Shapes:
         ``observation`` as in :func:`link_features` → logits ``(B, M, K)`` float32.
@@ -186,12 +199,17 @@ class L2OScorer(nn.Module):
     :param num_antennas: ``N`` (the direction has ``2N`` entries).
     :param hidden: width of every layer.
     :param layers: number of edge-update layers, ≥ 1.
+    :param passes: refinement passes, ≥ 1 (the same weights every pass).
     """
 
-    def __init__(self, num_antennas: int, hidden: int = 64, layers: int = 3) -> None:
+    def __init__(
+        self, num_antennas: int, hidden: int = 64, layers: int = 3, passes: int = 1
+    ) -> None:
         super().__init__()
         self.num_antennas = num_antennas
-        self.embed = nn.Linear(2 * num_antennas + EXTRA_FEATURES, hidden)
+        self.passes = passes
+        feedback = 2 if passes > 1 else 0
+        self.embed = nn.Linear(2 * num_antennas + EXTRA_FEATURES + feedback, hidden)
         self.layers = nn.ModuleList(
             EdgeNodeLayer(hidden if i else 1, hidden if i else 1, hidden, hidden, (hidden,))
             for i in range(layers)
@@ -200,7 +218,21 @@ class L2OScorer(nn.Module):
 
     def forward(self, observation: Mapping[str, Tensor]) -> Tensor:
         """``(B, M, K)`` link logits (see the class docstring)."""
-        edge = torch.relu(self.embed(link_features(observation)))
+        features = link_features(observation)
+        batch, num_bs, num_ues, _ = features.shape
+        probability = features.new_full((batch, num_bs, num_ues), 1.0 / num_bs)
+        logits = features.new_zeros(batch, num_bs, num_ues)
+        for _ in range(self.passes):
+            inputs = features
+            if self.passes > 1:
+                share = probability.mean(dim=-1, keepdim=True).expand_as(probability)
+                inputs = torch.cat([features, probability[..., None], share[..., None]], -1)
+            logits = self._score(inputs)
+            probability = torch.softmax(logits, dim=-2)
+        return logits
+
+    def _score(self, inputs: Tensor) -> Tensor:
+        edge = torch.relu(self.embed(inputs))
         batch, num_bs, num_ues, _ = edge.shape
         bs = edge.new_zeros(batch, num_bs, 1)
         ue = edge.new_zeros(batch, num_ues, 1)
@@ -278,8 +310,8 @@ def env_load_limit(env: gym.Env | gym.vector.VectorEnv) -> int | None:
 
 def load_scorer(checkpoint: Checkpoint) -> tuple[L2OScorer, L2OArgs]:
     """The scorer and hyper-parameters of an ``l2o`` checkpoint."""
-    args = L2OArgs(**checkpoint.hyperparameters)
-    scorer = L2OScorer(int(checkpoint.extra["num_antennas"]), args.hidden, args.layers)
+    args = L2OArgs(**{"passes": 1, **checkpoint.hyperparameters})
+    scorer = L2OScorer(int(checkpoint.extra["num_antennas"]), args.hidden, args.layers, args.passes)
     scorer.load_state_dict(checkpoint.state["scorer"])
     return scorer, args
 
@@ -377,7 +409,7 @@ def train(
         )
     evaluation_seed(args.seed, args.batch_size)
     torch.manual_seed(args.seed)  # the weights' initialisation (no other global draw follows)
-    scorer = L2OScorer(int(base.config.num_antennas), args.hidden, args.layers)
+    scorer = L2OScorer(int(base.config.num_antennas), args.hidden, args.layers, args.passes)
     optimizer = torch.optim.Adam(scorer.parameters(), lr=args.learning_rate)
     noise = make_generator(args.seed, "gumbel")
     multipliers = torch.zeros(int(base.config.num_bs))

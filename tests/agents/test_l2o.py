@@ -45,9 +45,10 @@ def test_link_features_on_a_hand_built_instance() -> None:
     assert abs(float(features[:, 4].mean())) < 1e-6  # standardised gain
 
 
-def test_scorer_is_permutation_equivariant() -> None:
+@pytest.mark.parametrize("passes", [1, 2])
+def test_scorer_is_permutation_equivariant(passes: int) -> None:
     torch.manual_seed(0)
-    scorer = L2OScorer(num_antennas=4, hidden=16, layers=2).eval()
+    scorer = L2OScorer(num_antennas=4, hidden=16, layers=2, passes=passes).eval()
     env = gym.make_vec(MC, num_envs=3, vectorization_mode="vector_entry_point")
     obs, _ = env.reset(seed=1)
     ue, bs = torch.tensor([3, 1, 7, 0, 2, 6, 5, 4]), torch.tensor([1, 0])
