@@ -149,3 +149,15 @@ def test_checkpoint_for_another_beamformer_is_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     one_line(done.stderr, "beamforming")
+
+
+def test_sweep_over_ues_marks_what_cannot_run() -> None:
+    from agents.l2o import sweep_ues
+
+    table = sweep_ues(["argmax", "exhaustive"], [3, 11], episodes=2)
+    rows = [
+        line for line in table.splitlines() if line.startswith("| 3 ") or line.startswith("| 11 ")
+    ]
+    assert len(rows) == 2 and "n/a" not in rows[0] and rows[1].endswith("| n/a |")
+    with pytest.raises(ValueError, match="at least one"):
+        sweep_ues([], [3])
