@@ -89,6 +89,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "agents.sb3",
     "agents.rllib",
     "agents.l2o",
+    "agents.grows",
 )
 
 _POLICIES: dict[str, list[PolicyEntry]] = {}
@@ -134,10 +135,21 @@ def load_builtin() -> None:
             return
         # Explicit imports (not importlib on the names above) keep the dependency visible; a
         # test checks that the two lists agree.
-        from agents import l2o, rllib, sb3
+        from agents import grows, l2o, rllib, sb3
         from agents.baselines import cellfree, fronthaul, generic, multicell, rollout, slotted
 
-        modules = (generic, multicell, cellfree, fronthaul, slotted, rollout, sb3, rllib, l2o)
+        modules = (
+            generic,
+            multicell,
+            cellfree,
+            fronthaul,
+            slotted,
+            rollout,
+            sb3,
+            rllib,
+            l2o,
+            grows,
+        )
         policies: list[PolicyEntry] = []
         trainers: list[TrainerEntry] = []
         for module in modules:

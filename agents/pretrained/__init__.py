@@ -93,6 +93,23 @@ PRETRAINED: tuple[PretrainedCheckpoint, ...] = (
         train_minutes=2.6,
         best=True,
     ),
+    PretrainedCheckpoint(
+        policy="grows",
+        env_id="SlottedArrivalAssoc-v0",
+        filename="grows-SlottedArrivalAssoc-v0.pt",
+        train_args=(
+            "--steps",
+            "600000",
+            "--seed",
+            "0",
+            "--eval-every",
+            "100000",
+            "--eval-episodes",
+            "200",
+        ),
+        train_minutes=0.8,
+        best=True,
+    ),
 )
 
 

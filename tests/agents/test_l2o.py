@@ -152,7 +152,7 @@ def test_checkpoint_for_another_beamformer_is_one_line(tmp_path: Path) -> None:
 
 
 def test_sweep_over_ues_marks_what_cannot_run() -> None:
-    from agents.l2o import sweep_ues
+    from agents.l2o_figures import sweep_ues
 
     table = sweep_ues(["argmax", "exhaustive"], [3, 11], episodes=2)
     rows = [

@@ -1,0 +1,120 @@
+"""The GNN Double-DQN of [GROWS] (agents.grows): target, masks, network, training, policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from agents.grows import (
+    GrowsArgs,
+    GrowsPolicy,
+    GrowsQNet,
+    ReplayBuffer,
+    double_dqn_target,
+    node_inputs,
+    train,
+)
+from agents.registry import make_policy
+from agents.training import state_digest
+from tests.cli.cli_helpers import one_line, run
+
+ENV = "SlottedArrivalAssoc-v0"
+
+
+def test_double_dqn_target_by_hand() -> None:
+    reward = torch.tensor([1.0, 2.0, 0.5])
+    terminated = torch.tensor([False, False, True])
+    online = torch.tensor([[1.0, 5.0, 3.0], [9.0, 1.0, 2.0], [0.0, 0.0, 0.0]])
+    target = torch.tensor([[10.0, 20.0, 30.0], [40.0, 50.0, 60.0], [7.0, 7.0, 7.0]])
+    mask = torch.tensor([[True, False, True], [True, True, True], [True, True, True]])
+    y = double_dqn_target(reward, terminated, online, target, mask, 0.5)
+    # Row 0: online argmax over legal {0, 2} is 2 (not the masked 1) -> target 30.
+    # Row 1: online argmax 0 -> target 40 (not the target net's own max 60).
+    # Row 2: terminated -> reward only.
+    assert y.tolist() == [1.0 + 0.5 * 30.0, 2.0 + 0.5 * 40.0, 0.5]
+
+
+def test_network_shape_permutation_and_masked_acting() -> None:
+    torch.manual_seed(0)
+    net = GrowsQNet(node_features=6, hidden=(4, 2)).eval()
+    env = gym.make_vec(ENV, num_envs=16, vectorization_mode="vector_entry_point")
+    obs, _ = env.reset(seed=3)
+    for _ in range(5):  # a few slots so that loads and arrivals vary
+        obs, *_ = env.step(torch.full((16,), 3))
+    with torch.no_grad():
+        q = net(obs)
+        order = torch.tensor([2, 0, 1])
+        permuted = dict(obs, nodes=obs["nodes"][:, order])
+        q_perm = net(permuted)
+    assert q.shape == (16, 4)
+    torch.testing.assert_close(q_perm[:, :3], q[:, order], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(q_perm[:, 3], q[:, 3], atol=1e-6, rtol=1e-5)  # readout: invariant
+    policy = GrowsPolicy(net)
+    actions = policy.act_batch(obs, None)
+    assert bool(obs["action_mask"].bool()[torch.arange(16), actions].all())
+    assert node_inputs(obs).shape == (16, 3, 7)
+    env.close()
+
+
+def test_replay_buffer_keeps_the_latest_transitions() -> None:
+    example = {"x": torch.zeros(2, 3)}
+    buffer = ReplayBuffer(3, example)
+    for value in range(4):  # 8 transitions into 3 slots
+        obs = {"x": torch.full((2, 3), float(value))}
+        buffer.add(obs, torch.tensor([value, value]), torch.ones(2), obs, torch.zeros(2).bool())
+    assert buffer.size == 3
+    assert sorted(buffer.action.tolist()) == [2, 3, 3]
+    sample = buffer.sample(5, torch.Generator().manual_seed(0))
+    assert sample["obs"]["x"].shape == (5, 3) and bool((sample["action"] >= 2).all())
+
+
+def test_tiny_training_reproduces_and_loads_as_a_policy(tmp_path: Path) -> None:
+    args = GrowsArgs(
+        total_steps=64 * 40 * 2, num_envs=64, hidden=(8, 8), learning_starts=256, seed=4
+    )
+    first = train(None, args, out=tmp_path / "g.pt")
+    again = train(None, args)
+    assert state_digest(first.checkpoint.state["online"]) == state_digest(
+        again.checkpoint.state["online"]
+    )
+    assert first.checkpoint.episodes == 128
+    env = gym.make(ENV)
+    policy = make_policy(f"grows:{tmp_path / 'g.pt'}", env, seed=0)
+    obs, _ = env.reset(seed=11)
+    for _ in range(40):
+        action = policy.act(obs)
+        assert obs["action_mask"][action] == 1  # never a masked action
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            break
+    env.close()
+
+
+def test_args_and_trainer_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="hidden must be two integers"):
+        GrowsArgs(hidden=(4,))
+    with pytest.raises(ValueError, match="gamma must be in"):
+        GrowsArgs(gamma=0.0)
+    assert GrowsArgs.paper().hidden == (4, 2) and GrowsArgs.paper().batch_size == 32
+    done = run(
+        "train",
+        "grows",
+        "--env",
+        ENV,
+        "--steps",
+        "64",
+        "--out",
+        str(tmp_path / "x.pt"),
+        "--trainer-kwargs",
+        "depth=2",
+    )
+    assert done.returncode == 2
+    one_line(done.stderr, "unknown grows hyper-parameter(s) depth", "valid: config")
+    done = run("evaluate", "grows", "--env", ENV)
+    assert done.returncode == 2
+    one_line(done.stderr, "grows")
+    assert np.isfinite(GrowsArgs().epsilon(10**9))
