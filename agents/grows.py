@@ -57,6 +57,7 @@ from agents.q_learning import masked_greedy, random_legal
 from agents.training import (
     PeriodicEvaluation,
     TrainingLog,
+    evaluate_and_save,
     evaluation_seed,
     make_generator,
     run_files,
@@ -460,14 +461,16 @@ def train(
             log.advance(steps, finished, epsilon=epsilon)
             final_step = log.step >= args.total_steps
             if evaluation.due(log.step, final=final_step):
-                mean, best = evaluation(policy, log.step)
-                online.train()
-                log.record(eval_return=mean, epsilon=epsilon, loss=loss_value)
-                assert files is not None
-                saved = checkpoint(log)
-                save_checkpoint(files.checkpoint, saved)
-                if best:
-                    save_checkpoint(files.best, saved)
+                evaluate_and_save(
+                    evaluation,
+                    policy,
+                    log,
+                    files,
+                    lambda: checkpoint(log),
+                    online,
+                    epsilon=epsilon,
+                    loss=loss_value,
+                )
             elif final_step or vector_steps % 200 == 0:
                 log.record(epsilon=epsilon, loss=loss_value)
         result = checkpoint(log)

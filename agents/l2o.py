@@ -58,6 +58,7 @@ from agents.nets.assignment_heads import HEADS, relaxed_association, straight_th
 from agents.training import (
     PeriodicEvaluation,
     TrainingLog,
+    evaluate_and_save,
     evaluation_seed,
     make_generator,
     run_files,
@@ -438,16 +439,6 @@ def train(
             },
         )
 
-    def evaluate_and_save(log: TrainingLog, **scalars: float) -> None:
-        mean, best = evaluation(policy, log.step)
-        scorer.train()
-        log.record(eval_return=mean, **scalars)
-        assert files is not None
-        saved = checkpoint(log)
-        save_checkpoint(files.checkpoint, saved)
-        if best:
-            save_checkpoint(files.best, saved)
-
     observation, _ = envs.reset(seed=args.seed)
     with TrainingLog(
         args.total_steps,
@@ -489,7 +480,9 @@ def train(
             scalars = {"loss": float(loss.detach()), "temperature": temperature}
             final = log.step >= args.total_steps
             if evaluation.due(log.step, final=final):
-                evaluate_and_save(log, **scalars)
+                evaluate_and_save(
+                    evaluation, policy, log, files, lambda: checkpoint(log), scorer, **scalars
+                )
             elif final or log.step % (args.batch_size * 20) < args.batch_size:
                 log.record(**scalars)
         result = checkpoint(log)

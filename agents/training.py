@@ -39,7 +39,7 @@ import hashlib
 import math
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -49,7 +49,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from agents.checkpoint import Checkpoint, KwargsCheck, load_checkpoint
+from agents.checkpoint import Checkpoint, KwargsCheck, load_checkpoint, save_checkpoint
 from agents.entries import TrainJob
 from agents.policy import Policy
 
@@ -491,3 +491,31 @@ def held_out_returns(
 
     seed = evaluation_seed(0, 0)
     return run_episodes(policy, env_id, episodes, seed, env_kwargs).returns
+
+
+def evaluate_and_save(
+    evaluation: PeriodicEvaluation,
+    policy: Policy,
+    log: TrainingLog,
+    files: RunFiles | None,
+    checkpoint: Callable[[], Checkpoint],
+    net: torch.nn.Module | None = None,
+    **scalars: float,
+) -> None:
+    """One periodic evaluation of a network learner: evaluate ``policy`` on the held-out seeds,
+    add a curve row with ``eval_return`` and ``scalars``, write ``checkpoint()`` to
+    ``files.checkpoint`` and, if it is the best so far, to ``files.best``.
+
+    :param net: the network the policy evaluates with (put back in training mode after).
+    :raises ValueError: ``files`` is ``None`` (an evaluation keeps files).
+    """
+    if files is None:
+        raise ValueError("evaluate_and_save needs the run's files (an out path)")
+    mean, best = evaluation(policy, log.step)
+    if net is not None:
+        net.train()
+    log.record(eval_return=mean, **scalars)
+    saved = checkpoint()
+    save_checkpoint(files.checkpoint, saved)
+    if best:
+        save_checkpoint(files.best, saved)
