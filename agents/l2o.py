@@ -12,12 +12,11 @@ has a load limit::
 
 with ``μ_m ← max(0, μ_m + η · mean violation_m)`` after every step (dual ascent).
 
-At test time the association is integer: each UE to its highest-logit BS; with a load limit
-(``MultiCellAssocBalanced-v0``) the output can be *repaired* to a load-feasible one by the exact
-capacitated assignment (:func:`ua_envs.core.assignment.capacitated_assignment` on the
-log-probabilities, the most likely feasible association) — the policy ``l2o`` repairs by
-default, ``l2o@...`` cannot change that (it is a policy option, ``repair``), and the note of
-the trainer reports both.
+At test time the association is integer: each UE to its highest-logit BS; in an env with a
+load limit (``MultiCellAssocBalanced-v0``) the policy ``l2o`` repairs it to a load-feasible one
+by the exact capacitated assignment (:func:`ua_envs.core.assignment.capacitated_assignment` on
+the log-probabilities: the most likely feasible association). ``L2OPolicy(scorer, None)`` is
+the unrepaired policy (for measuring the violation ratio before repair).
 
 Link features (:func:`link_features`, from the observation only): each link's unit channel
 direction (``2N``), its gain in dB standardised per instance, and two interference features —
