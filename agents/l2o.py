@@ -52,7 +52,7 @@ from agents.entries import (
     job_trainer,
     trainer_for,
 )
-from agents.nets import EdgeNodeLayer
+from agents.nets import AttentionEncoder, EdgeNodeLayer
 from agents.nets.assignment_heads import HEADS, relaxed_association, straight_through
 from agents.training import (
     PeriodicEvaluation,
@@ -79,6 +79,8 @@ class L2OArgs:
     :param hidden: width of every GNN layer and MLP.
     :param layers: edge-update layers.
     :param passes: refinement passes of the scorer (:class:`L2OScorer`).
+    :param encoder: ``edge_node`` ([GS-GNN] edge-update layers) or ``attention`` (a transformer
+        encoder over the links, [AttSKGS]-style); ``layers`` counts its layers either way.
     :param learning_rate: Adam step size.
     :param batch_size: fresh instances per gradient step.
     :param temperature_start: head temperature τ at step 0.
@@ -99,6 +101,7 @@ class L2OArgs:
     hidden: int = 64
     layers: int = 3
     passes: int = 1
+    encoder: str = "edge_node"
     learning_rate: float = 1e-3
     batch_size: int = 256
     temperature_start: float = 1.0
@@ -125,6 +128,8 @@ class L2OArgs:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {self.encoder!r}")
         if not isinstance(self.straight_through, bool):
             raise ValueError(
                 f"straight_through must be true or false, got {self.straight_through!r}"
@@ -152,6 +157,9 @@ class L2OArgs:
 
 #: Features per link beyond the ``2N`` direction entries (gain, leakage, largest correlation).
 EXTRA_FEATURES = 3
+#: Encoders of :class:`L2OScorer`: [GS-GNN]'s edge-update layers, or an attention encoder over
+#: the links ([AttSKGS]'s attention GNN in spirit).
+ENCODERS: tuple[str, ...] = ("edge_node", "attention")
 
 
 def link_features(observation: Mapping[str, Tensor]) -> Tensor:
@@ -203,16 +211,30 @@ class L2OScorer(nn.Module):
     """
 
     def __init__(
-        self, num_antennas: int, hidden: int = 64, layers: int = 3, passes: int = 1
+        self,
+        num_antennas: int,
+        hidden: int = 64,
+        layers: int = 3,
+        passes: int = 1,
+        encoder: str = "edge_node",
     ) -> None:
         super().__init__()
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {encoder!r}")
         self.num_antennas = num_antennas
         self.passes = passes
+        self.encoder = encoder
         feedback = 2 if passes > 1 else 0
         self.embed = nn.Linear(2 * num_antennas + EXTRA_FEATURES + feedback, hidden)
         self.layers = nn.ModuleList(
             EdgeNodeLayer(hidden if i else 1, hidden if i else 1, hidden, hidden, (hidden,))
-            for i in range(layers)
+            for i in range(layers if encoder == "edge_node" else 0)
+        )
+        # [AttSKGS]-style: every link attends to every other link of the instance.
+        self.attention = (
+            AttentionEncoder(hidden, hidden, heads=4, layers=layers)
+            if encoder == "attention"
+            else None
         )
         self.head = nn.Linear(hidden, 1)
 
@@ -234,6 +256,9 @@ class L2OScorer(nn.Module):
     def _score(self, inputs: Tensor) -> Tensor:
         edge = torch.relu(self.embed(inputs))
         batch, num_bs, num_ues, _ = edge.shape
+        if self.attention is not None:
+            tokens = self.attention(edge.reshape(batch, num_bs * num_ues, -1))
+            return self.head(tokens).reshape(batch, num_bs, num_ues)
         bs = edge.new_zeros(batch, num_bs, 1)
         ue = edge.new_zeros(batch, num_ues, 1)
         for index, layer in enumerate(self.layers):
@@ -310,8 +335,10 @@ def env_load_limit(env: gym.Env | gym.vector.VectorEnv) -> int | None:
 
 def load_scorer(checkpoint: Checkpoint) -> tuple[L2OScorer, L2OArgs]:
     """The scorer and hyper-parameters of an ``l2o`` checkpoint."""
-    args = L2OArgs(**{"passes": 1, **checkpoint.hyperparameters})
-    scorer = L2OScorer(int(checkpoint.extra["num_antennas"]), args.hidden, args.layers, args.passes)
+    args = L2OArgs(**checkpoint.hyperparameters)
+    scorer = L2OScorer(
+        int(checkpoint.extra["num_antennas"]), args.hidden, args.layers, args.passes, args.encoder
+    )
     scorer.load_state_dict(checkpoint.state["scorer"])
     return scorer, args
 
@@ -409,7 +436,9 @@ def train(
         )
     evaluation_seed(args.seed, args.batch_size)
     torch.manual_seed(args.seed)  # the weights' initialisation (no other global draw follows)
-    scorer = L2OScorer(int(base.config.num_antennas), args.hidden, args.layers, args.passes)
+    scorer = L2OScorer(
+        int(base.config.num_antennas), args.hidden, args.layers, args.passes, args.encoder
+    )
     optimizer = torch.optim.Adam(scorer.parameters(), lr=args.learning_rate)
     noise = make_generator(args.seed, "gumbel")
     multipliers = torch.zeros(int(base.config.num_bs))

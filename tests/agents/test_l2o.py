@@ -45,10 +45,12 @@ def test_link_features_on_a_hand_built_instance() -> None:
     assert abs(float(features[:, 4].mean())) < 1e-6  # standardised gain
 
 
-@pytest.mark.parametrize("passes", [1, 2])
-def test_scorer_is_permutation_equivariant(passes: int) -> None:
+@pytest.mark.parametrize(
+    ("passes", "encoder"), [(1, "edge_node"), (2, "edge_node"), (1, "attention")]
+)
+def test_scorer_is_permutation_equivariant(passes: int, encoder: str) -> None:
     torch.manual_seed(0)
-    scorer = L2OScorer(num_antennas=4, hidden=16, layers=2, passes=passes).eval()
+    scorer = L2OScorer(num_antennas=4, hidden=16, layers=2, passes=passes, encoder=encoder).eval()
     env = gym.make_vec(MC, num_envs=3, vectorization_mode="vector_entry_point")
     obs, _ = env.reset(seed=1)
     ue, bs = torch.tensor([3, 1, 7, 0, 2, 6, 5, 4]), torch.tensor([1, 0])
@@ -115,6 +117,8 @@ def test_args_and_trainer_errors(tmp_path: Path) -> None:
         L2OArgs(head="attention")
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         L2OArgs(batch_size=0)
+    with pytest.raises(ValueError, match="encoder must be one of"):
+        L2OArgs(encoder="gat")
     with pytest.raises(ValueError, match="needs a load limit"):
         train(MC, None, L2OArgs(head="skgs", total_steps=8, batch_size=8))
     done = run(
