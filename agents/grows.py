@@ -4,8 +4,9 @@ State: the observation's BS nodes ``(M, 6)`` (each BS's load, its users' next-sl
 the arriving user's rate at it and demand, candidate flag, the BS's mean utility per slot so
 far; docs/envs/slotted.md) with the arrival flag appended to every node. Network
 (:class:`GrowsQNet`): two graph convolutions over the fully connected BS graph
-(:class:`agents.nets.GCNLayer`, tanh, the node's own tap), then a per-node Q for "associate the arriving user here" and a graph-readout Q (mean over the nodes)
-for the no-op: ``Q(s) ∈ R^{M+1}``, the env's ``Discrete(M + 1)`` action order.
+(:class:`agents.nets.GCNLayer`, tanh, the node's own tap), then a per-node Q for "associate
+the arriving user here" and a graph-readout Q (mean over the nodes) for the no-op:
+``Q(s) ∈ R^{M+1}``, the env's ``Discrete(M + 1)`` action order.
 
 Learning (CleanRL-style Double DQN): ε-greedy masked actions on the native vector env
 (``num_envs`` episodes in lockstep), transitions into a replay buffer, every ``train_every``
