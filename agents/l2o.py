@@ -86,7 +86,8 @@ class L2OArgs:
     :param temperature_start: head temperature τ at step 0.
     :param temperature_end: τ at the end (geometric schedule in between).
     :param sinkhorn_iterations: rounds of the ``skgs`` head's Sinkhorn iteration.
-    :param load_slack: δ of the load regulariser (``limit - δ`` is the target load).
+    :param load_slack: δ of the load regulariser (``limit - δ`` is the target load; the papers:
+        2, ours 0 because the ``skgs`` head meets the caps by construction).
     :param multiplier_lr: η, the dual-ascent step of the load multipliers μ.
     :param straight_through: score, in the forward pass, the integer association the policy
         outputs from the head's scores (each UE's largest entry; with a load limit the
