@@ -35,7 +35,7 @@ import math
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,7 @@ from agents.q_learning import masked_greedy, random_legal
 from agents.training import (
     PeriodicEvaluation,
     TrainingLog,
+    check_hyperparameters,
     evaluate_and_save,
     evaluation_seed,
     make_generator,
@@ -505,13 +506,13 @@ def _train_grows(job: TrainJob) -> str:
     if config not in ("ours", "paper"):
         raise ValueError(f"config must be 'ours' or 'paper', got {config!r}")
     base = GrowsArgs.paper() if config == "paper" else GrowsArgs()
-    valid = {f.name for f in fields(GrowsArgs)} - {"total_steps", "seed", "num_envs"}
-    unknown = sorted(set(hyperparameters) - valid)
-    if unknown:
-        raise ValueError(
-            f"unknown grows hyper-parameter(s) {', '.join(unknown)}; "
-            f"valid: config, {', '.join(sorted(valid))}"
-        )
+    check_hyperparameters(
+        "grows",
+        GrowsArgs,
+        hyperparameters,
+        set_by_options=("total_steps", "seed", "num_envs"),
+        extra=("config",),
+    )
     slots = make_config(job.env_kwargs or {}).horizon
     total = step_budget(job, episode_steps=slots, default_steps=base.total_steps)
     fixed: dict[str, Any] = {"total_steps": total, "seed": job.seed}

@@ -30,7 +30,6 @@ Hyper-parameters: :class:`L2OArgs`. Trainer ``ua-envs train l2o --env ID --steps
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Mapping
@@ -57,6 +56,7 @@ from agents.nets.assignment_heads import HEADS, relaxed_association, straight_th
 from agents.training import (
     PeriodicEvaluation,
     TrainingLog,
+    check_hyperparameters,
     evaluate_and_save,
     evaluation_seed,
     make_generator,
@@ -525,13 +525,7 @@ def train(
 def args_from(hyperparameters: Mapping[str, Any], **fixed: Any) -> L2OArgs:
     """:class:`L2OArgs` from ``--trainer-kwargs`` (unknown names: one ``ValueError`` listing
     the valid ones) and the fields the command line sets itself (``fixed``)."""
-    valid = {f.name for f in dataclasses.fields(L2OArgs)} - set(fixed)
-    unknown = sorted(set(hyperparameters) - valid)
-    if unknown:
-        raise ValueError(
-            f"unknown l2o hyper-parameter(s) {', '.join(unknown)}; "
-            f"valid: {', '.join(sorted(valid))}"
-        )
+    check_hyperparameters("l2o", L2OArgs, hyperparameters, set_by_options=fixed)
     return L2OArgs(**{**hyperparameters, **fixed})
 
 

@@ -35,6 +35,7 @@ seed whose training resets would reach ``10**9`` (:func:`evaluation_seed`).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import math
 import time
@@ -491,6 +492,35 @@ def held_out_returns(
 
     seed = evaluation_seed(0, 0)
     return run_episodes(policy, env_id, episodes, seed, env_kwargs).returns
+
+
+def check_hyperparameters(
+    trainer: str,
+    args_class: type,
+    given: Iterable[str],
+    *,
+    set_by_options: Iterable[str] = (),
+    extra: Sequence[str] = (),
+    note: str = "",
+) -> None:
+    """Refuse ``--trainer-kwargs`` names that are not fields of the trainer's hyper-parameter
+    dataclass.
+
+    :param trainer: the trainer's name (for the message).
+    :param args_class: its hyper-parameter dataclass.
+    :param given: the names given.
+    :param set_by_options: fields the command line sets with its own options (not valid here).
+    :param extra: other names the trainer accepts (listed first in the message).
+    :param note: appended to the message.
+    :raises ValueError: one line naming the unknown names and listing the valid ones.
+    """
+    valid = {f.name for f in dataclasses.fields(args_class)} - set(set_by_options)
+    unknown = sorted(set(given) - valid - set(extra))
+    if unknown:
+        listed = ", ".join([*extra, *sorted(valid)])
+        raise ValueError(
+            f"unknown {trainer} hyper-parameter(s) {', '.join(unknown)}; valid: {listed}{note}"
+        )
 
 
 def evaluate_and_save(

@@ -124,18 +124,18 @@ def _train_q_learning(job: TrainJob) -> str:
     import math
 
     from agents.q_learning import QLearningArgs, compatible_env_kwargs, train
-    from agents.training import load_resume, step_budget
+    from agents.training import check_hyperparameters, load_resume, step_budget
     from ua_envs.envs.slotted.sim import make_config
 
     hyperparameters = dict(job.hyperparameters)
     reserved = {"total_steps": "--steps", "seed": "--seed", "num_envs": "--num-envs"}
-    valid = {f.name for f in dataclasses.fields(QLearningArgs)} - set(reserved)
-    unknown = sorted(set(hyperparameters) - valid)
-    if unknown:
-        raise ValueError(
-            f"unknown q_learning hyper-parameter(s) {', '.join(unknown)}; "
-            f"valid: {', '.join(sorted(valid))} ({', '.join(reserved.values())} have options)"
-        )
+    check_hyperparameters(
+        "q_learning",
+        QLearningArgs,
+        hyperparameters,
+        set_by_options=reserved,
+        note=f" ({', '.join(reserved.values())} have options)",
+    )
     if job.env_id not in SLOTTED_IDS:
         raise ValueError(f"q_learning trains on {', '.join(SLOTTED_IDS)}, got {job.env_id!r}")
     path = job.checked_out(".pt")  # before training; missing parents are created
@@ -144,7 +144,8 @@ def _train_q_learning(job: TrainJob) -> str:
     resumed = load_resume(job, "q_learning", compatible_env_kwargs)
     slots = make_config(job.env_kwargs or {}).horizon
     if resumed is not None:
-        previous = {k: v for k, v in resumed.hyperparameters.items() if k in valid | set(reserved)}
+        fields = {f.name for f in dataclasses.fields(QLearningArgs)}
+        previous = {k: v for k, v in resumed.hyperparameters.items() if k in fields}
         default_steps = int(previous.get("total_steps", 1))
         hyperparameters = {**previous, **hyperparameters}
     else:
