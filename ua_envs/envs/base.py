@@ -338,7 +338,7 @@ def split_rows(state: StateT) -> list[StateT]:
     """
     names = [field.name for field in dataclasses.fields(state)]  # type: ignore[arg-type]
     values = [getattr(state, name) for name in names]
-    batch = next(v.shape[0] for v in values if isinstance(v, (Tensor, np.ndarray)))
+    batch = state_batch_size(state)
     columns = [
         v.split(1)
         if isinstance(v, Tensor)
