@@ -143,16 +143,12 @@ class BoardResult:
         first).
     :param learned: labels of the rows that are learned agents.
     :param commands: learned label → the training command of its checkpoint (markdown).
-    :param env_kwargs: the env kwargs of every row (``{}`` or the paper preset).
-    :param seconds: wall time of the board [s].
     """
 
     board: Board
     table: Table
     learned: list[str] = field(default_factory=list)
     commands: dict[str, str] = field(default_factory=dict)
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
 
     def stat(self, label: str, metric: str = "return") -> Stat:
         """The summary of ``metric`` (``"return"`` or an info metric) of row ``label``."""
@@ -407,7 +403,6 @@ def run_scoreboard(
     results: list[BoardResult] = []
     with tqdm(total=total, desc="scoreboard", unit="method", disable=not progress) as bar:
         for board, kwargs, learned in plan:
-            board_started = time.perf_counter()
             specs = list(board.baselines)
             labels: list[str] = []
             commands: dict[str, str] = {}
@@ -432,16 +427,7 @@ def run_scoreboard(
             for result, label in zip(table.results[len(board.baselines) :], labels, strict=True):
                 result.policy = label
             bar.update(len(specs))
-            results.append(
-                BoardResult(
-                    board=board,
-                    table=table,
-                    learned=labels,
-                    commands=commands,
-                    env_kwargs=kwargs,
-                    seconds=time.perf_counter() - board_started,
-                )
-            )
+            results.append(BoardResult(board, table, labels, commands))
     scoreboard = Scoreboard(results, paper=paper, seed=seed)
     if plot:
         scoreboard.plot(out / ("scoreboard_paper.png" if paper else "scoreboard.png"))
@@ -459,6 +445,12 @@ def readme_section(scoreboard: Scoreboard) -> str:
     return "\n".join([README_BEGIN, "", scoreboard.to_markdown(), "", README_END])
 
 
+def _section_bounds(text: str) -> tuple[int, int] | None:
+    """Where the generated section starts and its end marker begins (``None``: no markers)."""
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    return None if begin < 0 or end < begin else (begin, end)
+
+
 def write_readme(path: str | Path, scoreboard: Scoreboard) -> Path:
     """Replace the generated section of the README at ``path`` with ``scoreboard``'s.
 
@@ -466,9 +458,10 @@ def write_readme(path: str | Path, scoreboard: Scoreboard) -> Path:
     """
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    begin, end = text.find(README_BEGIN), text.find(README_END)
-    if begin < 0 or end < begin:
+    bounds = _section_bounds(text)
+    if bounds is None:
         raise ValueError(f"{path} has no section between {README_BEGIN!r} and {README_END!r}")
+    begin, end = bounds
     updated = text[:begin] + readme_section(scoreboard) + text[end + len(README_END) :]
     path.write_text(updated, encoding="utf-8")
     return path
@@ -487,9 +480,10 @@ def readme_returns(text: str) -> dict[str, dict[str, tuple[float, float]]]:
 
     :raises ValueError: the markers are missing.
     """
-    begin, end = text.find(README_BEGIN), text.find(README_END)
-    if begin < 0 or end < begin:
+    bounds = _section_bounds(text)
+    if bounds is None:
         raise ValueError("the README has no generated scoreboard section")
+    begin, end = bounds
     found: dict[str, dict[str, tuple[float, float]]] = {}
     env_id = ""
     for line in text[begin:end].splitlines():
