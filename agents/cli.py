@@ -373,6 +373,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="also rewrite FILE's generated scoreboard section (README.md)",
     )
 
+    p_sweep = command(
+        "sweep",
+        cmd_sweep,
+        "every policy at every value of one env kwarg (sum rate vs power, vs UEs), table + PNG",
+    )
+    p_sweep.add_argument("env", metavar="ENV", help="registered env id")
+    p_sweep.add_argument(
+        "--policies",
+        type=_policy_specs,
+        required=True,
+        metavar="A,B,...",
+        help="policy specs, comma-separated",
+    )
+    p_sweep.add_argument(
+        "--vary", required=True, metavar="KEY=V1,V2,...", help="the env kwarg and its values"
+    )
+    p_sweep.add_argument(
+        "--episodes", type=_int_at_least(1), default=300, help="episodes per point (300)"
+    )
+    p_sweep.add_argument(
+        "--seed",
+        type=_int_at_least(0),
+        default=None,
+        help="episode j uses seed + j at every point (default 2000000000)",
+    )
+    p_sweep.add_argument("--env-kwargs", nargs="+", metavar="K=V", help="fixed env kwargs")
+    p_sweep.add_argument("--png", metavar="FILE", help="also draw the figure into FILE")
+
     p_eval = command("evaluate", cmd_evaluate, "evaluate one (trained) policy")
     p_eval.add_argument(
         "policy",
@@ -635,6 +663,31 @@ def cmd_scoreboard(args: argparse.Namespace) -> int:
     _note(args, f"figure: {board.figure}; {board.seconds:.0f} s")
     if args.readme is not None:
         _note(args, f"wrote {scoreboard.write_readme(args.readme, board)}")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``ua-envs sweep ENV --policies A,B --vary KEY=V1,V2``: one table (and figure)."""
+    from agents import sweep
+
+    _check_env(args.env)
+    _set_threads(args.threads)
+    try:
+        key, values = sweep.parse_vary(args.vary)
+        result = sweep.run_sweep(
+            args.env,
+            args.policies,
+            key,
+            values,
+            episodes=args.episodes,
+            seed=sweep.SWEEP_SEED if args.seed is None else args.seed,
+            env_kwargs=parse_env_kwargs(args.env_kwargs),
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    print(result.to_markdown())
+    if args.png is not None:
+        _note(args, f"wrote {result.plot(args.png)}")
     return 0
 
 

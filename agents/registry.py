@@ -90,6 +90,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "agents.rllib",
     "agents.l2o",
     "agents.grows",
+    "agents.reinforce",
 )
 
 _POLICIES: dict[str, list[PolicyEntry]] = {}
@@ -135,7 +136,7 @@ def load_builtin() -> None:
             return
         # Explicit imports (not importlib on the names above) keep the dependency visible; a
         # test checks that the two lists agree.
-        from agents import grows, l2o, rllib, sb3
+        from agents import grows, l2o, reinforce, rllib, sb3
         from agents.baselines import cellfree, fronthaul, generic, multicell, rollout, slotted
 
         modules = (
@@ -149,6 +150,7 @@ def load_builtin() -> None:
             rllib,
             l2o,
             grows,
+            reinforce,
         )
         policies: list[PolicyEntry] = []
         trainers: list[TrainerEntry] = []

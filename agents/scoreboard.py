@@ -399,7 +399,9 @@ def run_scoreboard(
         retrained = retrain(entries, out / "checkpoints", printer)
     from tqdm.auto import tqdm
 
-    total = sum(len(board.baselines) + len(learned) for board, _, learned in plan)
+    total = sum(
+        len(board.baselines) + sum(len(e.policies) for e in learned) for board, _, learned in plan
+    )
     results: list[BoardResult] = []
     with tqdm(total=total, desc="scoreboard", unit="method", disable=not progress) as bar:
         for board, kwargs, learned in plan:
@@ -408,13 +410,11 @@ def run_scoreboard(
             commands: dict[str, str] = {}
             for entry in learned:
                 path = retrained.get((entry.policy, entry.env_id))
-                spec = f"{entry.policy}:{path if path is not None else 'pretrained'}"
-                label = (
-                    f"{entry.policy}:pretrained" if path is None else f"{entry.policy} (--train)"
-                )
-                specs.append(spec)
-                labels.append(label)
-                commands[label] = entry.describe()
+                for name in entry.policies:
+                    specs.append(f"{name}:{path if path is not None else 'pretrained'}")
+                    label = f"{name}:pretrained" if path is None else f"{name} (--train)"
+                    labels.append(label)
+                    commands[label] = entry.describe()
             bar.set_postfix_str(board.env_id)
             table = compare(
                 specs,

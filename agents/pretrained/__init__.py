@@ -38,6 +38,9 @@ class PretrainedCheckpoint:
     :param env_kwargs: the env kwargs it was trained with (``{}``: the id's defaults).
     :param best: the shipped file is the command's best held-out checkpoint (``<out
         stem>.best.pt``, :func:`agents.training.run_files`), not its last.
+    :param aliases: other policies that act with the same file (``reinforce_sampled``:
+        another decoding of the ``reinforce`` network); ``ALIAS:pretrained`` selects it too,
+        and the scoreboard shows a row for each.
     """
 
     policy: str
@@ -47,6 +50,12 @@ class PretrainedCheckpoint:
     train_minutes: float
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     best: bool = False
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def policies(self) -> tuple[str, ...]:
+        """The policy and its aliases."""
+        return (self.policy, *self.aliases)
 
     @property
     def path(self) -> Path:
@@ -110,6 +119,26 @@ PRETRAINED: tuple[PretrainedCheckpoint, ...] = (
         train_minutes=0.8,
         best=True,
     ),
+    PretrainedCheckpoint(
+        policy="reinforce",
+        env_id="CellFreeAssoc-v0",
+        filename="reinforce-CellFreeAssoc-v0.pt",
+        train_args=(
+            "--steps",
+            "1000000",
+            "--seed",
+            "0",
+            "--eval-every",
+            "100000",
+            "--eval-episodes",
+            "500",
+            "--trainer-kwargs",
+            "beam_head_instances=25600",
+        ),
+        train_minutes=7.4,
+        best=True,
+        aliases=("reinforce_sampled",),
+    ),
 )
 
 
@@ -118,7 +147,7 @@ def find_pretrained(
 ) -> PretrainedCheckpoint | None:
     """The shipped checkpoint of ``policy`` on ``env_id`` (``None`` if there is none)."""
     for entry in PRETRAINED if table is None else table:
-        if entry.policy == policy and entry.env_id == env_id:
+        if (policy == entry.policy or policy in entry.aliases) and entry.env_id == env_id:
             return entry
     return None
 
@@ -133,7 +162,9 @@ def resolve_checkpoint(policy: str, env_id: str | None, checkpoint: str | None) 
         return checkpoint
     entry = find_pretrained(policy, env_id)
     if entry is None:
-        shipped = ", ".join(f"{e.policy}:pretrained on {e.env_id}" for e in PRETRAINED)
+        shipped = ", ".join(
+            f"{name}:pretrained on {e.env_id}" for e in PRETRAINED for name in e.policies
+        )
         raise ValueError(
             f"no pretrained checkpoint of {policy!r} for {env_id}; shipped: {shipped or 'none'}"
         )

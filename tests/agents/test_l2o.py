@@ -156,12 +156,20 @@ def test_checkpoint_for_another_beamformer_is_one_line(tmp_path: Path) -> None:
 
 
 def test_sweep_over_ues_marks_what_cannot_run() -> None:
-    from agents.l2o_figures import sweep_ues
+    from agents.sweep import parse_vary, run_sweep
 
-    table = sweep_ues(["argmax", "exhaustive"], [3, 11], episodes=2)
+    sweep = run_sweep(MC, ["argmax", "exhaustive"], "num_ues", [3, 11], episodes=2)
+    table = sweep.to_markdown()
     rows = [
         line for line in table.splitlines() if line.startswith("| 3 ") or line.startswith("| 11 ")
     ]
     assert len(rows) == 2 and "n/a" not in rows[0] and rows[1].endswith("| n/a |")
+    assert sweep.stats["exhaustive"][1] is None and "n/a exhaustive: num_ues=11" in table
+    assert sweep.stats["argmax"][0] is not None
     with pytest.raises(ValueError, match="at least one"):
-        sweep_ues([], [3])
+        run_sweep(MC, [], "num_ues", [3])
+    with pytest.raises(ValueError, match="num_ues is varied by the sweep"):
+        run_sweep(MC, ["argmax"], "num_ues", [3], env_kwargs={"num_ues": 4})
+    assert parse_vary("tx_power_dbm=10, 20.5,x") == ("tx_power_dbm", [10, 20.5, "x"])
+    with pytest.raises(ValueError, match="--vary must be KEY=V1,V2"):
+        parse_vary("tx_power_dbm")
