@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import copy
 import math
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
@@ -495,7 +494,7 @@ def _train_grows(job: TrainJob) -> str:
     :raises ValueError: an unknown hyper-parameter (the message lists the valid ones), another
         env id.
     """
-    from agents.training import step_budget
+    from agents.training import job_budget, report_done
     from ua_envs.envs.slotted.sim import make_config
 
     if job.env_id != ENV_ID:
@@ -514,10 +513,9 @@ def _train_grows(job: TrainJob) -> str:
         extra=("config",),
     )
     slots = make_config(job.env_kwargs or {}).horizon
-    total = step_budget(job, episode_steps=slots, default_steps=base.total_steps)
-    fixed: dict[str, Any] = {"total_steps": total, "seed": job.seed}
-    if job.num_envs is not None:
-        fixed["num_envs"] = job.num_envs
+    fixed = job_budget(
+        job, episode_steps=slots, default_steps=base.total_steps, batch_field="num_envs"
+    )
     args = replace(base, **{**hyperparameters, **fixed})
     result = train(
         job.env_kwargs,
@@ -528,12 +526,11 @@ def _train_grows(job: TrainJob) -> str:
         eval_episodes=job.eval_episodes,
         progress=not job.quiet,
     )
-    if not job.quiet:
-        print(
-            f"grows: {result.checkpoint.step:,} steps ({result.checkpoint.episodes:,} episodes) "
-            f"in {result.seconds:.0f} s",
-            file=sys.stderr,
-        )
+    report_done(
+        job,
+        f"grows: {result.checkpoint.step:,} steps ({result.checkpoint.episodes:,} episodes) "
+        f"in {result.seconds:.0f} s",
+    )
     return str(path)
 
 

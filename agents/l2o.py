@@ -514,17 +514,13 @@ def _train_l2o(job: TrainJob) -> str:
     :raises ValueError: an unknown hyper-parameter (the message lists the valid ones), another
         env id, ``skgs`` on an env without a load limit.
     """
-    import sys
 
-    from agents.training import step_budget
+    from agents.training import job_budget, report_done
 
     if job.env_id not in L2O_ENV_IDS:
         raise ValueError(f"l2o trains on {', '.join(L2O_ENV_IDS)}, got {job.env_id!r}")
     path = job.checked_out(".pt")
-    total = step_budget(job, episode_steps=1, default_steps=L2OArgs.total_steps)
-    fixed: dict[str, Any] = {"total_steps": total, "seed": job.seed}
-    if job.num_envs is not None:
-        fixed["batch_size"] = job.num_envs
+    fixed = job_budget(job, episode_steps=1, default_steps=L2OArgs.total_steps)
     args = args_from(job.hyperparameters, **fixed)
     result = train(
         job.env_id,
@@ -536,11 +532,10 @@ def _train_l2o(job: TrainJob) -> str:
         eval_episodes=job.eval_episodes,
         progress=not job.quiet,
     )
-    if not job.quiet:
-        print(
-            f"l2o ({args.head}): {result.checkpoint.step:,} instances in {result.seconds:.0f} s",
-            file=sys.stderr,
-        )
+    report_done(
+        job,
+        f"l2o ({args.head}): {result.checkpoint.step:,} instances in {result.seconds:.0f} s",
+    )
     return str(path)
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import math
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -637,15 +636,12 @@ def _train_reinforce(job: TrainJob) -> str:
     :raises ValueError: an unknown hyper-parameter (the message lists the valid ones), another
         env id.
     """
-    from agents.training import step_budget
+    from agents.training import job_budget, report_done
 
     if job.env_id != ENV_ID:
         raise ValueError(f"reinforce trains on {ENV_ID}, got {job.env_id!r}")
     path = job.checked_out(".pt")
-    total = step_budget(job, episode_steps=None, default_steps=ReinforceArgs.total_steps)
-    fixed: dict[str, Any] = {"total_steps": total, "seed": job.seed}
-    if job.num_envs is not None:
-        fixed["batch_size"] = job.num_envs
+    fixed = job_budget(job, episode_steps=None, default_steps=ReinforceArgs.total_steps)
     args = args_from(job.hyperparameters, **fixed)
     result = train(
         job.env_kwargs,
@@ -656,12 +652,11 @@ def _train_reinforce(job: TrainJob) -> str:
         eval_episodes=job.eval_episodes,
         progress=not job.quiet,
     )
-    if not job.quiet:
-        print(
-            f"reinforce: {result.checkpoint.step:,} env steps "
-            f"({result.checkpoint.episodes:,} instances) in {result.seconds:.0f} s",
-            file=sys.stderr,
-        )
+    report_done(
+        job,
+        f"reinforce: {result.checkpoint.step:,} env steps "
+        f"({result.checkpoint.episodes:,} instances) in {result.seconds:.0f} s",
+    )
     return str(path)
 
 

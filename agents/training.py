@@ -208,6 +208,38 @@ def step_budget(
     return steps
 
 
+def job_budget(
+    job: TrainJob,
+    *,
+    episode_steps: int | None,
+    default_steps: int,
+    batch_field: str = "batch_size",
+) -> dict[str, Any]:
+    """The hyper-parameter fields a trainer's command line sets itself: ``total_steps`` from
+    ``--steps`` / ``--episodes`` (:func:`step_budget`), ``seed`` from ``--seed`` and, when
+    ``--num-envs`` is given, ``batch_field`` (the instances stepped together).
+
+    >>> job = TrainJob("CellFreeAssoc-v0", None, 3, "x.pt", steps=100, num_envs=8)
+    >>> job_budget(job, episode_steps=None, default_steps=10)
+    {'total_steps': 100, 'seed': 3, 'batch_size': 8}
+    """
+    fixed: dict[str, Any] = {
+        "total_steps": step_budget(job, episode_steps=episode_steps, default_steps=default_steps),
+        "seed": job.seed,
+    }
+    if job.num_envs is not None:
+        fixed[batch_field] = job.num_envs
+    return fixed
+
+
+def report_done(job: TrainJob, text: str) -> None:
+    """Print a trainer's one-line summary on stderr unless ``--quiet``."""
+    if not job.quiet:
+        import sys
+
+        print(text, file=sys.stderr)
+
+
 def load_resume(
     job: TrainJob, algorithm: str, compatible_kwargs: KwargsCheck | None = None
 ) -> Checkpoint | None:
