@@ -91,6 +91,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "agents.l2o",
     "agents.grows",
     "agents.reinforce",
+    "agents.egat",
 )
 
 _POLICIES: dict[str, list[PolicyEntry]] = {}
@@ -136,7 +137,7 @@ def load_builtin() -> None:
             return
         # Explicit imports (not importlib on the names above) keep the dependency visible; a
         # test checks that the two lists agree.
-        from agents import grows, l2o, reinforce, rllib, sb3
+        from agents import egat, grows, l2o, reinforce, rllib, sb3
         from agents.baselines import cellfree, fronthaul, generic, multicell, rollout, slotted
 
         modules = (
@@ -151,6 +152,7 @@ def load_builtin() -> None:
             l2o,
             grows,
             reinforce,
+            egat,
         )
         policies: list[PolicyEntry] = []
         trainers: list[TrainerEntry] = []

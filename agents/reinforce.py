@@ -62,7 +62,7 @@ from ua_envs.envs.base import concat_states, state_to_torch
 ENV_ID = "CellFreeAssoc-v0"
 ALGORITHM = "reinforce"
 #: Candidates of ``reinforce_sampled`` (greedy decoding + ``N − 1`` samples).
-DEFAULT_SAMPLES = 16
+DEFAULT_SAMPLES = 8
 #: Env settings a checkpoint must share with the env it acts on (sizes, power and scenario
 #: parameters may differ: the network is size-free).
 MATCHED_SETTINGS: tuple[str, ...] = ("require_coverage",)

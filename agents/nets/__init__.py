@@ -13,6 +13,11 @@ passing on the edge index, a PyG form for sparse graphs; both give the same resu
 | :class:`AttentionEncoder`, :class:`PointerDecoder` | [SupportSet], [AttSKGS] | dense |
 | :class:`SupportContext` (context embedding) | [SupportSet] | dense |
 
+Agent networks built from them (their modules): :class:`SupportSetNet` (``support_set``: the
+[SupportSet] encoder, support context and pointer decoder of ``agents.reinforce``) and
+:class:`EGATAgentNet` (``egat_agent``: the EGAT encoder with association, beam and value heads
+of ``agents.egat``); per-link input features in ``link_features``.
+
 Graph inputs: :func:`bipartite_dense` / :func:`bipartite_sparse` / :func:`nodes_dense` read the
 ``HeteroData`` / ``Batch`` views of ``ua_envs.graph``. Speed of the two forms:
 ``python -m agents.nets.bench``.
@@ -28,19 +33,23 @@ from agents.nets.attention import (
 from agents.nets.common import MLP, masked_softmax
 from agents.nets.edge_node import EdgeNodeLayer
 from agents.nets.egat import EGATLayer
+from agents.nets.egat_agent import EGATAgentNet
 from agents.nets.gcn import GCNLayer, normalized_adjacency
 from agents.nets.graph_io import BipartiteInputs, bipartite_dense, bipartite_sparse, nodes_dense
+from agents.nets.support_set import SupportSetNet
 
 __all__ = [
     "MLP",
     "AttentionEncoder",
     "BipartiteInputs",
+    "EGATAgentNet",
     "EGATLayer",
     "EdgeNodeLayer",
     "GCNLayer",
     "MultiHeadAttention",
     "PointerDecoder",
     "SupportContext",
+    "SupportSetNet",
     "bipartite_dense",
     "bipartite_sparse",
     "masked_logits",

@@ -139,6 +139,15 @@ PRETRAINED: tuple[PretrainedCheckpoint, ...] = (
         best=True,
         aliases=("reinforce_sampled",),
     ),
+    PretrainedCheckpoint(
+        policy="egat",
+        env_id="FronthaulAssoc-v0",
+        filename="egat-FronthaulAssoc-v0.pt",
+        train_args=("--steps", "1200000", "--seed", "0", "--env-kwargs", "preset=egat"),
+        train_minutes=7.4,
+        env_kwargs={"preset": "egat"},
+        aliases=("egat_assoc",),
+    ),
 )
 
 

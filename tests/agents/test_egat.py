@@ -1,0 +1,140 @@
+"""The [EGAT] primal-dual actor-critic (agents.egat): network, training, policy, checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from agents.checkpoint import load_checkpoint
+from agents.egat import EGATArgs, EGATPolicy, primal_dual_step, train
+from agents.episodes import run_episodes
+from agents.nets.egat_agent import EGATAgentNet
+from agents.registry import make_policy
+from agents.training import make_generator, state_digest
+
+FH = "FronthaulAssoc-v0"
+TINY = {"hidden": 16, "layers": 1, "heads": 2, "batch_size": 64, "capacities_mbps": (50.0,)}
+
+
+def _validation(net: EGATAgentNet, multipliers: torch.Tensor) -> tuple[float, float]:
+    """(mean violation [bit/s/Hz], mean Lagrangian) of the deterministic policy on 256 fixed
+    instances at C = 50 Mbit/s (the penalty form with ``multipliers``)."""
+    envs = gym.make_vec(
+        FH, 256, vectorization_mode="vector_entry_point", preset="egat", capacity_mbps=50.0
+    )
+    envs.reset(seed=4321)
+    base = envs.unwrapped
+    with torch.no_grad():
+        out = net(base.sim.observe(base.state))
+        association = (out.logits > 0).float()
+        result = base.sim.score(base.state, association, enforce_fronthaul=None, beams=out.beams)
+    over = (result.load_bps - base.sim.capacity_bps).clamp_min(0) / base.sim.bandwidth_hz
+    lagrangian = result.wsr - (multipliers * over).sum(-1)
+    return float(over.sum(-1).mean()), float(lagrangian.mean())
+
+
+def test_network_is_permutation_equivariant_and_checks_antennas() -> None:
+    torch.manual_seed(0)
+    net = EGATAgentNet(2, hidden=16, layers=2, heads=2).eval()
+    envs = gym.make_vec(FH, 3, vectorization_mode="vector_entry_point", preset="egat")
+    obs, _ = envs.reset(seed=2)
+    aps, ues = torch.tensor([3, 0, 7, 1, 6, 2, 5, 4]), torch.tensor([2, 0, 3, 1])
+    permuted = {
+        "channel": obs["channel"][:, aps][:, :, ues],
+        "gain_db": obs["gain_db"][:, aps][:, :, ues],
+        "capacity_mbps": obs["capacity_mbps"][:, aps],
+        "weights": obs["weights"][:, ues],
+    }
+    with torch.no_grad():
+        out, out_p = net(obs), net(permuted)
+    torch.testing.assert_close(out_p.logits, out.logits[:, aps][:, :, ues], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(out_p.beams, out.beams[:, aps][:, :, ues], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(out_p.value, out.value, atol=1e-5, rtol=1e-4)
+    # Untrained beams are the unit channel directions (MRT) at equal power.
+    direction = obs["channel"] / obs["channel"].square().sum(-1, keepdim=True).sqrt()
+    torch.testing.assert_close(torch.view_as_real(out.beams).flatten(-2)[..., [0, 2, 1, 3]],
+                               direction, atol=1e-5, rtol=1e-4)  # fmt: skip
+    wide = gym.make_vec(FH, 1, vectorization_mode="vector_entry_point", num_antennas=4)
+    with pytest.raises(ValueError, match=r"2N = 4 entries per link"):
+        net(wide.reset(seed=0)[0])
+
+
+def test_tiny_run_lowers_the_violation_and_raises_the_lagrangian(tmp_path: Path) -> None:
+    """Early on the rate term dominates and the violation grows; once the dual ascent has
+    raised μ, further training lowers the violation and raises the Lagrangian priced at the
+    final μ (the same seed makes the short run the first part of the long one)."""
+    tiny = {**TINY, "learning_rate": 3e-3, "seed": 1}
+    early = train({"preset": "egat"}, EGATArgs(total_steps=64 * 20, **tiny))  # type: ignore[arg-type]
+    args = EGATArgs(total_steps=64 * 60, **tiny)  # type: ignore[arg-type]
+    result = train({"preset": "egat"}, args, out=tmp_path / "e.pt")
+    multipliers = result.checkpoint.state["multipliers"]
+    assert (multipliers >= 0).all() and multipliers.shape == (1, 8)
+    assert float(multipliers.mean()) > float(early.checkpoint.state["multipliers"].mean())
+    price = multipliers[0]
+    violation0, lagrangian0 = _validation(early.net, price)
+    violation1, lagrangian1 = _validation(result.net, price)
+    assert violation1 < 0.7 * violation0, (violation0, violation1)
+    assert lagrangian1 > lagrangian0 + 1.0, (lagrangian0, lagrangian1)
+    again = train({"preset": "egat"}, args)
+    assert state_digest(again.checkpoint.state) == state_digest(result.checkpoint.state)
+
+
+def test_multipliers_stay_nonnegative_under_dual_ascent() -> None:
+    net = EGATAgentNet(2, hidden=16, layers=1, heads=2)
+    envs = gym.make_vec(FH, 32, vectorization_mode="vector_entry_point", beamforming="agent")
+    envs.reset(seed=0)
+    args = EGATArgs(violation_target=5.0, **TINY)  # type: ignore[arg-type]
+    multipliers = torch.zeros(8)
+    for _ in range(3):
+        _, scalars, violation = primal_dual_step(
+            net, envs, multipliers, args, make_generator(0, "t")
+        )
+        multipliers = torch.relu(multipliers + args.multiplier_lr * (violation - 5.0))
+        assert (violation >= 0).all() and (multipliers >= 0).all()
+        assert 0.0 <= scalars["feasible"] <= 1.0
+
+
+def test_policy_round_trip_single_equals_batched_and_declares_agent_beams(tmp_path: Path) -> None:
+    out = tmp_path / "e.pt"
+    result = train({"preset": "egat"}, EGATArgs(total_steps=128, **TINY), out=out)  # type: ignore[arg-type]
+    loaded = load_checkpoint(out, algorithm="egat", env_id=FH)
+    assert state_digest(loaded.state) == state_digest(result.checkpoint.state)
+    kwargs = {"preset": "egat", "beamforming": "agent"}
+    policy = make_policy(f"egat:{out}", gym.make(FH, **kwargs))
+    assert isinstance(policy, EGATPolicy)
+    batched = run_episodes(policy, FH, 6, 9, kwargs, batched=True, metrics=["wsr"])
+    single = run_episodes(policy, FH, 6, 9, kwargs, batched=False, metrics=["wsr"])
+    np.testing.assert_allclose(batched.returns, single.returns, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="is defined with beamforming='agent'"):
+        make_policy(f"egat:{out}", gym.make(FH, preset="egat"))
+    assoc = make_policy(f"egat_assoc:{out}", gym.make(FH, preset="egat"))
+    assert np.isfinite(run_episodes(assoc, FH, 3, 0, {"preset": "egat"}).returns).all()
+    with pytest.raises(ValueError, match="trained with load_rate_unit='nat'"):
+        make_policy(f"egat:{out}", gym.make(FH, beamforming="agent"))
+
+
+def test_argument_errors() -> None:
+    with pytest.raises(ValueError, match="baseline must be one of critic, mean, none"):
+        EGATArgs(baseline="ema")
+    with pytest.raises(ValueError, match="capacity_margin must be in"):
+        EGATArgs(capacity_margin=1.0)
+    with pytest.raises(ValueError, match="capacities_mbps must be positive"):
+        EGATArgs(capacities_mbps=(40.0, -1.0))
+    with pytest.raises(ValueError, match="egat sets capacity_mbps itself"):
+        train({"capacity_mbps": 40}, EGATArgs(total_steps=1, **TINY))  # type: ignore[arg-type]
+
+
+def test_table_ii_command_prints_the_paper_row_and_every_policy(tmp_path: Path) -> None:
+    from agents.egat_table import egat_tables
+
+    out = tmp_path / "e.pt"
+    train({"preset": "egat"}, EGATArgs(total_steps=64, **TINY), out=out)  # type: ignore[arg-type]
+    text = egat_tables(f"egat:{out}", capacities=(40, 90), episodes=3)
+    assert "| [EGAT] Table II, EGAT | 0.912 | 0.991 |" in text
+    for name in (f"egat:{out}", f"egat_assoc:{out}", "pc_wmmse", "fc_zf", "nearest_aps", "random"):
+        assert f"| {name} |" in text
+    assert "3 instances per cell" in text
