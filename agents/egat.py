@@ -87,6 +87,11 @@ class EGATArgs:
     :param capacity_margin: train against ``(1 − margin) · C``: the priced violation is
         ``max(0, ℓ_m − (1 − margin) C)``, so that the deterministic test-time association stays
         within ``C`` on most instances; in ``[0, 1)``.
+    :param capacity_margin_mbps: a further absolute margin [Mbit/s]: the target is ``(1 −
+        margin) C − margin_mbps`` (a larger relative margin at small C), > 0 at every C.
+    :param gain_weighted_beams: beams start from the env's MRT (powers ∝ ``‖h‖²`` within an
+        AP, :class:`~agents.nets.egat_agent.EGATAgentNet`'s ``gain_weighted``) instead of
+        equal powers.
     :param capacities_mbps: the capacities trained on, in turn, one batch each.
     :param grad_clip: max gradient norm (0: none).
     :param total_steps: training instances (one-step episodes: env steps), ≥ 1.
@@ -104,6 +109,8 @@ class EGATArgs:
     multiplier_lr: float = 1.0
     violation_target: float = 0.0
     capacity_margin: float = 0.15
+    capacity_margin_mbps: float = 0.0
+    gain_weighted_beams: bool = False
     capacities_mbps: tuple[float, ...] = field(default=(40.0, 50.0, 60.0, 70.0, 80.0, 90.0))
     grad_clip: float = 1.0
     total_steps: int = 1_200_000
@@ -137,6 +144,16 @@ class EGATArgs:
             raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
         if not (isinstance(self.capacity_margin, (int, float)) and 0 <= self.capacity_margin < 1):
             raise ValueError(f"capacity_margin must be in [0, 1), got {self.capacity_margin!r}")
+        if not isinstance(self.gain_weighted_beams, bool):
+            raise ValueError(
+                f"gain_weighted_beams must be true or false, got {self.gain_weighted_beams!r}"
+            )
+        smallest = (1 - self.capacity_margin) * min(self.capacities_mbps)
+        if not (0 <= self.capacity_margin_mbps < smallest):
+            raise ValueError(
+                f"capacity_margin_mbps must be in [0, {smallest:g}) (the target must stay "
+                f"positive at every capacity), got {self.capacity_margin_mbps!r}"
+            )
         for name in ("value_coef", "multiplier_lr", "violation_target", "grad_clip"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
@@ -193,7 +210,13 @@ class EGATPolicy:
 def load_net(checkpoint: Checkpoint) -> EGATAgentNet:
     """The network of an ``egat`` checkpoint."""
     args = EGATArgs(**checkpoint.hyperparameters)
-    net = EGATAgentNet(int(checkpoint.extra["num_antennas"]), args.hidden, args.layers, args.heads)
+    net = EGATAgentNet(
+        int(checkpoint.extra["num_antennas"]),
+        args.hidden,
+        args.layers,
+        args.heads,
+        args.gain_weighted_beams,
+    )
     net.load_state_dict(checkpoint.state["net"])
     return net.eval()
 
@@ -277,7 +300,7 @@ def primal_dual_step(
     ).sum(dim=(1, 2))
     result = base.sim.score(state, association, enforce_fronthaul=None, beams=out.beams)
     bandwidth = float(base.sim.bandwidth_hz)
-    target = (1.0 - args.capacity_margin) * base.sim.capacity_bps
+    target = (1.0 - args.capacity_margin) * base.sim.capacity_bps - args.capacity_margin_mbps * 1e6
     over = (result.load_bps - target).clamp_min(0.0) / bandwidth  # (B, M)
     lagrangian = result.wsr - (multipliers * over).sum(-1)
     signal = lagrangian.detach()
@@ -347,7 +370,9 @@ def train(
         all_envs.append(envs)
     config = all_envs[0].unwrapped.config
     torch.manual_seed(args.seed)
-    net = EGATAgentNet(int(config.num_antennas), args.hidden, args.layers, args.heads)
+    net = EGATAgentNet(
+        int(config.num_antennas), args.hidden, args.layers, args.heads, args.gain_weighted_beams
+    )
     optimizer = torch.optim.Adam(net.parameters(), lr=args.learning_rate)
     sampling = make_generator(args.seed, "bernoulli")
     multipliers = torch.zeros(len(args.capacities_mbps), int(config.num_bs))

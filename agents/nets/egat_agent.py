@@ -64,10 +64,21 @@ class EGATAgentNet(nn.Module):
     :param hidden: width ``H`` of nodes and links.
     :param layers: EGAT layers, ≥ 1.
     :param heads: attention heads per layer (each of width ``H / heads``).
+    :param gain_weighted: multiply the relative powers by ``‖h_mk‖²`` (relative to the AP's
+        strongest link): the untrained beams are then exactly the env's MRT, each AP's power
+        shared in proportion to its links' gains.
     """
 
-    def __init__(self, num_antennas: int, hidden: int = 32, layers: int = 2, heads: int = 4):
+    def __init__(
+        self,
+        num_antennas: int,
+        hidden: int = 32,
+        layers: int = 2,
+        heads: int = 4,
+        gain_weighted: bool = False,
+    ):
         super().__init__()
+        self.gain_weighted = bool(gain_weighted)
         self.num_antennas = check_int_range("num_antennas", num_antennas, 1)
         check_int_range("layers", layers, 1)
         check_int_range("heads", heads, 1)
@@ -114,6 +125,12 @@ class EGATAgentNet(nn.Module):
         # softplus(0.5413) = 1: equal powers at the start. The floor keeps every beam away
         # from zero: an AP whose beams all vanish has an infinite power-projection gradient.
         power = nn.functional.softplus(raw[..., 2 * n] + 0.5413) + 1e-3
+        if self.gain_weighted:
+            # Start from the env's MRT ([EGAT] eq. 36): power ∝ ‖h_mk‖² within each AP
+            # (relative to the AP's strongest link, floored so that no beam vanishes).
+            gain_db = observation["gain_db"].to(torch.float32)
+            relative = gain_db - gain_db.amax(dim=-1, keepdim=True)
+            power = power * torch.pow(10.0, relative.clamp_min(-60.0) / 10.0)
         amplitude = power.sqrt().unsqueeze(-1)
         beams = torch.complex(direction[..., :n] * amplitude, direction[..., n:] * amplitude)
         pooled = torch.cat([edge.mean(dim=(1, 2)), ap.mean(1), ue.mean(1)], -1)

@@ -54,10 +54,21 @@ def test_network_is_permutation_equivariant_and_checks_antennas() -> None:
     torch.testing.assert_close(out_p.logits, out.logits[:, aps][:, :, ues], atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(out_p.beams, out.beams[:, aps][:, :, ues], atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(out_p.value, out.value, atol=1e-5, rtol=1e-4)
-    # Untrained beams are the unit channel directions (MRT) at equal power.
+    # Untrained beams point along the channels (MRT) with equal powers.
     direction = obs["channel"] / obs["channel"].square().sum(-1, keepdim=True).sqrt()
-    torch.testing.assert_close(torch.view_as_real(out.beams).flatten(-2)[..., [0, 2, 1, 3]],
-                               direction, atol=1e-5, rtol=1e-4)  # fmt: skip
+    beams = torch.view_as_real(out.beams).flatten(-2)[..., [0, 2, 1, 3]]  # [Re, Re, Im, Im]
+    norms = beams.square().sum(-1, keepdim=True).sqrt()
+    torch.testing.assert_close(beams / norms, direction, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(norms, torch.full_like(norms, float(norms[0, 0, 0])))
+    # gain_weighted: powers ∝ ‖h‖² within each AP, the env's MRT.
+    weighted = EGATAgentNet(2, hidden=16, layers=2, heads=2, gain_weighted=True).eval()
+    weighted.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        power = weighted(obs).beams.abs().square().sum(-1)  # (B, M, K)
+    gain = torch.pow(10.0, obs["gain_db"] / 10)
+    torch.testing.assert_close(
+        power / power.sum(-1, keepdim=True), gain / gain.sum(-1, keepdim=True), rtol=1e-3, atol=1e-6
+    )
     wide = gym.make_vec(FH, 1, vectorization_mode="vector_entry_point", num_antennas=4)
     with pytest.raises(ValueError, match=r"2N = 4 entries per link"):
         net(wide.reset(seed=0)[0])
@@ -69,7 +80,7 @@ def test_tiny_run_lowers_the_violation_and_raises_the_lagrangian(tmp_path: Path)
     final μ (the same seed makes the short run the first part of the long one)."""
     tiny = {**TINY, "learning_rate": 3e-3, "seed": 1}
     early = train({"preset": "egat"}, EGATArgs(total_steps=64 * 20, **tiny))  # type: ignore[arg-type]
-    args = EGATArgs(total_steps=64 * 60, **tiny)  # type: ignore[arg-type]
+    args = EGATArgs(total_steps=64 * 80, **tiny)  # type: ignore[arg-type]
     result = train({"preset": "egat"}, args, out=tmp_path / "e.pt")
     multipliers = result.checkpoint.state["multipliers"]
     assert (multipliers >= 0).all() and multipliers.shape == (1, 8)
@@ -122,6 +133,8 @@ def test_argument_errors() -> None:
         EGATArgs(baseline="ema")
     with pytest.raises(ValueError, match="capacity_margin must be in"):
         EGATArgs(capacity_margin=1.0)
+    with pytest.raises(ValueError, match=r"capacity_margin_mbps must be in \[0, 34\)"):
+        EGATArgs(capacity_margin_mbps=34.0)  # (1 − 0.15) · 40 = 34: no target left at C = 40
     with pytest.raises(ValueError, match="capacities_mbps must be positive"):
         EGATArgs(capacities_mbps=(40.0, -1.0))
     with pytest.raises(ValueError, match="egat sets capacity_mbps itself"):

@@ -37,14 +37,14 @@ def test_every_board_runs_and_names_a_winner(tmp_path: Path) -> None:
     text = board.to_markdown()
     for result in board.boards:
         shipped = scoreboard.learned_entries(result.board.env_id, {})
-        assert result.labels == [
-            *result.board.baselines,
-            *(f"{entry.policy}:pretrained" for entry in shipped),
-        ]
-        assert result.learned == [f"{entry.policy}:pretrained" for entry in shipped]
+        # One row per shipped checkpoint and per alias acting with its file.
+        learned = [f"{name}:pretrained" for entry in shipped for name in entry.policies]
+        assert result.labels == [*result.board.baselines, *learned]
+        assert result.learned == learned
         assert result.verdict() in text
         assert f"% of {result.best_baseline}" in result.to_markdown()
     assert board.boards[0].learned == ["l2o:pretrained"]  # MultiCellAssoc-v0
+    assert board.boards[2].learned == ["reinforce:pretrained", "reinforce_sampled:pretrained"]
     assert "Learned agents' checkpoints, reproduced by:" in text
     assert "ua-envs train l2o --env MultiCellAssoc-v0" in text
     assert board.figure == tmp_path / "scoreboard.png" and board.figure.stat().st_size > 0
