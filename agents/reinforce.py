@@ -7,16 +7,15 @@ with END): one link per step, sampled from the masked softmax, the env's exact a
 applied, until END or no link is left. The simulator steps all instances as one batch
 (``vector_env.sim.step``: the masks and the terminal reward, the sum rate of the final support
 with the env's beamformer, partial RZF by default). The critic
-(:class:`agents.nets.SupportSetCritic`) predicts that reward from the instance alone::
+(:class:`agents.nets.support_set.SupportSetCritic`) predicts that reward from the instance alone::
 
     A_b      = R_b − V(x_b)                       (advantage; optionally / std over the batch)
     L_actor  = − mean_b A_b · Σ_t log π(a_bt | S_bt) − β · entropy
     L_critic = mean_b (V(x_b) − R_b)²
 
 At test time the policy decodes greedily (the most likely legal action each step); with
-``samples = N > 1`` it samples ``N`` supports per instance, scores them with the env's own
-``evaluate`` and plays the best (greedy decoding is always one of the candidates), a decoding
-no paper reports.
+``samples = N > 1`` it decodes the greedy support and ``N − 1`` sampled ones per instance,
+scores them with the env's own ``evaluate`` and plays the best, a decoding no paper reports.
 
 Hyper-parameters: :class:`ReinforceArgs`. Trainer ``ua-envs train reinforce --env
 CellFreeAssoc-v0 --steps N --seed S --out FILE.pt``; policy ``reinforce:FILE.pt`` (greedy) and
