@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -54,6 +53,7 @@ from agents.entries import (
     trainer_for,
 )
 from agents.nets.egat_agent import EGATAgentNet
+from agents.policy import batch_of_one
 from agents.training import (
     TrainingLog,
     check_hyperparameters,
@@ -200,8 +200,7 @@ class EGATPolicy:
     ) -> Any:
         """One action for one observation (a batch of one of :meth:`act_batch`)."""
         del info, env
-        batch = {key: torch.as_tensor(np.asarray(val))[None] for key, val in observation.items()}
-        action = self.act_batch(batch, None)
+        action = self.act_batch(batch_of_one(observation), None)
         if not self.own_beams:
             return action[0].numpy()
         return {key: value[0].numpy() for key, value in action.items()}

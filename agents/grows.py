@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -53,6 +52,7 @@ from agents.entries import (
     trainer_for,
 )
 from agents.nets import GCNLayer
+from agents.policy import batch_of_one
 from agents.q_learning import masked_greedy, random_legal
 from agents.training import (
     PeriodicEvaluation,
@@ -251,10 +251,7 @@ class GrowsPolicy:
     ) -> int:
         """One greedy legal action (a batch of one of :meth:`act_batch`)."""
         del info, env
-        batch = {
-            key: torch.as_tensor(np.asarray(value))[None] for key, value in observation.items()
-        }
-        return int(self.act_batch(batch, None)[0])
+        return int(self.act_batch(batch_of_one(observation), None)[0])
 
 
 def load_net(checkpoint: Checkpoint) -> GrowsQNet:

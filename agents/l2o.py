@@ -51,6 +51,7 @@ from agents.entries import (
 from agents.nets import AttentionEncoder, EdgeNodeLayer
 from agents.nets.assignment_heads import HEADS, relaxed_association, straight_through
 from agents.nets.link_features import EXTRA_FEATURES, link_features
+from agents.policy import batch_of_one
 from agents.training import (
     PeriodicEvaluation,
     TrainingLog,
@@ -287,10 +288,7 @@ class L2OPolicy:
     ) -> np.ndarray:
         """``(K,)`` int64 BS indices for one observation (a batch of one of :meth:`act_batch`)."""
         del info, env
-        batch = {
-            key: torch.as_tensor(np.asarray(observation[key]))[None]
-            for key in ("channel", "gain_db")
-        }
+        batch = batch_of_one(observation, ("channel", "gain_db"))
         return self.act_batch(batch, None)[0].cpu().numpy().astype(np.int64)
 
 

@@ -67,6 +67,17 @@ class BatchPolicy(Protocol):
         ...
 
 
+def batch_of_one(observation: Any, keys: tuple[str, ...] | None = None) -> dict[str, Tensor]:
+    """A single env's dict observation as the batch of one that ``act_batch`` takes: each
+    entry (``keys``, default all) as a tensor with a leading batch dim of 1.
+
+    >>> batch_of_one({"x": np.zeros(3)})["x"].shape
+    torch.Size([1, 3])
+    """
+    names = tuple(observation) if keys is None else keys
+    return {key: torch.as_tensor(np.asarray(observation[key]))[None] for key in names}
+
+
 #: Uniform legal-action sampler (see :func:`ua_envs.spaces.random_legal_action`).
 sample_action = random_legal_action
 

@@ -47,6 +47,7 @@ from agents.entries import (
     trainer_for,
 )
 from agents.nets.support_set import CONTEXTS, BeamPowerHead, SupportSetCritic, SupportSetNet
+from agents.policy import batch_of_one
 from agents.training import (
     PeriodicEvaluation,
     TrainingLog,
@@ -385,10 +386,7 @@ class ReinforcePolicy:
     ) -> int:
         """One action for one observation (a batch of one of :meth:`act_batch`)."""
         del info
-        batch = {
-            key: torch.as_tensor(np.asarray(value))[None] for key, value in observation.items()
-        }
-        return int(self.act_batch(batch, None, env=env)[0])
+        return int(self.act_batch(batch_of_one(observation), None, env=env)[0])
 
 
 def load_net(checkpoint: Checkpoint, max_ues_per_ap: int, max_aps_per_ue: int) -> SupportSetNet:
