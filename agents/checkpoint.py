@@ -214,6 +214,31 @@ def _shown(kwargs: Mapping[str, Any], name: str) -> str:
     return repr(list(value) if isinstance(value, tuple) else value)
 
 
+def env_settings(env: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The values of ``keys`` in the resolved config of an env or native vector env (``None``
+    where the config has no such field): what a learner stores in ``extra["settings"]`` and
+    checks with :func:`check_env_settings`."""
+    config = getattr(env.unwrapped, "config")  # noqa: B009 (Env and VectorEnv alike)
+    return {key: getattr(config, key, None) for key in keys}
+
+
+def check_env_settings(
+    checkpoint: str | os.PathLike[str], loaded: Checkpoint, env: Any, keys: tuple[str, ...]
+) -> None:
+    """Refuse an env whose ``keys`` differ from the settings ``loaded`` was trained with.
+
+    :param checkpoint: the checkpoint as the user named it (for the message).
+    :raises ValueError: one line naming the first setting that differs and both values.
+    """
+    trained = loaded.extra.get("settings", {})
+    for key, value in env_settings(env, keys).items():
+        if trained.get(key) != value:
+            raise ValueError(
+                f"checkpoint {str(checkpoint)!r} was trained with {key}={trained.get(key)!r}, "
+                f"the env has {key}={value!r}"
+            )
+
+
 def load_checkpoint(
     path: str | os.PathLike[str],
     *,

@@ -43,7 +43,13 @@ import gymnasium as gym
 import torch
 from torch import Tensor, nn
 
-from agents.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from agents.checkpoint import (
+    Checkpoint,
+    check_env_settings,
+    env_settings,
+    load_checkpoint,
+    save_checkpoint,
+)
 from agents.entries import (
     JOB_TRAIN_OPTIONS,
     PolicyEntry,
@@ -220,12 +226,6 @@ def load_net(checkpoint: Checkpoint) -> EGATAgentNet:
     return net.eval()
 
 
-def env_settings(env: gym.Env | gym.vector.VectorEnv) -> dict[str, Any]:
-    """The :data:`MATCHED_SETTINGS` of a fronthaul env's resolved config."""
-    config = getattr(env.unwrapped, "config")  # noqa: B009 (Env and VectorEnv alike)
-    return {key: getattr(config, key) for key in MATCHED_SETTINGS}
-
-
 def _make(own_beams: bool) -> Any:
     name = "egat" if own_beams else "egat_assoc"
 
@@ -234,13 +234,7 @@ def _make(own_beams: bool) -> Any:
         if checkpoint is None:
             raise ValueError(f"policy {name!r} needs a checkpoint: use {name}:PATH")
         loaded = load_checkpoint(checkpoint, algorithm=ALGORITHM, env_id=ENV_ID)
-        trained = loaded.extra.get("settings", {})
-        for key, value in env_settings(env).items():
-            if trained.get(key) != value:
-                raise ValueError(
-                    f"checkpoint {checkpoint!r} was trained with {key}={trained.get(key)!r}, "
-                    f"the env has {key}={value!r}"
-                )
+        check_env_settings(checkpoint, loaded, env, MATCHED_SETTINGS)
         beamforming = env.unwrapped.config.beamforming  # type: ignore[attr-defined]
         if own_beams and beamforming != "agent":
             raise ValueError(
@@ -391,7 +385,7 @@ def train(
             rng={"bernoulli": sampling.get_state()},
             extra={
                 "num_antennas": int(config.num_antennas),
-                "settings": env_settings(all_envs[0]),
+                "settings": env_settings(all_envs[0], MATCHED_SETTINGS),
             },
         )
 

@@ -39,7 +39,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from agents.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from agents.checkpoint import (
+    Checkpoint,
+    check_env_settings,
+    env_settings,
+    load_checkpoint,
+    save_checkpoint,
+)
 from agents.entries import (
     JOB_TRAIN_OPTIONS,
     PolicyEntry,
@@ -314,12 +320,6 @@ def load_scorer(checkpoint: Checkpoint) -> tuple[L2OScorer, L2OArgs]:
 MATCHED_SETTINGS: tuple[str, ...] = ("beamforming", "scenario", "overload")
 
 
-def env_settings(env: gym.Env | gym.vector.VectorEnv) -> dict[str, Any]:
-    """The :data:`MATCHED_SETTINGS` of a multicell env's resolved config."""
-    config = getattr(env.unwrapped, "config")  # noqa: B009 (Env and VectorEnv alike)
-    return {key: getattr(config, key, None) for key in MATCHED_SETTINGS}
-
-
 def make_l2o(env: gym.Env, checkpoint: str | None = None, seed: int | None = None) -> L2OPolicy:
     """Load ``l2o:CHECKPOINT`` for ``env`` (repairing to the env's load limit when it has one).
 
@@ -335,13 +335,7 @@ def make_l2o(env: gym.Env, checkpoint: str | None = None, seed: int | None = Non
     if env_id not in L2O_ENV_IDS:
         raise ValueError(f"l2o serves {', '.join(L2O_ENV_IDS)}, got {env_id!r}")
     loaded = load_checkpoint(checkpoint, algorithm=ALGORITHM)
-    trained = loaded.extra.get("settings", {})
-    for key, value in env_settings(env).items():
-        if trained.get(key) != value:
-            raise ValueError(
-                f"checkpoint {checkpoint!r} was trained with {key}={trained.get(key)!r}, "
-                f"the env has {key}={value!r}"
-            )
+    check_env_settings(checkpoint, loaded, env, MATCHED_SETTINGS)
     scorer, _ = load_scorer(loaded)
     return L2OPolicy(scorer, env_load_limit(env))
 
@@ -429,7 +423,7 @@ def train(
             extra={
                 "num_antennas": int(base.config.num_antennas),
                 "load_limit": limit,
-                "settings": env_settings(envs),
+                "settings": env_settings(envs, MATCHED_SETTINGS),
             },
         )
 

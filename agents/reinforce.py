@@ -37,7 +37,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from agents.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from agents.checkpoint import (
+    Checkpoint,
+    check_env_settings,
+    env_settings,
+    load_checkpoint,
+    save_checkpoint,
+)
 from agents.entries import (
     JOB_TRAIN_OPTIONS,
     PolicyEntry,
@@ -413,12 +419,6 @@ def build_net(
     )
 
 
-def env_settings(env: gym.Env | gym.vector.VectorEnv) -> dict[str, Any]:
-    """The :data:`MATCHED_SETTINGS` of a cellfree env's resolved config."""
-    config = getattr(env.unwrapped, "config")  # noqa: B009 (Env and VectorEnv alike)
-    return {key: getattr(config, key) for key in MATCHED_SETTINGS}
-
-
 def _make(samples: int) -> Any:
     def make(
         env: gym.Env, checkpoint: str | None = None, seed: int | None = None
@@ -430,13 +430,7 @@ def _make(samples: int) -> Any:
             )
         loaded = load_checkpoint(checkpoint, algorithm=ALGORITHM, env_id=ENV_ID)
         config = env.unwrapped.config  # type: ignore[attr-defined]
-        trained = loaded.extra.get("settings", {})
-        for key, value in env_settings(env).items():
-            if trained.get(key) != value:
-                raise ValueError(
-                    f"checkpoint {checkpoint!r} was trained with {key}={trained.get(key)!r}, "
-                    f"the env has {key}={value!r}"
-                )
+        check_env_settings(checkpoint, loaded, env, MATCHED_SETTINGS)
         if int(loaded.extra["num_antennas"]) != int(config.num_antennas):
             raise ValueError(
                 f"checkpoint {checkpoint!r} was trained with num_antennas="
@@ -533,7 +527,7 @@ def train(
             rng={"decoding": sampling.get_state()},
             extra={
                 "num_antennas": num_antennas,
-                "settings": env_settings(envs),
+                "settings": env_settings(envs, MATCHED_SETTINGS),
                 "beam_head_curve": beam_curve,
             },
         )
