@@ -54,8 +54,9 @@ from agents.entries import (
     job_trainer,
     trainer_for,
 )
-from agents.nets import AttentionEncoder, EdgeNodeLayer
+from agents.nets import AttentionEncoder
 from agents.nets.assignment_heads import HEADS, relaxed_association, straight_through
+from agents.nets.edge_node import edge_layer_stack, run_edge_layers
 from agents.nets.link_features import EXTRA_FEATURES, link_features
 from agents.policy import batch_of_one
 from agents.training import (
@@ -201,10 +202,7 @@ class L2OScorer(nn.Module):
         self.encoder = encoder
         feedback = 2 if passes > 1 else 0
         self.embed = nn.Linear(2 * num_antennas + EXTRA_FEATURES + feedback, hidden)
-        self.layers = nn.ModuleList(
-            EdgeNodeLayer(hidden if i else 1, hidden if i else 1, hidden, hidden, (hidden,))
-            for i in range(layers if encoder == "edge_node" else 0)
-        )
+        self.layers = edge_layer_stack(hidden, layers if encoder == "edge_node" else 0)
         # [AttSKGS]-style: every link attends to every other link of the instance.
         self.attention = (
             AttentionEncoder(hidden, hidden, heads=4, layers=layers)
@@ -234,12 +232,7 @@ class L2OScorer(nn.Module):
         if self.attention is not None:
             tokens = self.attention(edge.reshape(batch, num_bs * num_ues, -1))
             return self.head(tokens).reshape(batch, num_bs, num_ues)
-        bs = edge.new_zeros(batch, num_bs, 1)
-        ue = edge.new_zeros(batch, num_ues, 1)
-        for index, layer in enumerate(self.layers):
-            bs, ue, updated = layer(bs, ue, edge)
-            edge = updated + edge if index else updated
-        return self.head(edge).squeeze(-1)
+        return self.head(run_edge_layers(self.layers, edge)).squeeze(-1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -187,4 +187,31 @@ class EdgeNodeLayer(nn.Module):
         return BipartiteInputs(*out, inputs.edge_index)
 
 
-__all__ = ["EdgeNodeLayer"]
+def edge_layer_stack(hidden: int, layers: int) -> nn.ModuleList:
+    """``layers`` :class:`EdgeNodeLayer` s of width ``hidden`` (MLPs with one hidden layer of
+    ``hidden``) for :func:`run_edge_layers`: the first takes 1-feature AP and UE states."""
+    return nn.ModuleList(
+        EdgeNodeLayer(hidden if i else 1, hidden if i else 1, hidden, hidden, (hidden,))
+        for i in range(layers)
+    )
+
+
+def run_edge_layers(layers: Sequence[EdgeNodeLayer] | nn.ModuleList, edge: Tensor) -> Tensor:
+    """Apply an :func:`edge_layer_stack` to link features on the complete graph.
+
+    AP and UE states start at zero (1 feature) and are built by the layers; the link features
+    carry a residual connection from the second layer on.
+
+    Shapes:
+        ``edge`` ``(B, M, K, hidden)`` float → ``(B, M, K, hidden)``.
+    """
+    batch, num_aps, num_ues, _ = edge.shape
+    ap = edge.new_zeros(batch, num_aps, 1)
+    ue = edge.new_zeros(batch, num_ues, 1)
+    for index, layer in enumerate(layers):
+        ap, ue, updated = layer(ap, ue, edge)
+        edge = updated + edge if index else updated
+    return edge
+
+
+__all__ = ["EdgeNodeLayer", "edge_layer_stack", "run_edge_layers"]

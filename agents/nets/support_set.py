@@ -42,7 +42,7 @@ from torch import Tensor, nn
 
 from agents.nets.attention import PointerDecoder, SupportContext
 from agents.nets.common import MLP
-from agents.nets.edge_node import EdgeNodeLayer
+from agents.nets.edge_node import EdgeNodeLayer, edge_layer_stack, run_edge_layers
 from agents.nets.link_features import EXTRA_FEATURES, link_features
 from ua_envs.core.validation import check_choice, check_int_range
 
@@ -73,20 +73,10 @@ class LinkEncoder(nn.Module):
         super().__init__()
         check_int_range("layers", layers, 1)
         self.embed = nn.Linear(check_int_range("in_dim", in_dim, 1), hidden)
-        self.layers = nn.ModuleList(
-            EdgeNodeLayer(hidden if i else 1, hidden if i else 1, hidden, hidden, (hidden,))
-            for i in range(layers)
-        )
+        self.layers = edge_layer_stack(hidden, layers)
 
     def forward(self, features: Tensor) -> Tensor:
-        edge = torch.relu(self.embed(features))
-        batch, num_aps, num_ues, _ = edge.shape
-        ap = edge.new_zeros(batch, num_aps, 1)
-        ue = edge.new_zeros(batch, num_ues, 1)
-        for index, layer in enumerate(self.layers):
-            ap, ue, updated = layer(ap, ue, edge)
-            edge = updated + edge if index else updated
-        return edge
+        return run_edge_layers(self.layers, torch.relu(self.embed(features)))
 
 
 def dynamic_features(
