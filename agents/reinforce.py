@@ -249,6 +249,21 @@ def head_beams(head: BeamPowerHead, sim: Any, state: Any, support: Tensor) -> Te
     return directions * amplitude.unsqueeze(-1).to(directions.dtype)
 
 
+def build_beam_head(args: ReinforceArgs, num_antennas: int) -> BeamPowerHead:
+    """A fresh beamforming head for ``args``' network (half its width, 2 layers)."""
+    return BeamPowerHead(num_antennas, max(args.hidden // 2, 8), 2)
+
+
+def load_beam_head(checkpoint: Checkpoint) -> BeamPowerHead | None:
+    """The beamforming head of a ``reinforce`` checkpoint (eval mode), ``None`` without one."""
+    if "beam_head" not in checkpoint.state:
+        return None
+    args = ReinforceArgs(**checkpoint.hyperparameters)
+    head = build_beam_head(args, int(checkpoint.extra["num_antennas"]))
+    head.load_state_dict(checkpoint.state["beam_head"])
+    return head.eval()
+
+
 def train_beam_head(
     actor: SupportSetNet,
     envs: Any,
@@ -260,8 +275,7 @@ def train_beam_head(
     :return: the head and its mean training sum rate per step [bit/s/Hz].
     """
     base = envs.unwrapped
-    config = base.config
-    head = BeamPowerHead(int(config.num_antennas), max(args.hidden // 2, 8), 2)
+    head = build_beam_head(args, int(base.config.num_antennas))
     optimizer = torch.optim.Adam(head.parameters(), lr=args.beam_head_lr)
     curve: list[float] = []
     done = 0
@@ -332,13 +346,12 @@ class ReinforcePolicy:
                 f"{self.name} (samples={self.samples}) scores its candidates with the env: "
                 "call act_batch(..., env=vector_env) / act(..., env=env)"
             )
-        support = observation["support"]
-        fresh = support.flatten(1).sum(-1) == 0
-        if self._plan is None or self._plan.shape[0] != support.shape[0] or bool(fresh.any()):
+        taken = observation["support"].flatten(1) > 0.5
+        fresh = ~taken.any(-1)
+        if self._plan is None or self._plan.shape[0] != taken.shape[0] or bool(fresh.any()):
             self._replan(env.unwrapped, fresh)
         assert self._plan is not None
         # The next planned link not yet in the support (END when the plan is spent).
-        taken = observation["support"].flatten(1) > 0.5
         end = taken.shape[1]
         plan = self._plan
         is_new = (plan < end) & ~taken.gather(1, plan.clamp_max(end - 1))
@@ -352,34 +365,21 @@ class ReinforcePolicy:
         if isinstance(state.done, np.ndarray):
             state = state_to_torch(state)
         size = int(state.done.shape[0])
-        candidates = [decode(self.net, sim, state, greedy=True)]
-        if self.samples > 1:
-            repeated = concat_states([state] * (self.samples - 1))
-            sampled = decode(self.net, sim, repeated, greedy=False, generator=self._generator)
-            for i in range(self.samples - 1):
-                part = slice(i * size, (i + 1) * size)
-                candidates.append(
-                    Rollout(
-                        reward=sampled.reward[part],
-                        log_prob=sampled.log_prob[part],
-                        entropy=sampled.entropy,
-                        support=sampled.support[part],
-                        actions=sampled.actions[part],
-                        steps=sampled.steps[part],
-                    )
-                )
-        rewards = torch.stack([c.reward for c in candidates], 0)  # (N, B)
-        best = rewards.argmax(0)
-        width = max(c.actions.shape[1] for c in candidates)
+        greedy = decode(self.net, sim, state, greedy=True)
+        # Candidate i ≥ 1 of row b is row (i − 1)·B + b of the repeated batch.
+        repeated = concat_states([state] * (self.samples - 1))
+        sampled = decode(self.net, sim, repeated, greedy=False, generator=self._generator)
         end = int(sim.config.num_links)
-        padded = torch.stack(
-            [
-                nn.functional.pad(c.actions, (0, width - c.actions.shape[1]), value=end)
-                for c in candidates
-            ],
-            0,
+        width = max(greedy.actions.shape[1], sampled.actions.shape[1])
+
+        def padded(actions: Tensor) -> Tensor:
+            return nn.functional.pad(actions, (0, width - actions.shape[1]), value=end)
+
+        rewards = torch.cat([greedy.reward[None], sampled.reward.view(-1, size)])  # (N, B)
+        plans = torch.cat(
+            [padded(greedy.actions)[None], padded(sampled.actions).view(-1, size, width)]
         )  # (N, B, T)
-        chosen = padded[best, torch.arange(size)]
+        chosen = plans[rewards.argmax(0), torch.arange(size)]
         if self._plan is None or self._plan.shape[0] != size:
             self._plan = chosen
             return

@@ -52,9 +52,8 @@ def beam_table(
     """
     from agents.baselines.cellfree import greedy_priorities
     from agents.checkpoint import load_checkpoint
-    from agents.nets.support_set import BeamPowerHead
     from agents.pretrained import resolve_checkpoint
-    from agents.reinforce import ALGORITHM, ENV_ID, decode, head_beams, load_net
+    from agents.reinforce import ALGORITHM, ENV_ID, decode, head_beams, load_beam_head, load_net
 
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
@@ -62,13 +61,8 @@ def beam_table(
     assert path is not None
     loaded = load_checkpoint(path, algorithm=ALGORITHM, env_id=ENV_ID)
     kwargs = dict(env_kwargs or {})
-    head: BeamPowerHead | None = None
-    if "beam_head" in loaded.state:
-        weights = loaded.state["beam_head"]
-        hidden = int(weights["out.weight"].shape[1])
-        head = BeamPowerHead(int(loaded.extra["num_antennas"]), hidden, 2)
-        head.load_state_dict(weights)
-        head.eval()
+    head = load_beam_head(loaded)
+    net = None
     values: dict[tuple[str, str], list[float]] = {row: [] for row in ROWS}
     for start in range(0, episodes, batch_size):
         size = min(batch_size, episodes - start)
@@ -76,7 +70,8 @@ def beam_table(
         envs.reset(seed=seed + start)
         base: Any = envs.unwrapped
         sim, state, config = base.sim, base.state, base.config
-        net = load_net(loaded, int(config.max_ues_per_ap), int(config.max_aps_per_ue))
+        if net is None:  # the caps come from the env; every batch has the same kwargs
+            net = load_net(loaded, int(config.max_ues_per_ap), int(config.max_aps_per_ue))
         shape = state.support.shape
         with torch.no_grad():
             plan = greedy_priorities(state.gain_db, config.max_ues_per_ap, config.max_aps_per_ue)
