@@ -92,7 +92,8 @@ class EGATArgs:
     :param violation_target: ε, the mean violation [bit/s/Hz] the dual ascent aims at (≥ 0).
     :param capacity_margin: train against ``(1 − margin) · C``: the priced violation is
         ``max(0, ℓ_m − (1 − margin) C)``, so that the deterministic test-time association stays
-        within ``C`` on most instances; in ``[0, 1)``.
+        within ``C`` on most instances; in ``[0, 1)``; one value for every capacity, or one
+        per entry of ``capacities_mbps`` (:meth:`margin_of`).
     :param capacity_margin_mbps: a further absolute margin [Mbit/s]: the target is ``(1 −
         margin) C − margin_mbps`` (a larger relative margin at small C), > 0 at every C.
     :param gain_weighted_beams: beams start from the env's MRT (powers ∝ ``‖h‖²`` within an
@@ -114,7 +115,7 @@ class EGATArgs:
     normalize_advantage: bool = True
     multiplier_lr: float = 1.0
     violation_target: float = 0.0
-    capacity_margin: float = 0.15
+    capacity_margin: float | tuple[float, ...] = 0.15
     capacity_margin_mbps: float = 0.0
     gain_weighted_beams: bool = False
     capacities_mbps: tuple[float, ...] = field(default=(40.0, 50.0, 60.0, 70.0, 80.0, 90.0))
@@ -148,13 +149,28 @@ class EGATArgs:
         object.__setattr__(self, "capacities_mbps", tuple(float(c) for c in self.capacities_mbps))
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
             raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
-        if not (isinstance(self.capacity_margin, (int, float)) and 0 <= self.capacity_margin < 1):
-            raise ValueError(f"capacity_margin must be in [0, 1), got {self.capacity_margin!r}")
+        margins = (
+            list(self.capacity_margin)
+            if isinstance(self.capacity_margin, (tuple, list))
+            else [self.capacity_margin]
+        )
+        if len(margins) not in (1, len(self.capacities_mbps)) or not all(
+            isinstance(m, (int, float)) and not isinstance(m, bool) and 0 <= m < 1 for m in margins
+        ):
+            raise ValueError(
+                f"capacity_margin must be in [0, 1), one value or one per capacity "
+                f"({len(self.capacities_mbps)}), got {self.capacity_margin!r}"
+            )
+        if isinstance(self.capacity_margin, (tuple, list)):
+            object.__setattr__(self, "capacity_margin", tuple(float(m) for m in margins))
         if not isinstance(self.gain_weighted_beams, bool):
             raise ValueError(
                 f"gain_weighted_beams must be true or false, got {self.gain_weighted_beams!r}"
             )
-        smallest = (1 - self.capacity_margin) * min(self.capacities_mbps)
+        smallest = min(
+            (1 - self.margin_of(index)) * capacity
+            for index, capacity in enumerate(self.capacities_mbps)
+        )
         if not (0 <= self.capacity_margin_mbps < smallest):
             raise ValueError(
                 f"capacity_margin_mbps must be in [0, {smallest:g}) (the target must stay "
@@ -164,6 +180,13 @@ class EGATArgs:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+    def margin_of(self, index: int) -> float:
+        """The relative capacity margin of ``capacities_mbps[index]``."""
+        margin = self.capacity_margin
+        if isinstance(margin, tuple):
+            return margin[index] if len(margin) > 1 else margin[0]
+        return float(margin)
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,10 +297,13 @@ def primal_dual_step(
     multipliers: Tensor,
     args: EGATArgs,
     generator: torch.Generator,
+    margin: float | None = None,
 ) -> tuple[Tensor, dict[str, float], Tensor]:
     """Loss of one batch on the current instances of ``envs`` (module docstring, 1–4).
 
     :param multipliers: ``(M,)`` μ of this capacity.
+    :param margin: the relative capacity margin of this capacity (default: the first of
+        ``args``, :meth:`EGATArgs.margin_of`).
     :return: ``(loss, scalars, violation (M,))`` with the mean violation per AP [bit/s/Hz].
     """
     base = envs.unwrapped
@@ -293,7 +319,8 @@ def primal_dual_step(
     ).sum(dim=(1, 2))
     result = base.sim.score(state, association, enforce_fronthaul=None, beams=out.beams)
     bandwidth = float(base.sim.bandwidth_hz)
-    target = (1.0 - args.capacity_margin) * base.sim.capacity_bps - args.capacity_margin_mbps * 1e6
+    margin = args.margin_of(0) if margin is None else margin
+    target = (1.0 - margin) * base.sim.capacity_bps - args.capacity_margin_mbps * 1e6
     over = (result.load_bps - target).clamp_min(0.0) / bandwidth  # (B, M)
     lagrangian = result.wsr - (multipliers * over).sum(-1)
     signal = lagrangian.detach()
@@ -403,7 +430,7 @@ def train(
             which = updates % len(args.capacities_mbps)
             envs = all_envs[which]
             loss, scalars, violation = primal_dual_step(
-                net, envs, multipliers[which], args, sampling
+                net, envs, multipliers[which], args, sampling, args.margin_of(which)
             )
             optimizer.zero_grad()
             loss.backward()

@@ -587,6 +587,18 @@ def _env_setting(env: gym.Env, key: str) -> Any:
     return getattr(config, key, _UNREADABLE)
 
 
+def _env_kwargs(env: gym.Env) -> dict[str, Any]:
+    """The kwargs in force in ``env``: its config's fields (a dataclass), then its
+    ``spec.kwargs`` on top."""
+    config = getattr(env.unwrapped, "config", None)
+    kwargs: dict[str, Any] = {}
+    if config is not None and dataclasses.is_dataclass(config):
+        kwargs = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    if env.spec is not None:
+        kwargs.update(env.spec.kwargs)
+    return kwargs
+
+
 def make_policy(spec: str, env: gym.Env, seed: int | None = None) -> Policy:
     """Build the policy ``spec`` (``NAME[:CHECKPOINT][@KEY=VALUE,...]``) for ``env``.
 
@@ -598,8 +610,8 @@ def make_policy(spec: str, env: gym.Env, seed: int | None = None) -> Policy:
         a trained policy without checkpoint, a checkpoint for a policy that takes none, an env
         built with other values of the spec's settings (so that no result is labelled with a
         method it did not run), and whatever the factory raises (a damaged checkpoint, for the
-        built-in loaders). ``NAME:pretrained`` loads the checkpoint shipped for the env's id
-        (:mod:`agents.pretrained`).
+        built-in loaders). ``NAME:pretrained`` loads the checkpoint shipped for the env's id and
+        kwargs (:func:`agents.pretrained.find_pretrained`).
     """
     parsed = split_policy_spec(spec)
     env_id = env.spec.id if env.spec is not None else None
@@ -616,5 +628,6 @@ def make_policy(spec: str, env: gym.Env, seed: int | None = None) -> Policy:
                 f"(agents.registry.policy_env_kwargs) or give the spec "
                 f"{parsed.name}@{key}={actual!r}"
             )
-    checkpoint = resolve_checkpoint(parsed.name, env_id, parsed.checkpoint)  # NAME:pretrained
+    # NAME:pretrained: the shipped file for the env's id and the kwargs it was built with
+    checkpoint = resolve_checkpoint(parsed.name, env_id, parsed.checkpoint, _env_kwargs(env))
     return entry.factory(env, checkpoint=checkpoint, seed=seed)

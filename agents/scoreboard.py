@@ -272,7 +272,11 @@ class Scoreboard:
         if commands:
             parts.append("Learned agents' checkpoints, reproduced by:")
             parts.append("")
-            parts.extend(f"* `{label}`: {command}" for label, command in commands)
+            # Aliases act with their entry's file: one line per command, naming them all.
+            by_command: dict[str, list[str]] = {}
+            for label, command in commands:
+                by_command.setdefault(command, []).append(f"`{label}`")
+            parts.extend(f"* {', '.join(labels)}: {cmd}" for cmd, labels in by_command.items())
         else:
             parts.append("No learned agent's checkpoint ships with this version.")
         parts.append("")
@@ -325,11 +329,11 @@ def retrain(
     entries: Sequence[PretrainedCheckpoint],
     out_dir: Path,
     printer: Callable[[str], None],
-) -> dict[tuple[str, str], Path]:
+) -> dict[str, Path]:
     """Run every entry's documented training command (``ua-envs train ...`` as a subprocess of
-    this Python) into ``out_dir``; ``(policy, env id) → checkpoint``."""
+    this Python) into ``out_dir``; shipped file name → retrained checkpoint."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths: dict[tuple[str, str], Path] = {}
+    paths: dict[str, Path] = {}
     for entry in entries:
         out = out_dir / entry.filename
         printer(f"scoreboard: retraining {entry.policy} on {entry.env_id}: {entry.command(out)}")
@@ -341,7 +345,7 @@ def retrain(
                 f"retraining failed (exit {done.returncode}): {entry.command(out)}\n"
                 f"{done.stderr.strip()}"
             )
-        paths[(entry.policy, entry.env_id)] = entry.produced(out)
+        paths[entry.filename] = entry.produced(out)
     return paths
 
 
@@ -388,7 +392,7 @@ def run_scoreboard(
     for board in boards:
         kwargs: dict[str, Any] = {"preset": board.paper_preset} if paper else {}
         plan.append((board, kwargs, learned_entries(board.env_id, kwargs)))
-    retrained: dict[tuple[str, str], Path] = {}
+    retrained: dict[str, Path] = {}
     if train:
         entries = [entry for _, _, learned in plan for entry in learned]
         minutes = sum(entry.train_minutes for entry in entries)
@@ -409,7 +413,7 @@ def run_scoreboard(
             labels: list[str] = []
             commands: dict[str, str] = {}
             for entry in learned:
-                path = retrained.get((entry.policy, entry.env_id))
+                path = retrained.get(entry.filename)
                 for name in entry.policies:
                     specs.append(f"{name}:{path if path is not None else 'pretrained'}")
                     label = f"{name}:pretrained" if path is None else f"{name} (--train)"

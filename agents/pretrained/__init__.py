@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,25 @@ PRETRAINED: tuple[PretrainedCheckpoint, ...] = (
         best=True,
     ),
     PretrainedCheckpoint(
+        policy="l2o",
+        env_id="MultiCellAssocBalanced-v0",
+        filename="l2o-MultiCellAssocBalanced-v0.pt",
+        train_args=(
+            "--steps",
+            "256000",
+            "--seed",
+            "0",
+            "--eval-every",
+            "25600",
+            "--eval-episodes",
+            "500",
+            "--trainer-kwargs",
+            "head=skgs",
+        ),
+        train_minutes=1.5,
+        best=True,
+    ),
+    PretrainedCheckpoint(
         policy="grows",
         env_id="SlottedArrivalAssoc-v0",
         filename="grows-SlottedArrivalAssoc-v0.pt",
@@ -143,6 +163,14 @@ PRETRAINED: tuple[PretrainedCheckpoint, ...] = (
         policy="egat",
         env_id="FronthaulAssoc-v0",
         filename="egat-FronthaulAssoc-v0.pt",
+        train_args=("--steps", "1200000", "--seed", "0"),
+        train_minutes=6.9,
+        aliases=("egat_assoc",),
+    ),
+    PretrainedCheckpoint(
+        policy="egat",
+        env_id="FronthaulAssoc-v0",
+        filename="egat-FronthaulAssoc-v0-preset-egat.pt",
         train_args=("--steps", "1200000", "--seed", "0", "--env-kwargs", "preset=egat"),
         train_minutes=7.4,
         env_kwargs={"preset": "egat"},
@@ -152,24 +180,58 @@ PRETRAINED: tuple[PretrainedCheckpoint, ...] = (
 
 
 def find_pretrained(
-    policy: str, env_id: str | None, table: tuple[PretrainedCheckpoint, ...] | None = None
+    policy: str,
+    env_id: str | None,
+    table: tuple[PretrainedCheckpoint, ...] | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
 ) -> PretrainedCheckpoint | None:
-    """The shipped checkpoint of ``policy`` on ``env_id`` (``None`` if there is none)."""
-    for entry in PRETRAINED if table is None else table:
-        if (policy == entry.policy or policy in entry.aliases) and entry.env_id == env_id:
-            return entry
-    return None
+    """The shipped checkpoint of ``policy`` on ``env_id`` for an env built with ``env_kwargs``
+    (``None`` if none is shipped for the id).
+
+    Among the entries of ``policy`` on ``env_id``, the one whose :attr:`~PretrainedCheckpoint.
+    env_kwargs` the env shares and that names the most of them wins: an env built with
+    ``preset="egat"`` gets the checkpoint trained at that preset, one at the defaults the
+    defaults' checkpoint. Where none matches (or ``env_kwargs`` is ``None``: the env is not
+    known yet), the first entry of the id is returned, and its loader explains in one line what
+    differs.
+
+    :param env_kwargs: the kwargs in force in the env (its ``spec.kwargs`` and config).
+    """
+    candidates = [
+        entry
+        for entry in (PRETRAINED if table is None else table)
+        if (policy == entry.policy or policy in entry.aliases) and entry.env_id == env_id
+    ]
+    if not candidates:
+        return None
+    if env_kwargs is not None:
+        matching = [
+            entry
+            for entry in candidates
+            if all(
+                key in env_kwargs and env_kwargs[key] == v for key, v in entry.env_kwargs.items()
+            )
+        ]
+        if matching:  # max keeps the first of equally specific entries
+            return max(matching, key=lambda entry: len(entry.env_kwargs))
+    return candidates[0]
 
 
-def resolve_checkpoint(policy: str, env_id: str | None, checkpoint: str | None) -> str | None:
-    """``checkpoint``, with ``"pretrained"`` replaced by the shipped file's path.
+def resolve_checkpoint(
+    policy: str,
+    env_id: str | None,
+    checkpoint: str | None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> str | None:
+    """``checkpoint``, with ``"pretrained"`` replaced by the shipped file's path (chosen by
+    :func:`find_pretrained` for an env built with ``env_kwargs``).
 
     :raises ValueError: ``"pretrained"`` where no checkpoint of ``policy`` for ``env_id`` is
         shipped (the message lists the shipped ones), or a shipped file that is missing.
     """
     if checkpoint != PRETRAINED_NAME:
         return checkpoint
-    entry = find_pretrained(policy, env_id)
+    entry = find_pretrained(policy, env_id, env_kwargs=env_kwargs)
     if entry is None:
         shipped = ", ".join(
             f"{name}:pretrained on {e.env_id}" for e in PRETRAINED for name in e.policies

@@ -141,6 +141,39 @@ def test_argument_errors() -> None:
         train({"capacity_mbps": 40}, EGATArgs(total_steps=1, **TINY))  # type: ignore[arg-type]
 
 
+def test_a_margin_per_capacity_prices_each_capacity_against_its_own_target() -> None:
+    args = EGATArgs(
+        capacity_margin=(0.25, 0.0),
+        capacities_mbps=(40.0, 60.0),
+        **{k: v for k, v in TINY.items() if k != "capacities_mbps"},
+    )
+    assert (args.margin_of(0), args.margin_of(1)) == (0.25, 0.0)
+    assert EGATArgs(capacity_margin=0.1).margin_of(4) == 0.1
+    with pytest.raises(ValueError, match=r"one value or one per capacity \(6\)"):
+        EGATArgs(capacity_margin=(0.2, 0.1))
+    torch.manual_seed(0)
+    net = EGATAgentNet(2, hidden=16, layers=1, heads=2)
+    envs = gym.make_vec(
+        FH,
+        64,
+        vectorization_mode="vector_entry_point",
+        preset="egat",
+        capacity_mbps=20.0,
+        beamforming="agent",
+    )
+    envs.reset(seed=5)
+    mu = torch.zeros(8)
+    violations = [
+        primal_dual_step(net, envs, mu, args, make_generator(0, "b"), margin)[2]
+        for margin in (args.margin_of(1), args.margin_of(0))
+    ]
+    # Same instances and samples: the 25 % margin prices 0.25 C more load on every AP that
+    # carries any (the violation is ReLU(load - (1 - margin) C)).
+    assert bool((violations[1] >= violations[0]).all()) and bool(
+        (violations[1] > violations[0]).any()
+    )
+
+
 def test_table_ii_command_prints_the_paper_row_and_every_policy(tmp_path: Path) -> None:
     from agents.egat_table import egat_tables
 

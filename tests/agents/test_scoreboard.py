@@ -96,6 +96,36 @@ def test_pretrained_spec_resolves_to_the_shipped_file(shipped_q_table) -> None:
     env.close()
 
 
+def test_pretrained_choice_follows_the_env_kwargs() -> None:
+    fronthaul = "FronthaulAssoc-v0"
+    defaults = PretrainedCheckpoint("egat", fronthaul, "d.pt", (), 1.0)
+    preset = PretrainedCheckpoint("egat", fronthaul, "p.pt", (), 1.0, {"preset": "egat"})
+    table = (preset, defaults)
+    find = pretrained.find_pretrained
+    assert find("egat", fronthaul, table, {"preset": "egat", "capacity_mbps": 40.0}) is preset
+    assert find("egat", fronthaul, table, {"preset": None, "capacity_mbps": 40.0}) is defaults
+    assert find("egat", fronthaul, table, {}) is defaults
+    assert find("egat", fronthaul, table) is preset  # env unknown: the first entry
+    assert find("egat", fronthaul, (preset,), {}) is preset  # its loader explains the mismatch
+    assert find("egat", "CellFreeAssoc-v0", table, {}) is None
+    # The shipped egat files: each env gets the one trained on its load unit (the other
+    # refuses it: bits vs nats).
+    for kwargs in ({}, {"preset": "egat"}, {"preset": "egat", "capacity_mbps": 40.0}):
+        env = gym.make(fronthaul, beamforming="agent", **kwargs)
+        make_policy("egat:pretrained", env)
+        env.close()
+    with pytest.raises(ValueError, match="load_rate_unit"):
+        make_policy(
+            f"egat:{pretrained.DIRECTORY / 'egat-FronthaulAssoc-v0.pt'}",
+            gym.make(fronthaul, beamforming="agent", preset="egat"),
+        )
+
+
+def test_shipped_files_have_distinct_names() -> None:
+    names = [entry.filename for entry in pretrained.PRETRAINED]
+    assert len(names) == len(set(names))
+
+
 def test_shipped_l2o_checkpoint_loads_and_beats_argmax() -> None:
     from agents.evaluate import compare
 
