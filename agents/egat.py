@@ -13,12 +13,13 @@ the capacity is an input, so one network serves them all):
 3. the partial Lagrangian with the current multipliers of that capacity,
    ``L(X) = R(X) − Σ_m μ_m · max(0, ℓ_m − C') / bandwidth`` with ``C' = (1 − margin) · C``
    (the env's ``reward_mode="penalty"`` form: only the violation is priced, so that μ settles
-   where the violation vanishes; the margin keeps the deterministic test-time association
-   feasible on most instances);
+   where the violation vanishes; the margin, one per capacity if given so, keeps the
+   deterministic test-time association feasible on most instances);
 4. loss ``−mean_b [L_b + A_b · log P(X_b | Π_b)] + c_v · mean_b (V_b − L_b)²`` with
    ``A = (L − b)`` and the baseline ``b`` = the critic's ``V`` (default, ``baseline="critic"``),
    the batch mean (``"mean"``) or none (``"none"``, [EGAT]'s plain term); ``L`` carries the
-   beams' gradient, ``A`` is a constant;
+   beams' gradient (``beam_objective="wsr"``: ``R`` does, so the beams maximise the rate and
+   the association alone answers for the loads), ``A`` is a constant;
 5. dual ascent per AP: ``μ_m ← max(0, μ_m + η · (mean_b max(0, ℓ_m − C') / bandwidth − ε))``.
 
 At test time the association is ``X = 1{σ(z) > 0.5}`` with the network's beams, acted through
@@ -74,6 +75,8 @@ ALGORITHM = "egat"
 BASELINES: tuple[str, ...] = ("critic", "mean", "none")
 #: Env settings a checkpoint must share with the env it acts on.
 MATCHED_SETTINGS: tuple[str, ...] = ("load_rate_unit", "num_antennas")
+#: What the beams' pathwise gradient may maximise (:attr:`EGATArgs.beam_objective`).
+BEAM_OBJECTIVES: tuple[str, ...] = ("lagrangian", "wsr")
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,9 @@ class EGATArgs:
     :param gain_weighted_beams: beams start from the env's MRT (powers ∝ ``‖h‖²`` within an
         AP, :class:`~agents.nets.egat_agent.EGATAgentNet`'s ``gain_weighted``) instead of
         equal powers.
+    :param beam_objective: what the beams' pathwise gradient maximises: ``"lagrangian"``
+        (the penalised rate: beams may also trade rate for load) or ``"wsr"`` (the weighted
+        sum rate alone: the association carries the fronthaul constraint).
     :param capacities_mbps: the capacities trained on, in turn, one batch each.
     :param grad_clip: max gradient norm (0: none).
     :param total_steps: training instances (one-step episodes: env steps), ≥ 1.
@@ -118,6 +124,7 @@ class EGATArgs:
     capacity_margin: float | tuple[float, ...] = 0.15
     capacity_margin_mbps: float = 0.0
     gain_weighted_beams: bool = False
+    beam_objective: str = "lagrangian"
     capacities_mbps: tuple[float, ...] = field(default=(40.0, 50.0, 60.0, 70.0, 80.0, 90.0))
     grad_clip: float = 1.0
     total_steps: int = 1_200_000
@@ -163,6 +170,11 @@ class EGATArgs:
             )
         if isinstance(self.capacity_margin, (tuple, list)):
             object.__setattr__(self, "capacity_margin", tuple(float(m) for m in margins))
+        if self.beam_objective not in BEAM_OBJECTIVES:
+            raise ValueError(
+                f"beam_objective must be one of {', '.join(BEAM_OBJECTIVES)}, got "
+                f"{self.beam_objective!r}"
+            )
         if not isinstance(self.gain_weighted_beams, bool):
             raise ValueError(
                 f"gain_weighted_beams must be true or false, got {self.gain_weighted_beams!r}"
@@ -333,7 +345,9 @@ def primal_dual_step(
     advantage = centred
     if args.normalize_advantage:
         advantage = advantage / advantage.std().clamp_min(1e-6)
-    loss = -(lagrangian + advantage * log_prob).mean()
+    # The association is a detached sample: the pathwise term trains the beams only.
+    pathwise = result.wsr if args.beam_objective == "wsr" else lagrangian
+    loss = -(pathwise + advantage * log_prob).mean()
     if args.baseline == "critic":
         loss = loss + args.value_coef * (out.value - signal).square().mean()
     feasible = (result.load_bps <= base.sim.capacity_bps).all(-1).float().mean()

@@ -7,8 +7,9 @@ baselines.
    row (Table II) beside ours;
 2. the weighted sum rate with ``enforce_fronthaul="scale"`` (every association ends feasible)
    and the mean APs per UE of the learned policy (its own beams), its association alone under
-   the env's beamformer (``egat_assoc``, MRT in the preset), ``pc_wmmse``, ``fc_zf``,
-   ``nearest_aps`` and ``random`` at every C,
+   the env's beamformer (``egat_assoc``, MRT in the preset) and under WMMSE
+   (``egat_assoc@beamforming=wmmse``: ``pc_wmmse``'s beamformer, so the two rows differ by the
+   association only), ``pc_wmmse``, ``fc_zf``, ``nearest_aps`` and ``random`` at every C,
 
 all under ``preset="egat"``, every policy on the same instances (episode ``j`` on seed
 ``seed + j``), mean ± 95 % CI. Kept apart from :mod:`agents.egat`, which the registry imports,
@@ -50,15 +51,13 @@ def egat_tables(
 
     env_id = "FronthaulAssoc-v0"
     feasibility: list[str] = []
-    # The association alone under the env's beamformer (MRT in the preset), beside its own beams.
+    # The association alone under the env's beamformer (MRT in the preset) and under
+    # pc_wmmse's WMMSE, beside its own beams.
     association_only = policy.replace("egat:", "egat_assoc:", 1)
     names = (
-        (policy, association_only, *BASELINES)
+        (policy, association_only, f"{association_only}@beamforming=wmmse", *BASELINES)
         if association_only != policy
-        else (
-            policy,
-            *BASELINES,
-        )
+        else (policy, *BASELINES)
     )
     rate_rows: dict[str, list[str]] = {name: [] for name in names}
     density: dict[str, list[str]] = {name: [] for name in names}

@@ -135,6 +135,8 @@ def test_argument_errors() -> None:
         EGATArgs(capacity_margin=1.0)
     with pytest.raises(ValueError, match=r"capacity_margin_mbps must be in \[0, 34\)"):
         EGATArgs(capacity_margin_mbps=34.0)  # (1 − 0.15) · 40 = 34: no target left at C = 40
+    with pytest.raises(ValueError, match="beam_objective must be one of lagrangian, wsr"):
+        EGATArgs(beam_objective="rate")
     with pytest.raises(ValueError, match="capacities_mbps must be positive"):
         EGATArgs(capacities_mbps=(40.0, -1.0))
     with pytest.raises(ValueError, match="egat sets capacity_mbps itself"):
@@ -181,6 +183,7 @@ def test_table_ii_command_prints_the_paper_row_and_every_policy(tmp_path: Path) 
     train({"preset": "egat"}, EGATArgs(total_steps=64, **TINY), out=out)  # type: ignore[arg-type]
     text = egat_tables(f"egat:{out}", capacities=(40, 90), episodes=3)
     assert "| [EGAT] Table II, EGAT | 0.912 | 0.991 |" in text
-    for name in (f"egat:{out}", f"egat_assoc:{out}", "pc_wmmse", "fc_zf", "nearest_aps", "random"):
+    names = (f"egat:{out}", f"egat_assoc:{out}", f"egat_assoc:{out}@beamforming=wmmse")
+    for name in (*names, "pc_wmmse", "fc_zf", "nearest_aps", "random"):
         assert f"| {name} |" in text
     assert "3 instances per cell" in text
