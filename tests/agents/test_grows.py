@@ -118,3 +118,53 @@ def test_args_and_trainer_errors(tmp_path: Path) -> None:
     assert done.returncode == 2
     one_line(done.stderr, "grows")
     assert np.isfinite(GrowsArgs().epsilon(10**9))
+
+
+def test_table_i_command_prints_the_paper_columns_beside_ours(tmp_path: Path) -> None:
+    from agents.grows_table import PAPER, grows_tables, parse_cells
+
+    out = tmp_path / "g.pt"
+    train(
+        {"preset": "grows"},
+        GrowsArgs(total_steps=64 * 40, hidden=(8, 8), learning_starts=256),
+        out=out,
+    )
+    text = grows_tables(
+        f"grows:{out}", cells=[(1.0, 14)], episodes=3, q_steps=400, work_dir=tmp_path / "q"
+    )
+    header = "| p | D̄ | q_learning | argmax | grows | random | rollout |"
+    assert text.count(header) == 2  # utility per slot, rejections per episode
+    # Table I's values in brackets after ours: utility Q 3.57 / B 3.21 / GROWS 3.52 ...
+    utility_row, rejection_row = (line for line in text.splitlines() if line.startswith("| 1 | 14"))
+    assert [c.split("[")[1].rstrip("] ") for c in utility_row.split("|")[3:6]] == [
+        "3.57",
+        "3.21",
+        "3.52",
+    ]
+    assert "[9.08]" in rejection_row and PAPER[(1.0, 14)]["B"] == (3.21, 9.08)
+    assert (tmp_path / "q" / "q-p1-d14.pt").is_file()  # the cell's own Q-learning table
+    assert "preset=grows, 3 episodes per cell" in text
+    assert parse_cells("0.5:14, 1:6") == [(0.5, 14), (1.0, 6)]
+    with pytest.raises(ValueError, match=r"'0\.6:14' is not a cell of Table I; valid: 0\.5:6"):
+        parse_cells("0.6:14")
+
+
+def test_fig4_normalises_held_out_curves_to_random(tmp_path: Path) -> None:
+    from agents.evaluate import evaluate
+    from agents.grows_table import fig4_table
+
+    curve = tmp_path / "run.curve.csv"
+    curve.write_text(
+        "step,wall_time_s,episodes,mean_return,eval_return\n100,1.0,3,5.0,\n200,2.0,6,6.0,80.0\n"
+    )
+    kwargs = {"preset": "grows", "arrival_prob": 0.5, "mean_demand": 14}
+    text = fig4_table({"grows": curve}, eval_episodes=3, env_kwargs=kwargs)
+    random_mean = float(
+        evaluate("random", "SlottedArrivalAssoc-v0", 3, 10**9, kwargs).returns.mean()
+    )
+    assert f"| grows | 200 | 6 | 80.00 | {80.0 / random_mean:.3f} |" in text
+    assert "| argmax (reference) |" in text and "| 100 |" not in text  # no eval at step 100
+    empty = tmp_path / "none.curve.csv"
+    empty.write_text("step,wall_time_s,episodes,mean_return\n100,1.0,3,5.0\n")
+    with pytest.raises(ValueError, match="has no eval_return rows"):
+        fig4_table({"q": empty}, eval_episodes=3)
