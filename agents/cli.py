@@ -372,6 +372,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also rewrite FILE's generated scoreboard section (README.md)",
     )
+    p_board.add_argument(
+        "--workers",
+        type=_int_at_least(1),
+        default=None,
+        help="boards scored at once, one process each, one torch thread each (default: 2, or "
+        "1 on a one-core machine); the numbers do not depend on it",
+    )
 
     p_sweep = command(
         "sweep",
@@ -656,6 +663,7 @@ def cmd_scoreboard(args: argparse.Namespace) -> int:
             out_dir=scoreboard.DEFAULT_OUT if args.out is None else args.out,
             progress=not args.quiet,
             printer=lambda message: _note(args, message),
+            workers=min(2, os.cpu_count() or 1) if args.workers is None else args.workers,
         )
     except ValueError as error:
         raise UsageError(str(error)) from error

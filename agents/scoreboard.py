@@ -60,6 +60,8 @@ class Board:
         action can break, e.g. masks enforce it).
     :param constraint_label: its column header.
     :param paper_preset: the preset ``--paper`` uses.
+    :param seconds: its scoring time at the defaults on the reference machine (2 cores, one
+        torch thread) [s]; with several workers the slowest boards start first.
     """
 
     env_id: str
@@ -72,6 +74,7 @@ class Board:
     constraint: str | None = None
     constraint_label: str = ""
     paper_preset: str | None = None
+    seconds: float = 10.0
 
 
 BOARDS: tuple[Board, ...] = (
@@ -82,6 +85,7 @@ BOARDS: tuple[Board, ...] = (
         1000,
         "sum rate [bit/s/Hz]",
         paper_preset="gs-gnn",
+        seconds=8.0,
     ),
     Board(
         "MultiCellAssocBalanced-v0",
@@ -98,6 +102,7 @@ BOARDS: tuple[Board, ...] = (
         constraint="violation",
         constraint_label="load limit broken",
         paper_preset="attskgs",
+        seconds=10.0,
     ),
     Board(
         "CellFreeAssoc-v0",
@@ -106,6 +111,7 @@ BOARDS: tuple[Board, ...] = (
         500,
         "sum rate [bit/s/Hz]",
         paper_preset="supportset",
+        seconds=31.0,
     ),
     Board(
         "FronthaulAssoc-v0",
@@ -118,6 +124,7 @@ BOARDS: tuple[Board, ...] = (
         constraint="feasible",
         constraint_label="fronthaul feasible",
         paper_preset="egat",
+        seconds=21.0,
     ),
     Board(
         "SlottedArrivalAssoc-v0",
@@ -130,6 +137,7 @@ BOARDS: tuple[Board, ...] = (
         constraint="rejections",
         constraint_label="rejections / episode",
         paper_preset="grows",
+        seconds=30.0,
     ),
 )
 
@@ -349,6 +357,13 @@ def retrain(
     return paths
 
 
+def _score_board(
+    specs: list[str], env_id: str, episodes: int, seed: int, kwargs: dict[str, Any]
+) -> Table:
+    """One board's table (module level: a worker process runs it with ``workers > 1``)."""
+    return compare(specs, env_id, episodes, seed, kwargs, print_table=False)
+
+
 def run_scoreboard(
     *,
     paper: bool = False,
@@ -360,6 +375,7 @@ def run_scoreboard(
     plot: bool = True,
     progress: bool = True,
     printer: Callable[[str], None] = print,
+    workers: int = 1,
 ) -> Scoreboard:
     """Score the baselines and learned agents of every board.
 
@@ -373,7 +389,9 @@ def run_scoreboard(
     :param plot: write the PNG.
     :param progress: a progress bar over the methods (stderr).
     :param printer: where notes (retraining) go.
-    :raises ValueError: an env id without a board, or ``episodes < 1``.
+    :param workers: boards scored at once, each in its own process (``1``: in this one). The
+        numbers do not depend on it: every board seeds its own instances and policies.
+    :raises ValueError: an env id without a board, ``episodes < 1`` or ``workers < 1``.
     """
     known = {board.env_id: board for board in BOARDS}
     chosen = list(known) if env_ids is None else list(env_ids)
@@ -382,6 +400,8 @@ def run_scoreboard(
         raise ValueError(f"env_ids has no scoreboard for {unknown}; boards: {sorted(known)}")
     if episodes is not None and episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     boards = [
         known[env_id] if episodes is None else replace(known[env_id], episodes=episodes)
         for env_id in chosen
@@ -406,32 +426,52 @@ def run_scoreboard(
     total = sum(
         len(board.baselines) + sum(len(e.policies) for e in learned) for board, _, learned in plan
     )
-    results: list[BoardResult] = []
+    jobs: list[tuple[list[str], list[str], dict[str, str]]] = []
+    for board, _, learned in plan:
+        specs = list(board.baselines)
+        labels: list[str] = []
+        commands: dict[str, str] = {}
+        for entry in learned:
+            path = retrained.get(entry.filename)
+            for name in entry.policies:
+                specs.append(f"{name}:{path if path is not None else 'pretrained'}")
+                label = f"{name}:pretrained" if path is None else f"{name} (--train)"
+                labels.append(label)
+                commands[label] = entry.describe()
+        jobs.append((specs, labels, commands))
+    # One compare() call per board: (specs, env id, episodes, seed, kwargs).
+    work = [
+        (specs, board.env_id, board.episodes, seed, kwargs)
+        for (board, kwargs, _), (specs, _, _) in zip(plan, jobs, strict=True)
+    ]
+    tables: list[Table | None] = [None] * len(work)
     with tqdm(total=total, desc="scoreboard", unit="method", disable=not progress) as bar:
-        for board, kwargs, learned in plan:
-            specs = list(board.baselines)
-            labels: list[str] = []
-            commands: dict[str, str] = {}
-            for entry in learned:
-                path = retrained.get(entry.filename)
-                for name in entry.policies:
-                    specs.append(f"{name}:{path if path is not None else 'pretrained'}")
-                    label = f"{name}:pretrained" if path is None else f"{name} (--train)"
-                    labels.append(label)
-                    commands[label] = entry.describe()
-            bar.set_postfix_str(board.env_id)
-            table = compare(
-                specs,
-                board.env_id,
-                board.episodes,
-                seed,
-                kwargs,
-                print_table=False,
-            )
-            for result, label in zip(table.results[len(board.baselines) :], labels, strict=True):
-                result.policy = label
-            bar.update(len(specs))
-            results.append(BoardResult(board, table, labels, commands))
+        if workers == 1:
+            for index, arguments in enumerate(work):
+                bar.set_postfix_str(arguments[1])
+                tables[index] = _score_board(*arguments)
+                bar.update(len(arguments[0]))
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            # spawn: fresh interpreters (no forked torch state); they inherit the thread count
+            # the CLI set in the environment.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(min(workers, len(work)), mp_context=context) as pool:
+                slowest_first = sorted(range(len(work)), key=lambda i: -plan[i][0].seconds)
+                futures = {pool.submit(_score_board, *work[i]): i for i in slowest_first}
+                for future in as_completed(futures):
+                    index = futures[future]
+                    tables[index] = future.result()
+                    bar.set_postfix_str(work[index][1])
+                    bar.update(len(work[index][0]))
+    results: list[BoardResult] = []
+    for (board, _, _), (_, labels, commands), table in zip(plan, jobs, tables, strict=True):
+        assert table is not None
+        for result, label in zip(table.results[len(board.baselines) :], labels, strict=True):
+            result.policy = label
+        results.append(BoardResult(board, table, labels, commands))
     scoreboard = Scoreboard(results, paper=paper, seed=seed)
     if plot:
         scoreboard.plot(out / ("scoreboard_paper.png" if paper else "scoreboard.png"))

@@ -194,3 +194,16 @@ def test_readme_numbers_match_a_fresh_run(tmp_path: Path) -> None:
         for label, (mean, half) in rows.items():
             now = result.stat(label).mean
             assert abs(now - mean) <= max(half, 0.01 * abs(mean), 1e-3), (label, now, mean)
+
+
+def test_workers_score_the_same_numbers_in_other_processes(tmp_path: Path) -> None:
+    kwargs = {"env_ids": ["MultiCellAssoc-v0", "FronthaulAssoc-v0"], "episodes": 4, "plot": False}
+    one = scoreboard.run_scoreboard(out_dir=tmp_path, progress=False, **kwargs)  # type: ignore[arg-type]
+    two = scoreboard.run_scoreboard(out_dir=tmp_path, progress=False, workers=2, **kwargs)  # type: ignore[arg-type]
+    assert [r.board.env_id for r in two.boards] == kwargs["env_ids"]  # board order kept
+    for first, second in zip(one.boards, two.boards, strict=True):
+        assert first.labels == second.labels
+        for label in first.labels:
+            assert first.stat(label).mean == second.stat(label).mean
+    with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
+        scoreboard.run_scoreboard(workers=0)
