@@ -63,6 +63,7 @@ from agents.nets.egat_agent import EGATAgentNet
 from agents.policy import batch_of_one
 from agents.training import (
     TrainingLog,
+    check_fields,
     check_hyperparameters,
     evaluation_seed,
     make_generator,
@@ -131,10 +132,7 @@ class EGATArgs:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("hidden", "layers", "heads", "batch_size", "total_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check_fields(self, integers=("hidden", "layers", "heads", "batch_size", "total_steps"))
         if self.hidden % self.heads:
             raise ValueError(
                 f"hidden must be divisible by heads, got hidden={self.hidden}, heads={self.heads}"
@@ -143,10 +141,7 @@ class EGATArgs:
             raise ValueError(
                 f"baseline must be one of {', '.join(BASELINES)}, got {self.baseline!r}"
             )
-        if not isinstance(self.normalize_advantage, bool):
-            raise ValueError(
-                f"normalize_advantage must be true or false, got {self.normalize_advantage!r}"
-            )
+        check_fields(self, flags=("normalize_advantage", "gain_weighted_beams"))
         if not self.capacities_mbps or not all(
             isinstance(c, (int, float)) and math.isfinite(c) and c > 0 for c in self.capacities_mbps
         ):
@@ -154,8 +149,7 @@ class EGATArgs:
                 f"capacities_mbps must be positive numbers, got {self.capacities_mbps!r}"
             )
         object.__setattr__(self, "capacities_mbps", tuple(float(c) for c in self.capacities_mbps))
-        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        check_fields(self, positive=("learning_rate",))
         margins = (
             list(self.capacity_margin)
             if isinstance(self.capacity_margin, (tuple, list))
@@ -175,10 +169,6 @@ class EGATArgs:
                 f"beam_objective must be one of {', '.join(BEAM_OBJECTIVES)}, got "
                 f"{self.beam_objective!r}"
             )
-        if not isinstance(self.gain_weighted_beams, bool):
-            raise ValueError(
-                f"gain_weighted_beams must be true or false, got {self.gain_weighted_beams!r}"
-            )
         smallest = min(
             (1 - self.margin_of(index)) * capacity
             for index, capacity in enumerate(self.capacities_mbps)
@@ -188,10 +178,9 @@ class EGATArgs:
                 f"capacity_margin_mbps must be in [0, {smallest:g}) (the target must stay "
                 f"positive at every capacity), got {self.capacity_margin_mbps!r}"
             )
-        for name in ("value_coef", "multiplier_lr", "violation_target", "grad_clip"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        check_fields(
+            self, nonnegative=("value_coef", "multiplier_lr", "violation_target", "grad_clip")
+        )
 
     def margin_of(self, index: int) -> float:
         """The relative capacity margin of ``capacities_mbps[index]``."""

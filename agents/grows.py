@@ -57,6 +57,7 @@ from agents.q_learning import masked_greedy, random_legal
 from agents.training import (
     PeriodicEvaluation,
     TrainingLog,
+    check_fields,
     check_hyperparameters,
     evaluate_and_save,
     evaluation_seed,
@@ -106,18 +107,18 @@ class GrowsArgs:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in (
-            "total_steps",
-            "num_envs",
-            "buffer_size",
-            "batch_size",
-            "train_every",
-            "updates",
-            "target_every",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check_fields(
+            self,
+            integers=(
+                "total_steps",
+                "num_envs",
+                "buffer_size",
+                "batch_size",
+                "train_every",
+                "updates",
+                "target_every",
+            ),
+        )
         hidden = tuple(self.hidden)
         if len(hidden) != 2 or any(not isinstance(h, int) or h < 1 for h in hidden):
             raise ValueError(f"hidden must be two integers >= 1, got {self.hidden!r}")

@@ -27,7 +27,6 @@ Hyper-parameters: :class:`L2OArgs`. Trainer ``ua-envs train l2o --env ID --steps
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -62,6 +61,7 @@ from agents.policy import batch_of_one
 from agents.training import (
     PeriodicEvaluation,
     TrainingLog,
+    check_fields,
     check_hyperparameters,
     evaluate_and_save,
     evaluation_seed,
@@ -124,31 +124,23 @@ class L2OArgs:
     def __post_init__(self) -> None:
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
-        for name in (
+        integers = (
             "hidden",
             "layers",
             "passes",
             "batch_size",
             "total_steps",
             "sinkhorn_iterations",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        )
+        check_fields(self, integers=integers)
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {self.encoder!r}")
-        if not isinstance(self.straight_through, bool):
-            raise ValueError(
-                f"straight_through must be true or false, got {self.straight_through!r}"
-            )
-        for name in ("learning_rate", "temperature_start", "temperature_end"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        for name in ("load_slack", "multiplier_lr", "grad_clip"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        check_fields(
+            self,
+            flags=("straight_through",),
+            positive=("learning_rate", "temperature_start", "temperature_end"),
+            nonnegative=("load_slack", "multiplier_lr", "grad_clip"),
+        )
 
     def temperature(self, step: int) -> float:
         """τ after ``step`` training instances (geometric from start to end)."""

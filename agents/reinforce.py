@@ -25,7 +25,6 @@ CellFreeAssoc-v0 --steps N --seed S --out FILE.pt``; policy ``reinforce:FILE.pt`
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -57,6 +56,7 @@ from agents.policy import batch_of_one
 from agents.training import (
     PeriodicEvaluation,
     TrainingLog,
+    check_fields,
     check_hyperparameters,
     evaluate_and_save,
     evaluation_seed,
@@ -123,28 +123,19 @@ class ReinforceArgs:
             raise ValueError(
                 f"beam_head_instances must be an integer >= 0, got {self.beam_head_instances!r}"
             )
-        for name in ("hidden", "layers", "heads", "batch_size", "total_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check_fields(self, integers=("hidden", "layers", "heads", "batch_size", "total_steps"))
         if self.hidden % self.heads:
             raise ValueError(
                 f"hidden must be divisible by heads, got hidden={self.hidden}, heads={self.heads}"
             )
         if self.context not in CONTEXTS:
             raise ValueError(f"context must be one of {', '.join(CONTEXTS)}, got {self.context!r}")
-        if not isinstance(self.normalize_advantage, bool):
-            raise ValueError(
-                f"normalize_advantage must be true or false, got {self.normalize_advantage!r}"
-            )
-        for name in ("learning_rate", "critic_learning_rate", "clip", "beam_head_lr"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        for name in ("entropy_coef", "grad_clip"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        check_fields(
+            self,
+            flags=("normalize_advantage",),
+            positive=("learning_rate", "critic_learning_rate", "clip", "beam_head_lr"),
+            nonnegative=("entropy_coef", "grad_clip"),
+        )
 
 
 # --------------------------------------------------------------------------------------------

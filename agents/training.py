@@ -526,6 +526,41 @@ def held_out_returns(
     return run_episodes(policy, env_id, episodes, seed, env_kwargs).returns
 
 
+def check_fields(
+    args: Any,
+    *,
+    integers: Sequence[str] = (),
+    flags: Sequence[str] = (),
+    positive: Sequence[str] = (),
+    nonnegative: Sequence[str] = (),
+) -> None:
+    """Check a hyper-parameter dataclass's fields, in this order, with the learners' messages.
+
+    :param integers: fields that must be integers ≥ 1 (booleans are not integers here).
+    :param flags: fields that must be ``True`` or ``False``.
+    :param positive: fields that must be finite numbers > 0.
+    :param nonnegative: fields that must be finite numbers ≥ 0.
+    :raises ValueError: the first field that breaks its rule, e.g. ``"batch_size must be an
+        integer >= 1, got 0"``.
+    """
+    for name in integers:
+        value = getattr(args, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    for name in flags:
+        value = getattr(args, name)
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, got {value!r}")
+    for name in positive:
+        value = getattr(args, name)
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
+    for name in nonnegative:
+        value = getattr(args, name)
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+
 def check_hyperparameters(
     trainer: str,
     args_class: type,

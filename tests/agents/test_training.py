@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from agents.training import (
     EVAL_SEED_BASE,
     PeriodicEvaluation,
     TrainingLog,
+    check_fields,
     evaluation_seed,
     make_generator,
     run_files,
@@ -289,3 +291,26 @@ def test_held_out_returns_are_those_of_evaluate_on_the_evaluation_seeds() -> Non
     for policy in (QLearningPolicy(table, env, seed=0), _SingleOnly(env)):
         expected = evaluate(policy, ENV_ID, 6, EVAL_SEED_BASE).returns
         np.testing.assert_allclose(held_out_returns(policy, ENV_ID, {}, 6), expected, rtol=1e-5)
+
+
+def test_check_fields_names_the_field_its_rule_and_the_value() -> None:
+    from types import SimpleNamespace
+
+    good = SimpleNamespace(n=3, flag=False, lr=1e-3, slack=0.0)
+    rules = {"integers": ("n",), "flags": ("flag",), "positive": ("lr",), "nonnegative": ("slack",)}
+    check_fields(good, **rules)
+    cases = [
+        ({"n": True}, "n must be an integer >= 1, got True"),
+        ({"n": 0}, "n must be an integer >= 1, got 0"),
+        ({"flag": 1}, "flag must be true or false, got 1"),
+        ({"lr": 0.0}, "lr must be a positive number, got 0.0"),
+        ({"lr": float("nan")}, "lr must be a positive number, got nan"),
+        ({"slack": -1}, "slack must be a number >= 0, got -1"),
+        ({"slack": "0"}, "slack must be a number >= 0, got '0'"),
+    ]
+    for change, message in cases:
+        bad = SimpleNamespace(**{**vars(good), **change})
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            check_fields(
+                bad, integers=("n",), flags=("flag",), positive=("lr",), nonnegative=("slack",)
+            )
