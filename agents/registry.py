@@ -578,22 +578,15 @@ def policy_env_kwargs(
 _UNREADABLE = object()
 
 
-def _env_setting(env: gym.Env, key: str) -> Any:
-    """The value of kwarg ``key`` the env was built with (``_UNREADABLE`` if unknown)."""
-    spec_kwargs = env.spec.kwargs if env.spec is not None else {}
-    if key in spec_kwargs:
-        return spec_kwargs[key]
-    config = getattr(env.unwrapped, "config", None)
-    return getattr(config, key, _UNREADABLE)
-
-
 def _env_kwargs(env: gym.Env) -> dict[str, Any]:
-    """The kwargs in force in ``env``: its config's fields (a dataclass), then its
-    ``spec.kwargs`` on top."""
+    """The kwargs in force in ``env``: its config's fields (a dataclass, or any object's
+    attributes), then its ``spec.kwargs`` on top."""
     config = getattr(env.unwrapped, "config", None)
     kwargs: dict[str, Any] = {}
     if config is not None and dataclasses.is_dataclass(config):
         kwargs = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    elif hasattr(config, "__dict__"):
+        kwargs = dict(vars(config))
     if env.spec is not None:
         kwargs.update(env.spec.kwargs)
     return kwargs
@@ -619,8 +612,9 @@ def make_policy(spec: str, env: gym.Env, seed: int | None = None) -> Policy:
     _check_checkpoint(entry, spec, parsed.checkpoint)
     _check_settings(spec, parsed.settings, env_id)
     settings = {**entry.env_settings, **parsed.settings}
+    in_force = _env_kwargs(env)
     for key, wanted in settings.items():
-        actual = _env_setting(env, key)
+        actual = in_force.get(key, _UNREADABLE)
         if actual is not _UNREADABLE and actual != wanted:
             raise ValueError(
                 f"policy {spec!r} is defined with {key}={wanted!r}, the env was built with "
@@ -629,5 +623,5 @@ def make_policy(spec: str, env: gym.Env, seed: int | None = None) -> Policy:
                 f"{parsed.name}@{key}={actual!r}"
             )
     # NAME:pretrained: the shipped file for the env's id and the kwargs it was built with
-    checkpoint = resolve_checkpoint(parsed.name, env_id, parsed.checkpoint, _env_kwargs(env))
+    checkpoint = resolve_checkpoint(parsed.name, env_id, parsed.checkpoint, in_force)
     return entry.factory(env, checkpoint=checkpoint, seed=seed)
