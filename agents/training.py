@@ -148,7 +148,9 @@ def state_digest(state: Any) -> str:
         if isinstance(value, Tensor):
             tensor = value.detach().cpu().contiguous()
             digest.update(f"T{tensor.dtype}{tuple(tensor.shape)}".encode())
-            digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+            # reshape: a 0-d tensor (a scalar parameter) has no byte view of its own.
+            raw = tensor.reshape(-1).view(torch.uint8) if tensor.numel() else None
+            digest.update(raw.numpy().tobytes() if raw is not None else b"")
         elif isinstance(value, Mapping):
             digest.update(b"{")
             for key in sorted(value, key=repr):
