@@ -1,13 +1,14 @@
 """Primal-dual actor-critic ([EGAT]) on ``FronthaulAssoc-v0``: association and beams.
 
 The network (:class:`agents.nets.egat_agent.EGATAgentNet`: EGAT encoder over the AP–UE graph,
-heads for a Bernoulli association probability per link, a beam per link and a value) is
+heads for a Bernoulli association probability per link, the beams — by default the optimal
+joint-beam structure with learned dual and link powers, ``beam_head="mmse"`` — and a value) is
 trained on batches of the native vector env. At every step, for ``batch_size`` fresh
 instances of one capacity ``C`` (the capacities of :attr:`EGATArgs.capacities_mbps` in turn;
 the capacity is an input, so one network serves them all):
 
 1. sample ``X ~ Bernoulli(σ(z))`` per link;
-2. score ``X`` with the network's beams through the simulator's differentiable
+2. score ``X`` with the network's beams for ``X`` through the simulator's differentiable
    ``evaluate(X, beams=ṽ)`` (beams rescaled to each AP's power; no scaling heuristic):
    the weighted sum rate ``R(X)`` and the loads ``ℓ_m(X)``;
 3. the partial Lagrangian with the current multipliers of that capacity,
@@ -59,7 +60,7 @@ from agents.entries import (
     job_trainer,
     trainer_for,
 )
-from agents.nets.egat_agent import EGATAgentNet
+from agents.nets.egat_agent import BEAM_HEADS, EGATAgentNet
 from agents.policy import batch_of_one
 from agents.training import (
     TrainingLog,
@@ -69,6 +70,7 @@ from agents.training import (
     make_generator,
     run_files,
 )
+from ua_envs.core.validation import check_choice
 
 ENV_ID = "FronthaulAssoc-v0"
 ALGORITHM = "egat"
@@ -100,9 +102,12 @@ class EGATArgs:
         per entry of ``capacities_mbps`` (:meth:`margin_of`).
     :param capacity_margin_mbps: a further absolute margin [Mbit/s]: the target is ``(1 −
         margin) C − margin_mbps`` (a larger relative margin at small C), > 0 at every C.
-    :param gain_weighted_beams: beams start from the env's MRT (powers ∝ ``‖h‖²`` within an
-        AP, :class:`~agents.nets.egat_agent.EGATAgentNet`'s ``gain_weighted``) instead of
-        equal powers.
+    :param gain_weighted_beams: ``beam_head="direct"`` only: beams start from the env's MRT
+        (powers ∝ ``‖h‖²`` within an AP, :class:`~agents.nets.egat_agent.EGATAgentNet`'s
+        ``gain_weighted``) instead of equal powers.
+    :param beam_head: ``"mmse"`` (default: the optimal beam structure with a learned dual
+        power per UE and power per link) or ``"direct"`` (a learned correction of each link's
+        MRT direction and a power per link), :class:`~agents.nets.egat_agent.EGATAgentNet`.
     :param beam_objective: what the beams' pathwise gradient maximises: ``"lagrangian"``
         (the penalised rate: beams may also trade rate for load) or ``"wsr"`` (the weighted
         sum rate alone: the association carries the fronthaul constraint).
@@ -125,6 +130,7 @@ class EGATArgs:
     capacity_margin: float | tuple[float, ...] = 0.15
     capacity_margin_mbps: float = 0.0
     gain_weighted_beams: bool = False
+    beam_head: str = "mmse"
     beam_objective: str = "lagrangian"
     capacities_mbps: tuple[float, ...] = field(default=(40.0, 50.0, 60.0, 70.0, 80.0, 90.0))
     grad_clip: float = 1.0
@@ -164,6 +170,12 @@ class EGATArgs:
             )
         if isinstance(self.capacity_margin, (tuple, list)):
             object.__setattr__(self, "capacity_margin", tuple(float(m) for m in margins))
+        check_choice("beam_head", self.beam_head, BEAM_HEADS)
+        if self.gain_weighted_beams and self.beam_head != "direct":
+            raise ValueError(
+                "gain_weighted_beams applies to beam_head='direct' only, got "
+                f"beam_head={self.beam_head!r}"
+            )
         if self.beam_objective not in BEAM_OBJECTIVES:
             raise ValueError(
                 f"beam_objective must be one of {', '.join(BEAM_OBJECTIVES)}, got "
@@ -236,16 +248,26 @@ class EGATPolicy:
         return {key: value[0].numpy() for key, value in action.items()}
 
 
-def load_net(checkpoint: Checkpoint) -> EGATAgentNet:
-    """The network of an ``egat`` checkpoint."""
-    args = EGATArgs(**checkpoint.hyperparameters)
-    net = EGATAgentNet(
-        int(checkpoint.extra["num_antennas"]),
+def build_net(
+    args: EGATArgs, num_antennas: int, tx_power_w: float = 1.0, num_ues: int = 1
+) -> EGATAgentNet:
+    """A fresh network of ``args`` (``"mmse"`` head: initial dual power ``P / K`` [W])."""
+    return EGATAgentNet(
+        num_antennas,
         args.hidden,
         args.layers,
         args.heads,
         args.gain_weighted_beams,
+        beam_head=args.beam_head,
+        dual_power_w=tx_power_w / num_ues,
     )
+
+
+def load_net(checkpoint: Checkpoint) -> EGATAgentNet:
+    """The network of an ``egat`` checkpoint."""
+    # Checkpoints written before the "mmse" head had only the "direct" one.
+    args = EGATArgs(**{"beam_head": "direct", **checkpoint.hyperparameters})
+    net = build_net(args, int(checkpoint.extra["num_antennas"]))
     net.load_state_dict(checkpoint.state["net"])
     return net.eval()
 
@@ -310,7 +332,7 @@ def primal_dual_step(
     base = envs.unwrapped
     state = base.state
     observation = base.sim.observe(state, copy=False)
-    out = net(observation)
+    out = net.encode(observation)
     probability = torch.sigmoid(out.logits)
     uniform = torch.rand(probability.shape, generator=generator).to(probability.device)
     association = (uniform < probability.detach()).to(torch.float32)
@@ -318,7 +340,8 @@ def primal_dual_step(
         association * nn.functional.logsigmoid(out.logits)
         + (1 - association) * nn.functional.logsigmoid(-out.logits)
     ).sum(dim=(1, 2))
-    result = base.sim.score(state, association, enforce_fronthaul=None, beams=out.beams)
+    beams = net.beams(out, association)
+    result = base.sim.score(state, association, enforce_fronthaul=None, beams=beams)
     bandwidth = float(base.sim.bandwidth_hz)
     margin = args.margin_of(0) if margin is None else margin
     target = (1.0 - margin) * base.sim.capacity_bps - args.capacity_margin_mbps * 1e6
@@ -393,8 +416,11 @@ def train(
         all_envs.append(envs)
     config = all_envs[0].unwrapped.config
     torch.manual_seed(args.seed)
-    net = EGATAgentNet(
-        int(config.num_antennas), args.hidden, args.layers, args.heads, args.gain_weighted_beams
+    net = build_net(
+        args,
+        int(config.num_antennas),
+        tx_power_w=float(all_envs[0].unwrapped.state.tx_power.mean()),
+        num_ues=int(config.num_ues),
     )
     optimizer = torch.optim.Adam(net.parameters(), lr=args.learning_rate)
     sampling = make_generator(args.seed, "bernoulli")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import gymnasium as gym
@@ -9,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.checkpoint import load_checkpoint
-from agents.egat import EGATArgs, EGATPolicy, primal_dual_step, train
+from agents.checkpoint import load_checkpoint, save_checkpoint
+from agents.egat import EGATArgs, EGATPolicy, load_net, primal_dual_step, train
 from agents.episodes import run_episodes
 from agents.nets.egat_agent import EGATAgentNet
 from agents.registry import make_policy
@@ -37,18 +38,25 @@ def _validation(net: EGATAgentNet, multipliers: torch.Tensor) -> tuple[float, fl
     return float(over.sum(-1).mean()), float(lagrangian.mean())
 
 
-def test_network_is_permutation_equivariant_and_checks_antennas() -> None:
-    torch.manual_seed(0)
-    net = EGATAgentNet(2, hidden=16, layers=2, heads=2).eval()
-    envs = gym.make_vec(FH, 3, vectorization_mode="vector_entry_point", preset="egat")
-    obs, _ = envs.reset(seed=2)
-    aps, ues = torch.tensor([3, 0, 7, 1, 6, 2, 5, 4]), torch.tensor([2, 0, 3, 1])
-    permuted = {
+def _permuted(
+    obs: dict[str, torch.Tensor], aps: torch.Tensor, ues: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """The observation with its APs reordered by ``aps`` and its UEs by ``ues``."""
+    return {
         "channel": obs["channel"][:, aps][:, :, ues],
         "gain_db": obs["gain_db"][:, aps][:, :, ues],
         "capacity_mbps": obs["capacity_mbps"][:, aps],
         "weights": obs["weights"][:, ues],
     }
+
+
+def test_direct_head_is_permutation_equivariant_and_checks_antennas() -> None:
+    torch.manual_seed(0)
+    net = EGATAgentNet(2, hidden=16, layers=2, heads=2, beam_head="direct").eval()
+    envs = gym.make_vec(FH, 3, vectorization_mode="vector_entry_point", preset="egat")
+    obs, _ = envs.reset(seed=2)
+    aps, ues = torch.tensor([3, 0, 7, 1, 6, 2, 5, 4]), torch.tensor([2, 0, 3, 1])
+    permuted = _permuted(obs, aps, ues)
     with torch.no_grad():
         out, out_p = net(obs), net(permuted)
     torch.testing.assert_close(out_p.logits, out.logits[:, aps][:, :, ues], atol=1e-5, rtol=1e-4)
@@ -61,7 +69,9 @@ def test_network_is_permutation_equivariant_and_checks_antennas() -> None:
     torch.testing.assert_close(beams / norms, direction, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(norms, torch.full_like(norms, float(norms[0, 0, 0])))
     # gain_weighted: powers ∝ ‖h‖² within each AP, the env's MRT.
-    weighted = EGATAgentNet(2, hidden=16, layers=2, heads=2, gain_weighted=True).eval()
+    weighted = EGATAgentNet(
+        2, hidden=16, layers=2, heads=2, gain_weighted=True, beam_head="direct"
+    ).eval()
     weighted.load_state_dict(net.state_dict())
     with torch.no_grad():
         power = weighted(obs).beams.abs().square().sum(-1)  # (B, M, K)
@@ -74,11 +84,71 @@ def test_network_is_permutation_equivariant_and_checks_antennas() -> None:
         net(wide.reset(seed=0)[0])
 
 
+def _one_antenna_observation(channel: torch.Tensor) -> dict[str, torch.Tensor]:
+    """An ``N = 1`` observation of real noise-normalised channels ``(M, K)`` (batch of one)."""
+    gain_db = 10 * torch.log10(channel.square())
+    return {
+        "channel": torch.stack([channel, torch.zeros_like(channel)], -1)[None],
+        "gain_db": gain_db[None],
+        "capacity_mbps": torch.full((1, channel.shape[0]), 60.0),
+        "weights": torch.ones(1, channel.shape[1]),
+    }
+
+
+def test_mmse_beam_head_on_a_hand_computed_two_ap_instance() -> None:
+    """Untrained (λ = dual_power_w = 1, equal powers): ``u_k = D_k (D_k A D_k + I)⁻¹ D_k g_k``
+    with ``A = g_1 g_1ᴴ + g_2 g_2ᴴ``, normalised per UE. AP 0 serves both UEs, AP 1 only UE 1.
+    By hand: UE 0 is served by AP 0 alone → ``[1, 0]``; UE 1 by both: ``(A + I)⁻¹ g_1 =
+    [-0.375, 3.75] / 9.5625`` (AP 0 steers away from UE 0), normalised ``[-0.0995, 0.995]``."""
+    torch.manual_seed(0)
+    net = EGATAgentNet(1, hidden=8, layers=1, heads=2, beam_head="mmse", dual_power_w=1.0)
+    channel = torch.tensor([[1.0, 0.5], [0.5, 2.0]])  # (M, K): g_0 = [1, .5], g_1 = [.5, 2]
+    association = torch.tensor([[[1.0, 1.0], [0.0, 1.0]]])
+    with torch.no_grad():
+        beams = net(_one_antenna_observation(channel), association).beams[0, :, :, 0]
+    u1 = torch.tensor([-0.375, 3.75])
+    expected = torch.tensor([[1.0, u1[0] / u1.norm()], [0.0, u1[1] / u1.norm()]])
+    # The untrained power head: softplus(0.5413) + 10⁻³ = 1.001 per link.
+    expected = expected * (torch.nn.functional.softplus(torch.tensor(0.5413)) + 1e-3).sqrt()
+    torch.testing.assert_close(beams.real, expected, atol=1e-6, rtol=1e-5)
+    assert float(beams.imag.abs().max()) < 1e-6
+    with pytest.raises(ValueError, match="beam_head"):
+        EGATAgentNet(1, beam_head="zf")
+    with pytest.raises(ValueError, match="dual_power_w must be a positive number"):
+        EGATAgentNet(1, beam_head="mmse", dual_power_w=0.0)
+
+
+def test_mmse_beam_head_is_permutation_equivariant_and_differentiable() -> None:
+    torch.manual_seed(1)
+    net = EGATAgentNet(2, hidden=16, layers=2, heads=2, beam_head="mmse", dual_power_w=0.25)
+    for head in (net.beam, net.dual_power):  # leave the zero start: a non-trivial head
+        nn_last = head[-1]
+        assert isinstance(nn_last, torch.nn.Linear)
+        torch.nn.init.normal_(nn_last.weight, std=0.3)
+    envs = gym.make_vec(FH, 3, vectorization_mode="vector_entry_point", preset="egat")
+    obs, _ = envs.reset(seed=3)
+    association = (torch.rand(3, 8, 4, generator=torch.Generator().manual_seed(0)) < 0.4).float()
+    aps, ues = torch.tensor([3, 0, 7, 1, 6, 2, 5, 4]), torch.tensor([2, 0, 3, 1])
+    permuted = _permuted(obs, aps, ues)
+    out = net(obs, association)
+    with torch.no_grad():
+        out_p = net(permuted, association[:, aps][:, :, ues])
+    torch.testing.assert_close(out_p.beams, out.beams[:, aps][:, :, ues], atol=1e-5, rtol=1e-4)
+    # Zero outside the association; the rate gradient reaches the dual-power head.
+    assert bool((out.beams[association == 0] == 0).all())
+    out.beams.abs().sum().backward()
+    assert net.log_dual_power.grad is not None and float(net.log_dual_power.grad.abs()) > 0
+
+
 def test_tiny_run_lowers_the_violation_and_raises_the_lagrangian(tmp_path: Path) -> None:
     """Early on the rate term dominates and the violation grows; once the dual ascent has
     raised μ, further training lowers the violation and raises the Lagrangian priced at the
-    final μ (the same seed makes the short run the first part of the long one)."""
-    tiny = {**TINY, "learning_rate": 3e-3, "seed": 1}
+    final μ (the same seed makes the short run the first part of the long one).
+
+    On the ``"direct"`` beam head: with the ``"mmse"`` head's stronger beams the loads, hence
+    μ, rise so fast that 80 steps of a 16-wide network end in no deterministic link at all
+    (a Lagrangian of 0 at every budget); the dual-ascent mechanics under test are the same."""
+    tiny = {**TINY, "learning_rate": 3e-3, "seed": 1, "beam_head": "direct"}
     early = train({"preset": "egat"}, EGATArgs(total_steps=64 * 20, **tiny))  # type: ignore[arg-type]
     args = EGATArgs(total_steps=64 * 80, **tiny)  # type: ignore[arg-type]
     result = train({"preset": "egat"}, args, out=tmp_path / "e.pt")
@@ -128,6 +198,25 @@ def test_policy_round_trip_single_equals_batched_and_declares_agent_beams(tmp_pa
         make_policy(f"egat:{out}", gym.make(FH, beamforming="agent"))
 
 
+def test_a_checkpoint_without_beam_head_loads_as_the_direct_head(tmp_path: Path) -> None:
+    """Checkpoints written before the ``"mmse"`` head record no ``beam_head``."""
+    out = tmp_path / "e.pt"
+    args = EGATArgs(total_steps=64, beam_head="direct", **TINY)  # type: ignore[arg-type]
+    result = train({"preset": "egat"}, args)
+    older = dataclasses.replace(
+        result.checkpoint,
+        hyperparameters={
+            k: v for k, v in result.checkpoint.hyperparameters.items() if k != "beam_head"
+        },
+    )
+    save_checkpoint(out, older)
+    net = load_net(load_checkpoint(out, algorithm="egat", env_id=FH))
+    assert net.beam_head == "direct"
+    assert state_digest({"net": dict(net.state_dict())}) == state_digest(
+        {"net": result.checkpoint.state["net"]}
+    )
+
+
 def test_argument_errors() -> None:
     with pytest.raises(ValueError, match="baseline must be one of critic, mean, none"):
         EGATArgs(baseline="ema")
@@ -135,6 +224,10 @@ def test_argument_errors() -> None:
         EGATArgs(capacity_margin=1.0)
     with pytest.raises(ValueError, match=r"capacity_margin_mbps must be in \[0, 34\)"):
         EGATArgs(capacity_margin_mbps=34.0)  # (1 − 0.15) · 40 = 34: no target left at C = 40
+    with pytest.raises(ValueError, match="beam_head"):
+        EGATArgs(beam_head="zf")
+    with pytest.raises(ValueError, match="gain_weighted_beams applies to beam_head='direct'"):
+        EGATArgs(gain_weighted_beams=True)
     with pytest.raises(ValueError, match="beam_objective must be one of lagrangian, wsr"):
         EGATArgs(beam_objective="rate")
     with pytest.raises(ValueError, match="capacities_mbps must be positive"):
