@@ -248,10 +248,9 @@ class EGATPolicy:
         return {key: value[0].numpy() for key, value in action.items()}
 
 
-def build_net(
-    args: EGATArgs, num_antennas: int, tx_power_w: float = 1.0, num_ues: int = 1
-) -> EGATAgentNet:
-    """A fresh network of ``args`` (``"mmse"`` head: initial dual power ``P / K`` [W])."""
+def build_net(args: EGATArgs, num_antennas: int, dual_power_w: float = 1.0) -> EGATAgentNet:
+    """A fresh network of ``args`` (``dual_power_w``: the ``"mmse"`` head's initial dual
+    power [W]; the trainer passes ``P / K``, a loaded checkpoint overwrites it)."""
     return EGATAgentNet(
         num_antennas,
         args.hidden,
@@ -259,7 +258,7 @@ def build_net(
         args.heads,
         args.gain_weighted_beams,
         beam_head=args.beam_head,
-        dual_power_w=tx_power_w / num_ues,
+        dual_power_w=dual_power_w,
     )
 
 
@@ -419,8 +418,7 @@ def train(
     net = build_net(
         args,
         int(config.num_antennas),
-        tx_power_w=float(all_envs[0].unwrapped.state.tx_power.mean()),
-        num_ues=int(config.num_ues),
+        dual_power_w=float(all_envs[0].unwrapped.state.tx_power.mean()) / int(config.num_ues),
     )
     optimizer = torch.optim.Adam(net.parameters(), lr=args.learning_rate)
     sampling = make_generator(args.seed, "bernoulli")

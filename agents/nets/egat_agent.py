@@ -91,7 +91,7 @@ class EGATEncoding(NamedTuple):
     ue: Tensor
     """``(B, K, H)`` UE embeddings"""
     channel: Tensor
-    """``(B, M, K, N)`` complex64 noise-normalised channels"""
+    """``(B, M, K, 2N)`` float32 noise-normalised channels ``[Re, Im]``"""
     direction: Tensor
     """``(B, M, K, 2N)`` unit channel directions ``[Re, Im]``"""
     gain_db: Tensor
@@ -182,15 +182,13 @@ class EGATAgentNet(nn.Module):
             ap, ue, edge = layer(ap, ue, edge)
         logits = self.association(edge).squeeze(-1)
         pooled = torch.cat([edge.mean(dim=(1, 2)), ap.mean(1), ue.mean(1)], -1)
-        n = self.num_antennas
-        complex_channel = torch.complex(channel[..., :n], channel[..., n:])
         return EGATEncoding(
             logits,
             self.value(pooled).squeeze(-1),
             edge,
             ue,
-            complex_channel,
-            features[..., : 2 * n],
+            channel,
+            features[..., : 2 * self.num_antennas],
             gain_db,
         )
 
@@ -225,10 +223,12 @@ class EGATAgentNet(nn.Module):
         """``D_k (D_k A D_k + I)⁻¹ D_k g_k`` per UE, normalised to unit norm over all antennas;
         ``(B, M, K, N)`` complex64 (module docstring)."""
         # complex128: the Gram of high-SNR links spans many decades (MPS has no complex128).
-        wide = torch.complex64 if encoding.channel.device.type == "mps" else torch.complex128
-        channel = encoding.channel.to(wide)
-        real = torch.float32 if wide == torch.complex64 else torch.float64
-        batch, aps, ues, n = channel.shape
+        mps = encoding.channel.device.type == "mps"
+        real = torch.float32 if mps else torch.float64
+        n = self.num_antennas
+        parts = encoding.channel.to(real)
+        channel = torch.complex(parts[..., :n], parts[..., n:])
+        batch, aps, ues, _ = channel.shape
         size = aps * n
         stacked = channel.permute(0, 2, 1, 3).reshape(batch, ues, size)  # g_k, (B, K, MN)
         dual = torch.exp(
@@ -237,12 +237,12 @@ class EGATAgentNet(nn.Module):
         gram = torch.einsum("bj,bjp,bjq->bpq", dual.to(channel.dtype), stacked, stacked.conj())
         served = (association.detach() > 0).to(real)
         mask = served.transpose(1, 2).unsqueeze(-1).expand(batch, ues, aps, n)
-        mask = mask.reshape(batch, ues, size)  # D_k, (B, K, MN)
-        outer = (mask.unsqueeze(-1) * mask.unsqueeze(-2)).to(channel.dtype)
+        mask = mask.reshape(batch, ues, size).to(channel.dtype)  # D_k, (B, K, MN)
+        outer = mask.unsqueeze(-1) * mask.unsqueeze(-2)
         eye = torch.eye(size, dtype=channel.dtype, device=channel.device)
         restricted = gram.unsqueeze(1) * outer + eye  # D_k A D_k + I, (B, K, MN, MN)
-        rhs = (stacked * mask.to(channel.dtype)).unsqueeze(-1)
-        solved = torch.linalg.solve(restricted, rhs).squeeze(-1) * mask.to(channel.dtype)
+        rhs = (stacked * mask).unsqueeze(-1)
+        solved = torch.linalg.solve(restricted, rhs).squeeze(-1) * mask
         solved = solved.reshape(batch, ues, aps, n)
         total = torch.linalg.vector_norm(solved, dim=(-2, -1), keepdim=True).clamp_min(1e-30)
         share = solved / total  # unit norm per UE
