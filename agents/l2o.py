@@ -68,6 +68,7 @@ from agents.training import (
     make_generator,
     run_files,
 )
+from ua_envs.envs.base import state_to_torch
 
 #: The env ids L2O trains on.
 L2O_ENV_IDS: tuple[str, ...] = ("MultiCellAssoc-v0", "MultiCellAssocBalanced-v0")
@@ -260,27 +261,62 @@ def hard_forward(association: Tensor, limit: int | None) -> Tensor:
 class L2OPolicy:
     """The trained scorer as a policy of ``MultiCellAssoc*`` (single and batched).
 
+    ``refine = 0`` (``l2o``): the GNN's integer association, a pure function of the
+    observation. ``refine = R > 0`` (``l2o_refined``): then ``R`` rounds of local search on the
+    env's own instances (:func:`agents.baselines.multicell.improve_by_moves`: every single-UE
+    move, and with a load limit every swap, scored by the env's simulator; the best taken if it
+    raises the sum rate) — it needs the env (``act(..., env=env)`` / ``act_batch(...,
+    env=vector_env)``).
+
     :param scorer: the trained :class:`L2OScorer` (put in eval mode here).
     :param limit: the load limit to repair to (``None``: each UE to its highest logit).
+    :param refine: local-search rounds after the GNN, ≥ 0.
     """
 
-    def __init__(self, scorer: L2OScorer, limit: int | None = None) -> None:
+    def __init__(self, scorer: L2OScorer, limit: int | None = None, refine: int = 0) -> None:
+        if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
+            raise ValueError(f"refine must be an integer >= 0, got {refine!r}")
         self.scorer = scorer.eval()
         self.limit = limit
+        self.refine = refine
+        self.name = "l2o" if refine == 0 else "l2o_refined"
 
     @torch.no_grad()
-    def act_batch(self, observation: dict[str, Tensor], mask: Tensor | None) -> Tensor:
-        """``(B, K)`` int64 BS indices for a batch of observations (``mask`` unused)."""
+    def act_batch(
+        self, observation: dict[str, Tensor], mask: Tensor | None, *, env: Any = None
+    ) -> Tensor:
+        """``(B, K)`` int64 BS indices for a batch of observations (``mask`` unused; ``env``:
+        the env whose instances they are, needed with ``refine > 0``)."""
         del mask
-        return integer_association(self.scorer(observation), self.limit)
+        action = integer_association(self.scorer(observation), self.limit)
+        if self.refine == 0:
+            return action
+        if env is None:
+            raise ValueError(
+                f"{self.name} (refine={self.refine}) scores its candidates with the env: "
+                "call act_batch(..., env=vector_env) / act(..., env=env)"
+            )
+        from agents.baselines.multicell import improve_by_moves
+
+        base = env.unwrapped
+        state = base.state
+        if isinstance(state.channels, np.ndarray):  # a single env keeps a numpy state
+            state = state_to_torch(state)
+        return improve_by_moves(
+            base.sim,
+            state,
+            action.to(state.channels.device),
+            limit=self.limit,
+            passes=self.refine,
+        ).to(action.device)
 
     def act(
         self, observation: Any, info: dict[str, Any] | None = None, *, env: gym.Env | None = None
     ) -> np.ndarray:
         """``(K,)`` int64 BS indices for one observation (a batch of one of :meth:`act_batch`)."""
-        del info, env
+        del info
         batch = batch_of_one(observation, ("channel", "gain_db"))
-        return self.act_batch(batch, None)[0].cpu().numpy().astype(np.int64)
+        return self.act_batch(batch, None, env=env)[0].cpu().numpy().astype(np.int64)
 
 
 def env_load_limit(env: gym.Env | gym.vector.VectorEnv) -> int | None:
@@ -305,24 +341,43 @@ def load_scorer(checkpoint: Checkpoint) -> tuple[L2OScorer, L2OArgs]:
 MATCHED_SETTINGS: tuple[str, ...] = ("beamforming", "scenario", "overload")
 
 
-def make_l2o(env: gym.Env, checkpoint: str | None = None, seed: int | None = None) -> L2OPolicy:
-    """Load ``l2o:CHECKPOINT`` for ``env`` (repairing to the env's load limit when it has one).
+#: Local-search rounds of ``l2o_refined`` (one: the measured gain of a second is small).
+REFINE_PASSES = 1
 
-    The checkpoint serves either multicell id at any size, power or load limit; it must share
-    the env's :data:`MATCHED_SETTINGS` (beamformer, scenario, overload rule).
 
-    :raises ValueError: no checkpoint, or one that does not load for this env (one line).
-    """
-    del seed
-    if checkpoint is None:
-        raise ValueError("policy 'l2o' needs a checkpoint: use l2o:PATH (or l2o:pretrained)")
-    env_id = env.spec.id if env.spec is not None else None
-    if env_id not in L2O_ENV_IDS:
-        raise ValueError(f"l2o serves {', '.join(L2O_ENV_IDS)}, got {env_id!r}")
-    loaded = load_checkpoint(checkpoint, algorithm=ALGORITHM)
-    check_env_settings(checkpoint, loaded, env, MATCHED_SETTINGS)
-    scorer, _ = load_scorer(loaded)
-    return L2OPolicy(scorer, env_load_limit(env))
+def _make(refine: int) -> Any:
+    """The policy factory of ``l2o`` (``refine = 0``) or ``l2o_refined``."""
+    name = "l2o" if refine == 0 else "l2o_refined"
+
+    def make(env: gym.Env, checkpoint: str | None = None, seed: int | None = None) -> L2OPolicy:
+        """Load ``l2o[_refined]:CHECKPOINT`` for ``env``: :class:`L2OPolicy` with this
+        ``refine``, repairing to the env's load limit when it has one. The checkpoint serves
+        either multicell id at any size, power or load limit; it must share the env's
+        :data:`MATCHED_SETTINGS` (beamformer, scenario, overload rule).
+
+        :raises ValueError: no checkpoint, or one that does not load for this env (one line).
+        """
+        del seed
+        if checkpoint is None:
+            raise ValueError(
+                f"policy {name!r} needs a checkpoint: use {name}:PATH (or {name}:pretrained)"
+            )
+        env_id = env.spec.id if env.spec is not None else None
+        if env_id not in L2O_ENV_IDS:
+            raise ValueError(f"{name} serves {', '.join(L2O_ENV_IDS)}, got {env_id!r}")
+        loaded = load_checkpoint(checkpoint, algorithm=ALGORITHM)
+        check_env_settings(checkpoint, loaded, env, MATCHED_SETTINGS)
+        scorer, _ = load_scorer(loaded)
+        return L2OPolicy(scorer, env_load_limit(env), refine=refine)
+
+    return make
+
+
+#: ``l2o:CHECKPOINT`` (the GNN's association).
+make_l2o = _make(0)
+#: ``l2o_refined:CHECKPOINT`` (the GNN's association + :data:`REFINE_PASSES` local-search
+#: rounds).
+make_l2o_refined = _make(REFINE_PASSES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,8 +579,16 @@ _L2O = PolicyEntry(
     "differentiable sum rate; l2o:PATH from 'ua-envs train l2o'",
     needs_checkpoint=True,
 )
+_L2O_REFINED = PolicyEntry(
+    name="l2o_refined",
+    factory=make_l2o_refined,
+    env_ids=L2O_ENV_IDS,
+    description="l2o's association + one round of local search scored by the env (every "
+    "single-UE move; with a load limit every swap too); l2o_refined:PATH",
+    needs_checkpoint=True,
+)
 #: This module's policies.
-POLICIES: tuple[PolicyEntry, ...] = (_L2O,)
+POLICIES: tuple[PolicyEntry, ...] = (_L2O, _L2O_REFINED)
 #: This module's trainers.
 TRAINERS: tuple[TrainerEntry, ...] = (
     trainer_for(

@@ -151,6 +151,72 @@ class ExhaustivePolicy:
         return self.candidates[best].numpy().copy()
 
 
+def neighbour_actions(action: torch.Tensor, num_bs: int, limit: int | None) -> torch.Tensor:
+    """The one-change neighbours of ``(B, K)`` actions: ``(B, C, K)`` int64.
+
+    Every single-UE move to another BS (``C = K (M − 1)``); with a load ``limit`` also every swap
+    of two UEs (``+ K (K − 1) / 2``: a swap keeps the loads, so it is how a load-feasible
+    action changes when no BS has a free seat). Candidate ``c`` of row ``b`` differs from
+    ``action[b]`` in one UE's BS (a move) or in two UEs' (a swap).
+    """
+    num_ues = action.shape[1]
+    ues = torch.arange(num_ues, device=action.device)
+    shifts = torch.arange(1, num_bs, device=action.device)
+    # move (k, s): UE k goes from BS a_k to (a_k + s) mod M
+    moved_ue = ues.repeat_interleave(num_bs - 1)  # (K(M-1),)
+    shift = shifts.repeat(num_ues)
+    changed = moved_ue[:, None] == ues  # (C, K)
+    moves = torch.where(changed, (action[:, None, :] + shift[:, None]) % num_bs, action[:, None])
+    if limit is None:
+        return moves
+    first, second = torch.triu_indices(num_ues, num_ues, offset=1, device=action.device)
+    swaps = action[:, None, :].repeat(1, first.numel(), 1)  # (B, K(K-1)/2, K)
+    pair = torch.arange(first.numel(), device=action.device)
+    swaps[:, pair, first] = action[:, second]
+    swaps[:, pair, second] = action[:, first]
+    return torch.cat([moves, swaps], dim=1)
+
+
+@torch.no_grad()
+def improve_by_moves(
+    sim: Any, state: Any, action: torch.Tensor, *, limit: int | None, passes: int = 1
+) -> torch.Tensor:
+    """Local search: ``passes`` rounds of "take the best one-change neighbour if it is better".
+
+    Each round scores every neighbour of :func:`neighbour_actions` with the env's own simulator
+    (``sim.outcome``: the same beamformer and overload rule as the env's reward) on the same
+    instances, and each row moves to its best neighbour when that raises the reward. With a
+    ``limit``, neighbours that put more than ``limit`` UEs on a BS are never taken, so a
+    load-feasible start stays feasible. Never lowers the reward of a row.
+
+    :param sim: the env's simulator (``env.unwrapped.sim``).
+    :param state: its batched torch state (``B`` instances).
+    :param action: ``(B, K)`` int64 start actions.
+    :param limit: max UEs per BS for the candidates (``None``: none).
+    :param passes: rounds, ≥ 0 (a row that no neighbour improves stops early).
+    :return: ``(B, K)`` int64 improved actions.
+    """
+    batch, num_ues = action.shape
+    num_bs = int(sim.num_bs)
+    rows = torch.arange(batch, device=action.device)
+    reward = sim.outcome(state, action)[-1]
+    for _ in range(passes):
+        candidates = neighbour_actions(action, num_bs, limit)  # (B, C, K)
+        count = candidates.shape[1]
+        repeated = select_rows(state, rows.repeat_interleave(count))
+        scores = sim.outcome(repeated, candidates.reshape(-1, num_ues))[-1].view(batch, count)
+        if limit is not None:
+            loads = torch.nn.functional.one_hot(candidates, num_bs).sum(-2)  # (B, C, M)
+            scores = scores.masked_fill((loads > limit).any(-1), -torch.inf)
+        best, index = scores.max(dim=1)
+        better = best > reward
+        if not bool(better.any()):
+            break
+        action = torch.where(better[:, None], candidates[rows, index], action)
+        reward = torch.where(better, best, reward)
+    return action
+
+
 def _env_or_raise(env: gym.Env | None) -> gym.Env:
     if env is None:
         raise ValueError("env is required: this baseline reads the instance from env.unwrapped")

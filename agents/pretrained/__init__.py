@@ -102,6 +102,7 @@ PRETRAINED: tuple[PretrainedCheckpoint, ...] = (
         ),
         train_minutes=2.6,
         best=True,
+        aliases=("l2o_refined",),
     ),
     PretrainedCheckpoint(
         policy="l2o",
@@ -121,6 +122,7 @@ PRETRAINED: tuple[PretrainedCheckpoint, ...] = (
         ),
         train_minutes=1.5,
         best=True,
+        aliases=("l2o_refined",),
     ),
     PretrainedCheckpoint(
         policy="grows",

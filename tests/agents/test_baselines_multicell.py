@@ -8,15 +8,19 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 
 import ua_envs  # noqa: F401  (registers the ids)
 from agents.baselines.multicell import (
     ArgmaxPolicy,
     DualDecompositionPolicy,
     ExhaustivePolicy,
+    improve_by_moves,
+    neighbour_actions,
     rate_proxy,
 )
 from agents.registry import make_policy, policy_names
+from ua_envs.envs.base import select_rows
 
 IDS = ("MultiCellAssoc-v0", "MultiCellAssocBalanced-v0")
 
@@ -167,3 +171,37 @@ def test_random_balanced_is_reproducible() -> None:
     assert [first.act(obs).tolist() for _ in range(3)] == [
         second.act(obs).tolist() for _ in range(3)
     ]
+
+
+def test_neighbour_actions_hand_listed() -> None:
+    action = torch.tensor([[0, 2, 1]])  # M = 3, K = 3
+    moves = [[1, 2, 1], [2, 2, 1], [0, 0, 1], [0, 1, 1], [0, 2, 2], [0, 2, 0]]
+    assert neighbour_actions(action, 3, None)[0].tolist() == moves
+    swaps = [[2, 0, 1], [1, 2, 0], [0, 1, 2]]  # UEs (0, 1), (0, 2), (1, 2) exchange BSs
+    assert neighbour_actions(action, 3, 1)[0].tolist() == moves + swaps
+
+
+@pytest.mark.parametrize(("env_id", "limit"), [("MultiCellAssoc-v0", None), (IDS[1], 4)])
+def test_local_search_climbs_to_a_local_optimum(env_id: str, limit: int | None) -> None:
+    """From a (load-feasible) start, enough rounds end where no neighbour within the limit
+    scores higher, the reward never falls, and the limit is never broken."""
+    envs = gym.make_vec(env_id, num_envs=5, vectorization_mode="vector_entry_point")
+    envs.reset(seed=3)
+    base = envs.unwrapped
+    start = torch.tensor([[0, 1] * 4] * 5)  # 4 UEs per BS: feasible under the limit 4
+    reward = base.sim.outcome(base.state, start)[-1]
+    one = improve_by_moves(base.sim, base.state, start, limit=limit, passes=1)
+    done = improve_by_moves(base.sim, base.state, start, limit=limit, passes=50)
+    after_one = base.sim.outcome(base.state, one)[-1]
+    final = base.sim.outcome(base.state, done)[-1]
+    assert bool((after_one >= reward).all()) and bool((final >= after_one).all())
+    assert bool((final > reward).any())  # the start is not optimal everywhere
+    for row in range(5):
+        for neighbour in neighbour_actions(done[row : row + 1], 2, limit)[0]:
+            if limit is not None and int(torch.bincount(neighbour, minlength=2).max()) > limit:
+                continue
+            state = select_rows(base.state, torch.tensor([row]))
+            assert float(base.sim.outcome(state, neighbour[None])[-1]) <= float(final[row])
+        if limit is not None:
+            assert int(torch.bincount(done[row], minlength=2).max()) <= limit
+    envs.close()

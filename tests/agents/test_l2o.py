@@ -96,6 +96,38 @@ def test_policy_single_equals_batched_and_repair_meets_the_limit(tmp_path: Path)
     venv.close()
 
 
+@pytest.mark.parametrize("env_id", [MC, BAL])
+def test_refined_policy_improves_every_instance_single_equals_batched(
+    tmp_path: Path, env_id: str
+) -> None:
+    head = "skgs" if env_id == BAL else "softmax"
+    args = L2OArgs(head=head, hidden=16, layers=1, batch_size=32, total_steps=64, seed=0)
+    train(env_id, None, args, out=tmp_path / "m.pt")
+    env = gym.make(env_id)
+    plain = make_policy(f"l2o:{tmp_path / 'm.pt'}", env, seed=0)
+    refined = make_policy(f"l2o_refined:{tmp_path / 'm.pt'}", env, seed=0)
+    assert isinstance(refined, L2OPolicy) and (plain.refine, refined.refine) == (0, 1)
+    venv = gym.make_vec(env_id, num_envs=8, vectorization_mode="vector_entry_point")
+    obs, _ = venv.reset(seed=10)
+    base = venv.unwrapped
+    first = plain.act_batch(obs, None)
+    better = refined.act_batch(obs, None, env=venv)
+    gain = base.sim.outcome(base.state, better)[-1] - base.sim.outcome(base.state, first)[-1]
+    assert bool((gain >= 0).all()) and bool((gain > 0).any()), gain
+    assert int((better != first).sum(-1).max()) <= 2  # one move or one swap
+    if env_id == BAL:
+        assert bool((torch.stack([(better == m).sum(-1) for m in range(2)]) <= 4).all())
+    for row in range(8):
+        single, _ = env.reset(seed=10 + row)
+        assert np.array_equal(refined.act(single, env=env), better[row].numpy())
+    with pytest.raises(ValueError, match=r"l2o_refined \(refine=1\) scores its candidates"):
+        refined.act_batch(obs, None)
+    with pytest.raises(ValueError, match="refine must be an integer >= 0, got -1"):
+        L2OPolicy(refined.scorer, None, refine=-1)
+    env.close()
+    venv.close()
+
+
 def test_hard_forward_scores_the_policy_output_with_soft_gradients() -> None:
     soft = torch.tensor([[[0.9, 0.8, 0.6], [0.1, 0.2, 0.4]]], requires_grad=True)
     hard = hard_forward(soft, 2)  # all prefer BS 0; the limit moves the least sure UE (2)

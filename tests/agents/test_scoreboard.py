@@ -43,7 +43,7 @@ def test_every_board_runs_and_names_a_winner(tmp_path: Path) -> None:
         assert result.learned == learned
         assert result.verdict() in text
         assert f"% of {result.best_baseline}" in result.to_markdown()
-    assert board.boards[0].learned == ["l2o:pretrained"]  # MultiCellAssoc-v0
+    assert board.boards[0].learned == ["l2o:pretrained", "l2o_refined:pretrained"]  # MultiCell
     assert board.boards[2].learned == ["reinforce:pretrained", "reinforce_sampled:pretrained"]
     assert "Learned agents' checkpoints, reproduced by:" in text
     assert "ua-envs train l2o --env MultiCellAssoc-v0" in text
