@@ -53,7 +53,7 @@ from agents.entries import (
     job_trainer,
     trainer_for,
 )
-from agents.nets import AttentionEncoder
+from agents.nets import AttentionEncoder, MMSEBeamHead
 from agents.nets.assignment_heads import HEADS, relaxed_association, straight_through
 from agents.nets.edge_node import edge_layer_stack, run_edge_layers
 from agents.nets.link_features import EXTRA_FEATURES, link_features
@@ -68,6 +68,7 @@ from agents.training import (
     make_generator,
     run_files,
 )
+from ua_envs.core.validation import check_choice
 from ua_envs.envs.base import state_to_torch
 
 #: The env ids L2O trains on.
@@ -101,6 +102,10 @@ class L2OArgs:
         capacitated assignment, :func:`hard_forward`), with the head's gradient backward: the
         training objective is then exactly the test-time sum rate.
     :param grad_clip: max gradient norm per step (0: no clipping).
+    :param beam_head: ``"none"`` (the env's beamformer scores the association) or ``"mmse"``
+        (joint design: :class:`agents.nets.MMSEBeamHead` learns the beams too, trained through
+        ``evaluate(association, beams=...)``; the env must have ``beamforming="agent"``, the
+        policy is ``l2o_beams``).
     :param total_steps: training instances (one-step episodes: env steps), ≥ 1.
     :param seed: training seed (weights, Gumbel noise, instance stream).
     """
@@ -119,6 +124,7 @@ class L2OArgs:
     multiplier_lr: float = 1.0
     straight_through: bool = False
     grad_clip: float = 1.0
+    beam_head: str = "none"
     total_steps: int = 256_000
     seed: int = 0
 
@@ -136,6 +142,7 @@ class L2OArgs:
         check_fields(self, integers=integers)
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {self.encoder!r}")
+        check_choice("beam_head", self.beam_head, BEAM_HEADS)
         check_fields(
             self,
             flags=("straight_through",),
@@ -155,6 +162,9 @@ class L2OArgs:
 # Network
 # --------------------------------------------------------------------------------------------
 
+#: Beam heads of :class:`L2OScorer` (``"none"``: association only).
+BEAM_HEADS: tuple[str, ...] = ("none", "mmse")
+
 #: Encoders of :class:`L2OScorer`: [GS-GNN]'s edge-update layers, or an attention encoder over
 #: the links ([AttSKGS]'s attention GNN in spirit).
 ENCODERS: tuple[str, ...] = ("edge_node", "attention")
@@ -170,13 +180,21 @@ class L2OScorer(nn.Module):
     share ``Σ_k p_{m,k} / K`` (the first pass sees ``1/M`` for both), so that UEs can react to
     each other's choices (who else goes to this BS, and so how much power is left per UE).
 
+    With ``beam_head="mmse"``, :meth:`beams` gives every link's beam from the last pass's
+    link embeddings (:class:`agents.nets.MMSEBeamHead`).
+
     Shapes:
-        ``observation`` as in :func:`link_features` → logits ``(B, M, K)`` float32.
+        ``observation`` as in :func:`link_features` → logits ``(B, M, K)`` float32;
+        :meth:`encode` also returns the link embeddings ``(B, M, K, hidden)``; :meth:`beams`
+        ``(B, M, K, N)`` complex64.
 
     :param num_antennas: ``N`` (the direction has ``2N`` entries).
     :param hidden: width of every layer.
     :param layers: number of edge-update layers, ≥ 1.
     :param passes: refinement passes, ≥ 1 (the same weights every pass).
+    :param encoder: :data:`ENCODERS`.
+    :param beam_head: :data:`BEAM_HEADS`.
+    :param dual_power_w: the beam head's initial dual power per UE [W].
     """
 
     def __init__(
@@ -186,10 +204,13 @@ class L2OScorer(nn.Module):
         layers: int = 3,
         passes: int = 1,
         encoder: str = "edge_node",
+        beam_head: str = "none",
+        dual_power_w: float = 1.0,
     ) -> None:
         super().__init__()
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {encoder!r}")
+        check_choice("beam_head", beam_head, BEAM_HEADS)
         self.num_antennas = num_antennas
         self.passes = passes
         self.encoder = encoder
@@ -203,29 +224,45 @@ class L2OScorer(nn.Module):
             else None
         )
         self.head = nn.Linear(hidden, 1)
+        self.beam_head = (
+            MMSEBeamHead(hidden, num_antennas, dual_power_w) if beam_head == "mmse" else None
+        )
 
     def forward(self, observation: Mapping[str, Tensor]) -> Tensor:
         """``(B, M, K)`` link logits (see the class docstring)."""
+        return self.encode(observation)[0]
+
+    def encode(self, observation: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """The link logits ``(B, M, K)`` and the last pass's link embeddings."""
         features = link_features(observation)
         batch, num_bs, num_ues, _ = features.shape
         probability = features.new_full((batch, num_bs, num_ues), 1.0 / num_bs)
         logits = features.new_zeros(batch, num_bs, num_ues)
+        edge = features
         for _ in range(self.passes):
             inputs = features
             if self.passes > 1:
                 share = probability.mean(dim=-1, keepdim=True).expand_as(probability)
                 inputs = torch.cat([features, probability[..., None], share[..., None]], -1)
-            logits = self._score(inputs)
+            logits, edge = self._score(inputs)
             probability = torch.softmax(logits, dim=-2)
-        return logits
+        return logits, edge
 
-    def _score(self, inputs: Tensor) -> Tensor:
+    def beams(self, observation: Mapping[str, Tensor], edge: Tensor) -> Tensor:
+        """``(B, M, K, N)`` complex64 unscaled beams of every link (``beam_head="mmse"``)."""
+        if self.beam_head is None:
+            raise ValueError("this scorer has no beam head (beam_head='none')")
+        return self.beam_head(edge, observation["channel"].to(torch.float32))
+
+    def _score(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
         edge = torch.relu(self.embed(inputs))
         batch, num_bs, num_ues, _ = edge.shape
         if self.attention is not None:
             tokens = self.attention(edge.reshape(batch, num_bs * num_ues, -1))
-            return self.head(tokens).reshape(batch, num_bs, num_ues)
-        return self.head(run_edge_layers(self.layers, edge)).squeeze(-1)
+            edge = tokens.reshape(batch, num_bs, num_ues, -1)
+        else:
+            edge = run_edge_layers(self.layers, edge)
+        return self.head(edge).squeeze(-1), edge
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,29 +303,45 @@ class L2OPolicy:
     env's own instances (:func:`agents.baselines.multicell.improve_by_moves`: every single-UE
     move, and with a load limit every swap, scored by the env's simulator; the best taken if it
     raises the sum rate) — it needs the env (``act(..., env=env)`` / ``act_batch(...,
-    env=vector_env)``).
+    env=vector_env)``). ``own_beams=True`` (``l2o_beams``, a scorer with a beam head): the
+    action of ``beamforming="agent"``, the association and the head's beams.
 
     :param scorer: the trained :class:`L2OScorer` (put in eval mode here).
     :param limit: the load limit to repair to (``None``: each UE to its highest logit).
-    :param refine: local-search rounds after the GNN, ≥ 0.
+    :param refine: local-search rounds after the GNN, ≥ 0 (not with ``own_beams``).
+    :param own_beams: act with the scorer's beams.
     """
 
-    def __init__(self, scorer: L2OScorer, limit: int | None = None, refine: int = 0) -> None:
+    def __init__(
+        self,
+        scorer: L2OScorer,
+        limit: int | None = None,
+        refine: int = 0,
+        own_beams: bool = False,
+    ) -> None:
         if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
             raise ValueError(f"refine must be an integer >= 0, got {refine!r}")
+        if own_beams and (refine or scorer.beam_head is None):
+            raise ValueError("own_beams needs a scorer with a beam head and refine=0")
         self.scorer = scorer.eval()
         self.limit = limit
         self.refine = refine
-        self.name = "l2o" if refine == 0 else "l2o_refined"
+        self.own_beams = own_beams
+        self.name = "l2o_beams" if own_beams else "l2o" if refine == 0 else "l2o_refined"
 
     @torch.no_grad()
     def act_batch(
         self, observation: dict[str, Tensor], mask: Tensor | None, *, env: Any = None
-    ) -> Tensor:
-        """``(B, K)`` int64 BS indices for a batch of observations (``mask`` unused; ``env``:
-        the env whose instances they are, needed with ``refine > 0``)."""
+    ) -> Any:
+        """``(B, K)`` int64 BS indices for a batch of observations, or with ``own_beams`` the
+        dict action of ``"agent"`` (``beams`` ``(B, M, K, N, 2)`` float32); ``mask`` unused;
+        ``env``: the env whose instances they are, needed with ``refine > 0``."""
         del mask
-        action = integer_association(self.scorer(observation), self.limit)
+        logits, edge = self.scorer.encode(observation)
+        action = integer_association(logits, self.limit)
+        if self.own_beams:
+            beams = self.scorer.beams(observation, edge)
+            return {"association": action, "beams": torch.view_as_real(beams).contiguous()}
         if self.refine == 0:
             return action
         if env is None:
@@ -312,11 +365,15 @@ class L2OPolicy:
 
     def act(
         self, observation: Any, info: dict[str, Any] | None = None, *, env: gym.Env | None = None
-    ) -> np.ndarray:
-        """``(K,)`` int64 BS indices for one observation (a batch of one of :meth:`act_batch`)."""
+    ) -> Any:
+        """``(K,)`` int64 BS indices for one observation, or with ``own_beams`` the dict
+        action (a batch of one of :meth:`act_batch`)."""
         del info
         batch = batch_of_one(observation, ("channel", "gain_db"))
-        return self.act_batch(batch, None, env=env)[0].cpu().numpy().astype(np.int64)
+        action = self.act_batch(batch, None, env=env)
+        if self.own_beams:
+            return {key: value[0].cpu().numpy() for key, value in action.items()}
+        return action[0].cpu().numpy().astype(np.int64)
 
 
 def env_load_limit(env: gym.Env | gym.vector.VectorEnv) -> int | None:
@@ -326,12 +383,24 @@ def env_load_limit(env: gym.Env | gym.vector.VectorEnv) -> int | None:
     return None if limit is None else int(limit)
 
 
+def build_scorer(args: L2OArgs, num_antennas: int, dual_power_w: float = 1.0) -> L2OScorer:
+    """A fresh :class:`L2OScorer` of ``args``' architecture (``dual_power_w``: the beam head's
+    initial dual power [W]; the trainer passes ``P / K``, a loaded checkpoint overwrites it)."""
+    return L2OScorer(
+        num_antennas,
+        args.hidden,
+        args.layers,
+        args.passes,
+        args.encoder,
+        beam_head=args.beam_head,
+        dual_power_w=dual_power_w,
+    )
+
+
 def load_scorer(checkpoint: Checkpoint) -> tuple[L2OScorer, L2OArgs]:
     """The scorer and hyper-parameters of an ``l2o`` checkpoint."""
     args = L2OArgs(**checkpoint.hyperparameters)
-    scorer = L2OScorer(
-        int(checkpoint.extra["num_antennas"]), args.hidden, args.layers, args.passes, args.encoder
-    )
+    scorer = build_scorer(args, int(checkpoint.extra["num_antennas"]))
     scorer.load_state_dict(checkpoint.state["scorer"])
     return scorer, args
 
@@ -345,17 +414,18 @@ MATCHED_SETTINGS: tuple[str, ...] = ("beamforming", "scenario", "overload")
 REFINE_PASSES = 1
 
 
-def _make(refine: int) -> Any:
-    """The policy factory of ``l2o`` (``refine = 0``) or ``l2o_refined``."""
-    name = "l2o" if refine == 0 else "l2o_refined"
+def _make(refine: int, own_beams: bool = False) -> Any:
+    """The policy factory of ``l2o`` (``refine = 0``), ``l2o_refined`` or ``l2o_beams``."""
+    name = "l2o_beams" if own_beams else "l2o" if refine == 0 else "l2o_refined"
 
     def make(env: gym.Env, checkpoint: str | None = None, seed: int | None = None) -> L2OPolicy:
-        """Load ``l2o[_refined]:CHECKPOINT`` for ``env``: :class:`L2OPolicy` with this
-        ``refine``, repairing to the env's load limit when it has one. The checkpoint serves
-        either multicell id at any size, power or load limit; it must share the env's
+        """Load ``NAME:CHECKPOINT`` for ``env``: :class:`L2OPolicy` with this ``refine`` (and
+        ``own_beams``), repairing to the env's load limit when it has one. The checkpoint
+        serves either multicell id at any size, power or load limit; it must share the env's
         :data:`MATCHED_SETTINGS` (beamformer, scenario, overload rule).
 
-        :raises ValueError: no checkpoint, or one that does not load for this env (one line).
+        :raises ValueError: no checkpoint, one that does not load for this env, or a beam /
+            association-only mismatch (one line).
         """
         del seed
         if checkpoint is None:
@@ -366,9 +436,14 @@ def _make(refine: int) -> Any:
         if env_id not in L2O_ENV_IDS:
             raise ValueError(f"{name} serves {', '.join(L2O_ENV_IDS)}, got {env_id!r}")
         loaded = load_checkpoint(checkpoint, algorithm=ALGORITHM)
+        has_beams = loaded.hyperparameters.get("beam_head", "none") != "none"
+        if has_beams != own_beams:
+            other = "l2o_beams" if has_beams else "l2o or l2o_refined"
+            kind = "learns beams" if has_beams else "has no beam head"
+            raise ValueError(f"checkpoint {checkpoint!r} {kind}: use {other}, not {name}")
         check_env_settings(checkpoint, loaded, env, MATCHED_SETTINGS)
         scorer, _ = load_scorer(loaded)
-        return L2OPolicy(scorer, env_load_limit(env), refine=refine)
+        return L2OPolicy(scorer, env_load_limit(env), refine=refine, own_beams=own_beams)
 
     return make
 
@@ -378,6 +453,8 @@ make_l2o = _make(0)
 #: ``l2o_refined:CHECKPOINT`` (the GNN's association + :data:`REFINE_PASSES` local-search
 #: rounds).
 make_l2o_refined = _make(REFINE_PASSES)
+#: ``l2o_beams:CHECKPOINT`` (the association and the beam head's beams, ``beamforming="agent"``).
+make_l2o_beams = _make(0, own_beams=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,17 +511,27 @@ def train(
         raise ValueError(
             "head 'skgs' needs a load limit (MultiCellAssocBalanced-v0 or load_limit=)"
         )
+    agent_mode = base.config.beamforming == "agent"
+    if agent_mode != (args.beam_head != "none"):
+        envs.close()
+        raise ValueError(
+            f"beam_head={args.beam_head!r} and the env's beamforming="
+            f"{base.config.beamforming!r} do not go together: the beam head learns the beams "
+            "the env takes in its beamforming='agent' mode (--env-kwargs beamforming=agent "
+            "--trainer-kwargs beam_head=mmse), and without it the env's beamformer scores"
+        )
     evaluation_seed(args.seed, args.batch_size)
     torch.manual_seed(args.seed)  # the weights' initialisation (no other global draw follows)
-    scorer = L2OScorer(
-        int(base.config.num_antennas), args.hidden, args.layers, args.passes, args.encoder
-    )
+    config = base.config
+    # The beam head's dual powers start at P / K [W] (the regularised ZF of equal powers).
+    dual_power_w = 10.0 ** ((float(config.tx_power_dbm) - 30.0) / 10.0) / int(config.num_ues)
+    scorer = build_scorer(args, int(config.num_antennas), dual_power_w)
     optimizer = torch.optim.Adam(scorer.parameters(), lr=args.learning_rate)
     noise = make_generator(args.seed, "gumbel")
     multipliers = torch.zeros(int(base.config.num_bs))
     files = run_files(out) if out is not None else None
     evaluation = PeriodicEvaluation(env_id, env_kwargs, eval_every if files else 0, eval_episodes)
-    policy = L2OPolicy(scorer, limit)
+    policy = L2OPolicy(scorer, limit, own_beams=agent_mode)
 
     def checkpoint(log: TrainingLog) -> Checkpoint:
         return Checkpoint(
@@ -478,7 +565,7 @@ def train(
         scorer.train()
         while log.step < args.total_steps:
             temperature = args.temperature(log.step)
-            logits = scorer(observation)
+            logits, edge = scorer.encode(observation)
             association = relaxed_association(
                 logits,
                 args.head,
@@ -489,7 +576,8 @@ def train(
             )
             if args.straight_through:
                 association = hard_forward(association, limit)
-            sum_rate = envs.unwrapped.evaluate(association).reward
+            beams = scorer.beams(observation, edge) if agent_mode else None
+            sum_rate = envs.unwrapped.evaluate(association, beams=beams).reward
             loss = -sum_rate.mean()
             violation = torch.zeros_like(multipliers)
             if limit is not None:
@@ -587,8 +675,17 @@ _L2O_REFINED = PolicyEntry(
     "single-UE move; with a load limit every swap too); l2o_refined:PATH",
     needs_checkpoint=True,
 )
+_L2O_BEAMS = PolicyEntry(
+    name="l2o_beams",
+    factory=make_l2o_beams,
+    env_ids=L2O_ENV_IDS,
+    description="l2o with its learned beams (beam_head=mmse checkpoints) through the env's "
+    "beamforming='agent' mode (declared); l2o_beams:PATH",
+    needs_checkpoint=True,
+    env_settings={"beamforming": "agent"},
+)
 #: This module's policies.
-POLICIES: tuple[PolicyEntry, ...] = (_L2O, _L2O_REFINED)
+POLICIES: tuple[PolicyEntry, ...] = (_L2O, _L2O_REFINED, _L2O_BEAMS)
 #: This module's trainers.
 TRAINERS: tuple[TrainerEntry, ...] = (
     trainer_for(

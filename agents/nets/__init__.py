@@ -12,6 +12,7 @@ passing on the edge index, a PyG form for sparse graphs; both give the same resu
 | :class:`EGATLayer` | [EGAT] node + edge attention, multi-head, residual | dense |
 | :class:`AttentionEncoder`, :class:`PointerDecoder` | [SupportSet], [AttSKGS] | dense |
 | :class:`SupportContext` (context embedding) | [SupportSet] | dense |
+| :class:`MMSEBeamHead` (per-transmitter MMSE beams) | [GS-GNN] joint design | dense |
 
 Agent networks built from them (their modules): :class:`SupportSetNet` (``support_set``: the
 [SupportSet] encoder, support context and pointer decoder of ``agents.reinforce``) and
@@ -30,6 +31,7 @@ from agents.nets.attention import (
     SupportContext,
     masked_logits,
 )
+from agents.nets.beams import MMSEBeamHead
 from agents.nets.common import MLP, masked_softmax
 from agents.nets.edge_node import EdgeNodeLayer
 from agents.nets.egat import EGATLayer
@@ -46,6 +48,7 @@ __all__ = [
     "EGATLayer",
     "EdgeNodeLayer",
     "GCNLayer",
+    "MMSEBeamHead",
     "MultiHeadAttention",
     "PointerDecoder",
     "SupportContext",

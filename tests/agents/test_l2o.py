@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -17,6 +18,7 @@ from agents.l2o import (
     hard_forward,
     integer_association,
     link_features,
+    load_scorer,
     train,
 )
 from agents.registry import make_policy
@@ -205,3 +207,65 @@ def test_sweep_over_ues_marks_what_cannot_run() -> None:
     assert parse_vary("tx_power_dbm=10, 20.5,x") == ("tx_power_dbm", [10, 20.5, "x"])
     with pytest.raises(ValueError, match="--vary must be KEY=V1,V2"):
         parse_vary("tx_power_dbm")
+
+
+def test_attskgs_table_columns_mean_what_they_say(tmp_path: Path, capsys: Any) -> None:
+    from agents.l2o_table import l2o_table, main
+
+    args = L2OArgs(head="skgs", hidden=16, layers=1, batch_size=32, total_steps=64, seed=0)
+    train(BAL, None, args, out=tmp_path / "s.pt")
+    text = l2o_table({"SKGS": tmp_path / "s.pt", "mine": tmp_path / "s.pt"}, episodes=6)
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.count("|") > 5}
+    assert "[18.5]" in rows["SKGS"] and "[6.49]" in rows["SKGS"] and "[6.01]" in rows["SKGS"]
+    assert "[" not in rows["mine"] and rows["exhaustive_feasible"].split("|")[2].strip() == (
+        "0.0 ± 0.0"
+    )
+    # The violation column: instances whose one-hot output puts more than 4 UEs on a BS.
+    net, _ = load_scorer(load_checkpoint(tmp_path / "s.pt", algorithm="l2o", env_id=BAL))
+    venv = gym.make_vec(BAL, num_envs=6, vectorization_mode="vector_entry_point")
+    obs, _ = venv.reset(seed=2_000_000_000)
+    one_hot = L2OPolicy(net, None).act_batch(obs, None)
+    overloaded = (torch.stack([(one_hot == m).sum(-1) for m in range(2)]) > 4).any(0)
+    assert (
+        rows["mine"]
+        .split("|")[2]
+        .strip()
+        .startswith(f"{100 * float(overloaded.float().mean()):.1f}")
+    )
+    venv.close()
+    with pytest.raises(SystemExit) as stop:
+        main(["--heads", "AttSKGS,nope", "--episodes", "2"])
+    assert stop.value.code == 2
+    assert "unknown head(s) nope; valid: AttSKGS, SKGS, GS, SMA" in capsys.readouterr().err
+
+
+def test_beam_head_trains_in_agent_mode_and_acts_as_l2o_beams(tmp_path: Path) -> None:
+    agent = {"beamforming": "agent"}
+    args = L2OArgs(hidden=16, layers=1, batch_size=32, total_steps=32 * 40, beam_head="mmse")
+    result = train(MC, agent, args, out=tmp_path / "b.pt")
+    rows = result.checkpoint.curve
+    assert rows[-1]["loss"] < rows[0]["loss"], [r["loss"] for r in rows]
+    env = gym.make(MC, **agent)
+    policy = make_policy(f"l2o_beams:{tmp_path / 'b.pt'}", env, seed=0)
+    assert isinstance(policy, L2OPolicy) and policy.own_beams
+    venv = gym.make_vec(MC, num_envs=4, vectorization_mode="vector_entry_point", **agent)
+    obs, _ = venv.reset(seed=3)
+    batched = policy.act_batch(obs, None)
+    assert batched["beams"].shape == (4, 2, 8, 4, 2) and batched["association"].shape == (4, 8)
+    _, reward, *_ = venv.step(batched)
+    assert bool(np.isfinite(reward).all())
+    single, _ = env.reset(seed=4)
+    action = policy.act(single)
+    np.testing.assert_array_equal(action["association"], batched["association"][1].numpy())
+    np.testing.assert_allclose(action["beams"], batched["beams"][1].numpy(), rtol=1e-5, atol=1e-6)
+    # Wrong pairings are one line each.
+    with pytest.raises(ValueError, match="learns beams: use l2o_beams, not l2o"):
+        make_policy(f"l2o:{tmp_path / 'b.pt'}", env, seed=0)
+    with pytest.raises(ValueError, match="do not go together"):
+        train(MC, None, L2OArgs(total_steps=8, batch_size=8, beam_head="mmse"))
+    with pytest.raises(ValueError, match="do not go together"):
+        train(MC, agent, L2OArgs(total_steps=8, batch_size=8))
+    with pytest.raises(ValueError, match="beam_head must be one of"):
+        L2OArgs(beam_head="zf")
+    env.close()
+    venv.close()
