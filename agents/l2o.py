@@ -16,13 +16,19 @@ At test time the association is integer: each UE to its highest-logit BS; in an 
 load limit (``MultiCellAssocBalanced-v0``) the policy ``l2o`` repairs it to a load-feasible one
 by the exact capacitated assignment (:func:`ua_envs.core.assignment.capacitated_assignment` on
 the log-probabilities: the most likely feasible association). ``L2OPolicy(scorer, None)`` is
-the unrepaired policy (for measuring the violation ratio before repair).
+the unrepaired policy (for measuring the violation ratio before repair). ``l2o_refined``
+adds one round of local search scored by the env (:class:`L2OPolicy` ``refine``).
+
+Joint design (``beam_head="mmse"``, in a ``beamforming="agent"`` env): the scorer also gives
+every link a beam (:class:`agents.nets.MMSEBeamHead`), trained with the association through
+``evaluate(association, beams=...)``; the policy ``l2o_beams`` acts with both.
 
 Link features: :func:`agents.nets.link_features.link_features` (channel direction, gain,
 MRT leakage and largest correlation per link).
 
 Hyper-parameters: :class:`L2OArgs`. Trainer ``ua-envs train l2o --env ID --steps N --seed S
---out FILE.pt [--trainer-kwargs head=gs ...]``; policy ``l2o:FILE.pt``.
+--out FILE.pt [--trainer-kwargs head=gs ...]``; policies ``l2o:FILE.pt``,
+``l2o_refined:FILE.pt``, ``l2o_beams:FILE.pt``.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ from agents.training import (
     make_generator,
     run_files,
 )
+from ua_envs.core.units import dbm_to_watt
 from ua_envs.core.validation import check_choice
 from ua_envs.envs.base import state_to_torch
 
@@ -524,7 +531,7 @@ def train(
     torch.manual_seed(args.seed)  # the weights' initialisation (no other global draw follows)
     config = base.config
     # The beam head's dual powers start at P / K [W] (the regularised ZF of equal powers).
-    dual_power_w = 10.0 ** ((float(config.tx_power_dbm) - 30.0) / 10.0) / int(config.num_ues)
+    dual_power_w = float(dbm_to_watt(float(config.tx_power_dbm))) / int(config.num_ues)
     scorer = build_scorer(args, int(config.num_antennas), dual_power_w)
     optimizer = torch.optim.Adam(scorer.parameters(), lr=args.learning_rate)
     noise = make_generator(args.seed, "gumbel")

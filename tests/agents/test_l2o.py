@@ -253,7 +253,7 @@ def test_beam_head_trains_in_agent_mode_and_acts_as_l2o_beams(tmp_path: Path) ->
     batched = policy.act_batch(obs, None)
     assert batched["beams"].shape == (4, 2, 8, 4, 2) and batched["association"].shape == (4, 8)
     _, reward, *_ = venv.step(batched)
-    assert bool(np.isfinite(reward).all())
+    assert bool(torch.isfinite(torch.as_tensor(reward)).all())
     single, _ = env.reset(seed=4)
     action = policy.act(single)
     np.testing.assert_array_equal(action["association"], batched["association"][1].numpy())
