@@ -142,6 +142,101 @@ PRETRAINED: tuple[PretrainedCheckpoint, ...] = (
         best=True,
     ),
     PretrainedCheckpoint(
+        policy="grows",
+        env_id="SlottedArrivalAssoc-v0",
+        filename="grows-SlottedArrivalAssoc-v0-p1.0-d14.pt",
+        train_args=(
+            "--steps",
+            "3000000",
+            "--seed",
+            "0",
+            "--eval-every",
+            "500000",
+            "--eval-episodes",
+            "200",
+            "--env-kwargs",
+            "arrival_prob=1.0",
+            "mean_demand=14",
+            "--trainer-kwargs",
+            "gamma=0.9",
+        ),
+        train_minutes=6.9,
+        env_kwargs={"arrival_prob": 1.0, "mean_demand": 14},
+        best=True,
+    ),
+    PretrainedCheckpoint(
+        policy="grows",
+        env_id="SlottedArrivalAssoc-v0",
+        filename="grows-SlottedArrivalAssoc-v0-preset-grows-p0.7-d14.pt",
+        train_args=(
+            "--steps",
+            "3000000",
+            "--seed",
+            "0",
+            "--eval-every",
+            "500000",
+            "--eval-episodes",
+            "200",
+            "--env-kwargs",
+            "preset=grows",
+            "arrival_prob=0.7",
+            "mean_demand=14",
+            "--trainer-kwargs",
+            "gamma=0.9",
+        ),
+        train_minutes=6.5,
+        env_kwargs={"preset": "grows", "arrival_prob": 0.7, "mean_demand": 14},
+        best=True,
+    ),
+    PretrainedCheckpoint(
+        policy="grows",
+        env_id="SlottedArrivalAssoc-v0",
+        filename="grows-SlottedArrivalAssoc-v0-preset-grows-p0.5-d14.pt",
+        train_args=(
+            "--steps",
+            "3000000",
+            "--seed",
+            "0",
+            "--eval-every",
+            "500000",
+            "--eval-episodes",
+            "200",
+            "--env-kwargs",
+            "preset=grows",
+            "arrival_prob=0.5",
+            "mean_demand=14",
+            "--trainer-kwargs",
+            "gamma=0.9",
+        ),
+        train_minutes=6.8,
+        env_kwargs={"preset": "grows", "arrival_prob": 0.5, "mean_demand": 14},
+        best=True,
+    ),
+    PretrainedCheckpoint(
+        policy="grows",
+        env_id="SlottedArrivalAssoc-v0",
+        filename="grows-SlottedArrivalAssoc-v0-preset-grows-p1.0-d14.pt",
+        train_args=(
+            "--steps",
+            "3000000",
+            "--seed",
+            "0",
+            "--eval-every",
+            "500000",
+            "--eval-episodes",
+            "200",
+            "--env-kwargs",
+            "preset=grows",
+            "arrival_prob=1.0",
+            "mean_demand=14",
+            "--trainer-kwargs",
+            "gamma=0.9",
+        ),
+        train_minutes=6.7,
+        env_kwargs={"preset": "grows", "arrival_prob": 1.0, "mean_demand": 14},
+        best=True,
+    ),
+    PretrainedCheckpoint(
         policy="reinforce",
         env_id="CellFreeAssoc-v0",
         filename="reinforce-CellFreeAssoc-v0.pt",
@@ -199,12 +294,16 @@ def find_pretrained(
     """The shipped checkpoint of ``policy`` on ``env_id`` for an env built with ``env_kwargs``
     (``None`` if none is shipped for the id).
 
-    Among the entries of ``policy`` on ``env_id``, the one whose :attr:`~PretrainedCheckpoint.
-    env_kwargs` the env shares and that names the most of them wins: an env built with
-    ``preset="egat"`` gets the checkpoint trained at that preset, one at the defaults the
-    defaults' checkpoint. Where none matches (or ``env_kwargs`` is ``None``: the env is not
-    known yet), the first entry of the id is returned, and its loader explains in one line what
-    differs.
+    Among the entries of ``policy`` on ``env_id`` trained at the env's ``preset`` (``None``:
+    the id's defaults), one whose :attr:`~PretrainedCheckpoint.env_kwargs` the env all shares
+    wins, the one naming the most of them first; where none does, the one sharing the most
+    values with the env (the nearest configuration shipped); ties go to the first listed. So
+    an env built with ``preset="egat"`` gets the checkpoint trained at that preset and one at
+    the defaults the defaults' checkpoint, and ``grows`` at ``preset="grows"``,
+    ``arrival_prob=0.5`` gets the preset's checkpoint trained at ``arrival_prob=0.5`` whatever
+    the demand. Where no entry has the env's preset (or ``env_kwargs`` is ``None``: the env is
+    not known yet), the first entry of the id is returned, and its loader explains in one line
+    what differs.
 
     :param env_kwargs: the kwargs in force in the env (its ``spec.kwargs`` and config).
     """
@@ -216,15 +315,18 @@ def find_pretrained(
     if not candidates:
         return None
     if env_kwargs is not None:
-        matching = [
-            entry
-            for entry in candidates
-            if all(
-                key in env_kwargs and env_kwargs[key] == v for key, v in entry.env_kwargs.items()
-            )
-        ]
-        if matching:  # max keeps the first of equally specific entries
-            return max(matching, key=lambda entry: len(entry.env_kwargs))
+        preset = env_kwargs.get("preset")
+        same_preset = [entry for entry in candidates if entry.env_kwargs.get("preset") == preset]
+        if same_preset:  # max keeps the first of equally near entries
+
+            def nearness(entry: PretrainedCheckpoint) -> tuple[bool, int]:
+                shared = sum(
+                    key in env_kwargs and env_kwargs[key] == value
+                    for key, value in entry.env_kwargs.items()
+                )
+                return shared == len(entry.env_kwargs), shared
+
+            return max(same_preset, key=nearness)
     return candidates[0]
 
 

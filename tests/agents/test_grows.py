@@ -168,3 +168,34 @@ def test_fig4_normalises_held_out_curves_to_random(tmp_path: Path) -> None:
     empty.write_text("step,wall_time_s,episodes,mean_return\n100,1.0,3,5.0\n")
     with pytest.raises(ValueError, match="has no eval_return rows"):
         fig4_table({"q": empty}, eval_episodes=3)
+
+
+def test_pretrained_follows_the_configuration_and_the_preset_file_beats_argmax() -> None:
+    from agents.evaluate import compare
+    from agents.pretrained import resolve_checkpoint
+
+    def shipped(**kwargs: object) -> str:
+        env = gym.make("SlottedArrivalAssoc-v0", **kwargs)
+        in_force = {**vars(env.unwrapped.config), **kwargs}  # type: ignore[attr-defined]
+        env.close()
+        path = resolve_checkpoint("grows", "SlottedArrivalAssoc-v0", "pretrained", in_force)
+        assert path is not None
+        return Path(path).name
+
+    assert shipped() == "grows-SlottedArrivalAssoc-v0.pt"
+    assert shipped(arrival_prob=1.0, mean_demand=14) == "grows-SlottedArrivalAssoc-v0-p1.0-d14.pt"
+    preset = "grows-SlottedArrivalAssoc-v0-preset-grows-p{}-d14.pt"
+    assert shipped(preset="grows") == preset.format(0.7)  # the preset's own cell, D̄ = 10
+    assert shipped(preset="grows", arrival_prob=0.5, mean_demand=6) == preset.format(0.5)
+    assert shipped(preset="grows", arrival_prob=1.0, mean_demand=14) == preset.format(1.0)
+    # The full-load preset file on episodes its training never saw: above max-SNR.
+    table = compare(
+        ["argmax", "grows:pretrained"],
+        "SlottedArrivalAssoc-v0",
+        60,
+        123,
+        {"preset": "grows", "arrival_prob": 1.0, "mean_demand": 14},
+        print_table=False,
+    )
+    argmax, grows = (float(r.returns.mean()) for r in table.results)
+    assert grows > argmax

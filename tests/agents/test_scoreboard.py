@@ -108,6 +108,37 @@ def test_pretrained_choice_follows_the_env_kwargs() -> None:
     assert find("egat", fronthaul, table) is preset  # env unknown: the first entry
     assert find("egat", fronthaul, (preset,), {}) is preset  # its loader explains the mismatch
     assert find("egat", "CellFreeAssoc-v0", table, {}) is None
+    # Several cells of one preset: the nearest configuration shipped, never another preset's.
+    slotted = "SlottedArrivalAssoc-v0"
+    base = PretrainedCheckpoint("grows", slotted, "base.pt", (), 1.0)
+    full_load = PretrainedCheckpoint(
+        "grows", slotted, "full.pt", (), 1.0, {"arrival_prob": 1.0, "mean_demand": 14}
+    )
+    cells = {
+        p: PretrainedCheckpoint(
+            "grows",
+            slotted,
+            f"{p}.pt",
+            (),
+            1.0,
+            {"preset": "grows", "arrival_prob": p, "mean_demand": 14},
+        )
+        for p in (0.7, 0.5, 1.0)
+    }
+    table = (base, full_load, *cells.values())
+
+    def grows_file(**kwargs: object) -> str:
+        entry = find("grows", slotted, table, {"preset": None, "mean_demand": 10, **kwargs})
+        assert entry is not None
+        return entry.filename
+
+    assert grows_file(arrival_prob=0.7) == "base.pt"
+    assert grows_file(arrival_prob=1.0, mean_demand=14) == "full.pt"
+    assert grows_file(arrival_prob=0.5, mean_demand=14) == "base.pt"  # full.pt differs in p
+    assert grows_file(preset="grows", arrival_prob=0.5, mean_demand=14) == "0.5.pt"
+    assert grows_file(preset="grows", arrival_prob=1.0) == "1.0.pt"  # D̄ = 10 not shipped
+    assert grows_file(preset="grows", arrival_prob=0.7) == "0.7.pt"
+    assert grows_file(preset="grows", arrival_prob=0.3, mean_demand=6) == "0.7.pt"  # first
     # The shipped egat files: each env gets the one trained on its load unit (the other
     # refuses it: bits vs nats).
     for kwargs in ({}, {"preset": "egat"}, {"preset": "egat", "capacity_mbps": 40.0}):
