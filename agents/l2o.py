@@ -59,10 +59,10 @@ from agents.entries import (
     job_trainer,
     trainer_for,
 )
-from agents.nets import AttentionEncoder, MMSEBeamHead
+from agents.nets import AttentionEncoder, CorrelationMixing, MMSEBeamHead
 from agents.nets.assignment_heads import HEADS, relaxed_association, straight_through
 from agents.nets.edge_node import edge_layer_stack, run_edge_layers
-from agents.nets.link_features import EXTRA_FEATURES, link_features
+from agents.nets.link_features import EXTRA_FEATURES, link_features, mrt_correlation
 from agents.policy import batch_of_one
 from agents.training import (
     PeriodicEvaluation,
@@ -109,6 +109,9 @@ class L2OArgs:
         capacitated assignment, :func:`hard_forward`), with the head's gradient backward: the
         training objective is then exactly the test-time sum rate.
     :param grad_clip: max gradient norm per step (0: no clipping).
+    :param correlation_mixing: after every edge-update layer, let each link gather the states
+        of the links whose MRT beams it hears (:class:`agents.nets.CorrelationMixing`; needs
+        ``encoder="edge_node"``).
     :param beam_head: ``"none"`` (the env's beamformer scores the association) or ``"mmse"``
         (joint design: :class:`agents.nets.MMSEBeamHead` learns the beams too, trained through
         ``evaluate(association, beams=...)``; the env must have ``beamforming="agent"``, the
@@ -131,6 +134,7 @@ class L2OArgs:
     multiplier_lr: float = 1.0
     straight_through: bool = False
     grad_clip: float = 1.0
+    correlation_mixing: bool = False
     beam_head: str = "none"
     total_steps: int = 256_000
     seed: int = 0
@@ -152,10 +156,14 @@ class L2OArgs:
         check_choice("beam_head", self.beam_head, BEAM_HEADS)
         check_fields(
             self,
-            flags=("straight_through",),
+            flags=("straight_through", "correlation_mixing"),
             positive=("learning_rate", "temperature_start", "temperature_end"),
             nonnegative=("load_slack", "multiplier_lr", "grad_clip"),
         )
+        if self.correlation_mixing and self.encoder != "edge_node":
+            raise ValueError(
+                f"correlation_mixing needs encoder='edge_node', got encoder={self.encoder!r}"
+            )
 
     def temperature(self, step: int) -> float:
         """τ after ``step`` training instances (geometric from start to end)."""
@@ -187,8 +195,10 @@ class L2OScorer(nn.Module):
     share ``Σ_k p_{m,k} / K`` (the first pass sees ``1/M`` for both), so that UEs can react to
     each other's choices (who else goes to this BS, and so how much power is left per UE).
 
-    With ``beam_head="mmse"``, :meth:`beams` gives every link's beam from the last pass's
-    link embeddings (:class:`agents.nets.MMSEBeamHead`).
+    With ``correlation_mixing``, a :class:`agents.nets.CorrelationMixing` step follows every
+    edge-update layer: each link gathers the states of the links whose MRT beams it hears at
+    the same BS. With ``beam_head="mmse"``, :meth:`beams` gives every link's beam from the
+    last pass's link embeddings (:class:`agents.nets.MMSEBeamHead`).
 
     Shapes:
         ``observation`` as in :func:`link_features` → logits ``(B, M, K)`` float32;
@@ -202,6 +212,8 @@ class L2OScorer(nn.Module):
     :param encoder: :data:`ENCODERS`.
     :param beam_head: :data:`BEAM_HEADS`.
     :param dual_power_w: the beam head's initial dual power per UE [W].
+    :param correlation_mixing: a correlation-mixing step after every edge-update layer
+        (``encoder="edge_node"`` only).
     """
 
     def __init__(
@@ -213,17 +225,25 @@ class L2OScorer(nn.Module):
         encoder: str = "edge_node",
         beam_head: str = "none",
         dual_power_w: float = 1.0,
+        correlation_mixing: bool = False,
     ) -> None:
         super().__init__()
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {encoder!r}")
         check_choice("beam_head", beam_head, BEAM_HEADS)
+        if correlation_mixing and encoder != "edge_node":
+            raise ValueError(f"correlation_mixing needs encoder='edge_node', got {encoder!r}")
         self.num_antennas = num_antennas
         self.passes = passes
         self.encoder = encoder
         feedback = 2 if passes > 1 else 0
         self.embed = nn.Linear(2 * num_antennas + EXTRA_FEATURES + feedback, hidden)
         self.layers = edge_layer_stack(hidden, layers if encoder == "edge_node" else 0)
+        self.mixing = (
+            nn.ModuleList(CorrelationMixing(hidden) for _ in self.layers)
+            if correlation_mixing
+            else None
+        )
         # [AttSKGS]-style: every link attends to every other link of the instance.
         self.attention = (
             AttentionEncoder(hidden, hidden, heads=4, layers=layers)
@@ -242,6 +262,7 @@ class L2OScorer(nn.Module):
     def encode(self, observation: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
         """The link logits ``(B, M, K)`` and the last pass's link embeddings."""
         features = link_features(observation)
+        correlation = mrt_correlation(observation) if self.mixing is not None else None
         batch, num_bs, num_ues, _ = features.shape
         probability = features.new_full((batch, num_bs, num_ues), 1.0 / num_bs)
         logits = features.new_zeros(batch, num_bs, num_ues)
@@ -251,7 +272,7 @@ class L2OScorer(nn.Module):
             if self.passes > 1:
                 share = probability.mean(dim=-1, keepdim=True).expand_as(probability)
                 inputs = torch.cat([features, probability[..., None], share[..., None]], -1)
-            logits, edge = self._score(inputs)
+            logits, edge = self._score(inputs, correlation)
             probability = torch.softmax(logits, dim=-2)
         return logits, edge
 
@@ -261,12 +282,21 @@ class L2OScorer(nn.Module):
             raise ValueError("this scorer has no beam head (beam_head='none')")
         return self.beam_head(edge, observation["channel"].to(torch.float32))
 
-    def _score(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
+    def _score(
+        self, inputs: Tensor, correlation: tuple[Tensor, Tensor] | None
+    ) -> tuple[Tensor, Tensor]:
         edge = torch.relu(self.embed(inputs))
         batch, num_bs, num_ues, _ = edge.shape
         if self.attention is not None:
             tokens = self.attention(edge.reshape(batch, num_bs * num_ues, -1))
             edge = tokens.reshape(batch, num_bs, num_ues, -1)
+        elif self.mixing is not None and correlation is not None:
+            mixing = self.mixing
+
+            def mix(index: int, states: Tensor) -> Tensor:
+                return mixing[index](states, *correlation)
+
+            edge = run_edge_layers(self.layers, edge, mix)
         else:
             edge = run_edge_layers(self.layers, edge)
         return self.head(edge).squeeze(-1), edge
@@ -401,6 +431,7 @@ def build_scorer(args: L2OArgs, num_antennas: int, dual_power_w: float = 1.0) ->
         args.encoder,
         beam_head=args.beam_head,
         dual_power_w=dual_power_w,
+        correlation_mixing=args.correlation_mixing,
     )
 
 

@@ -13,6 +13,7 @@ passing on the edge index, a PyG form for sparse graphs; both give the same resu
 | :class:`AttentionEncoder`, :class:`PointerDecoder` | [SupportSet], [AttSKGS] | dense |
 | :class:`SupportContext` (context embedding) | [SupportSet] | dense |
 | :class:`MMSEBeamHead` (per-transmitter MMSE beams) | [GS-GNN] joint design | dense |
+| :class:`CorrelationMixing` (links gather the links they hear) | ours (``l2o``) | dense |
 
 Agent networks built from them (their modules): :class:`SupportSetNet` (``support_set``: the
 [SupportSet] encoder, support context and pointer decoder of ``agents.reinforce``) and
@@ -33,6 +34,7 @@ from agents.nets.attention import (
 )
 from agents.nets.beams import MMSEBeamHead
 from agents.nets.common import MLP, masked_softmax
+from agents.nets.correlation import CorrelationMixing
 from agents.nets.edge_node import EdgeNodeLayer
 from agents.nets.egat import EGATLayer
 from agents.nets.egat_agent import EGATAgentNet
@@ -44,6 +46,7 @@ __all__ = [
     "MLP",
     "AttentionEncoder",
     "BipartiteInputs",
+    "CorrelationMixing",
     "EGATAgentNet",
     "EGATLayer",
     "EdgeNodeLayer",

@@ -18,7 +18,7 @@ link ``(m, k)`` itself), concatenated.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -196,11 +196,18 @@ def edge_layer_stack(hidden: int, layers: int) -> nn.ModuleList:
     )
 
 
-def run_edge_layers(layers: Sequence[EdgeNodeLayer] | nn.ModuleList, edge: Tensor) -> Tensor:
+def run_edge_layers(
+    layers: Sequence[EdgeNodeLayer] | nn.ModuleList,
+    edge: Tensor,
+    between: Callable[[int, Tensor], Tensor] | None = None,
+) -> Tensor:
     """Apply an :func:`edge_layer_stack` to link features on the complete graph.
 
     AP and UE states start at zero (1 feature) and are built by the layers; the link features
     carry a residual connection from the second layer on.
+
+    :param between: ``(layer index, link states) → link states`` applied after each layer
+        (e.g. :class:`~agents.nets.correlation.CorrelationMixing`); ``None``: nothing.
 
     Shapes:
         ``edge`` ``(B, M, K, hidden)`` float → ``(B, M, K, hidden)``.
@@ -211,6 +218,8 @@ def run_edge_layers(layers: Sequence[EdgeNodeLayer] | nn.ModuleList, edge: Tenso
     for index, layer in enumerate(layers):
         ap, ue, updated = layer(ap, ue, edge)
         edge = updated + edge if index else updated
+        if between is not None:
+            edge = between(index, edge)
     return edge
 
 

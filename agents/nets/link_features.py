@@ -19,6 +19,31 @@ from torch import Tensor
 EXTRA_FEATURES = 3
 
 
+def mrt_correlation(observation: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
+    """How much of UE ``j``'s MRT beam at each transmitter UE ``k`` hears, and its gain share.
+
+    ``correlation[b, m, k, j] = |u_{m,k}ᴴ u_{m,j}|²`` for the unit channel directions
+    ``u_{m,k} = h_{m,k} / ‖h_{m,k}‖`` (zero on the diagonal ``k = j``), and
+    ``weights[b, m, j] = g_{m,j} / Σ_i g_{m,i}`` (the linear gains' share at transmitter
+    ``m``).
+
+    :param observation: ``channel`` ``(B, M, K, 2N)`` float (``h/σ`` real and imaginary
+        parts) and ``gain_db`` ``(B, M, K)`` float [dB].
+    :return: ``correlation`` ``(B, M, K, K)`` float32 in ``[0, 1]`` and ``weights``
+        ``(B, M, K)`` float32 (each ``(b, m)`` row sums to 1).
+    """
+    channel = observation["channel"].to(torch.float32)
+    gain_db = observation["gain_db"].to(torch.float32)
+    half = channel.shape[-1] // 2
+    norm = channel.square().sum(-1, keepdim=True).sqrt()
+    direction = channel / norm.clamp_min(1e-30)
+    unit = torch.complex(direction[..., :half], direction[..., half:])  # (B, M, K, N)
+    correlation = torch.matmul(unit.conj(), unit.transpose(-2, -1)).abs().square()
+    correlation = correlation * (1.0 - torch.eye(unit.shape[-2], device=unit.device))
+    linear = torch.pow(10.0, (gain_db - gain_db.amax(dim=-1, keepdim=True)) / 10.0)  # ≤ 1
+    return correlation, linear / linear.sum(dim=-1, keepdim=True)
+
+
 def link_features(observation: Mapping[str, Tensor]) -> Tensor:
     """Per-link input features from a multicell or cellfree observation (module docstring).
 
@@ -29,18 +54,13 @@ def link_features(observation: Mapping[str, Tensor]) -> Tensor:
     """
     channel = observation["channel"].to(torch.float32)
     gain_db = observation["gain_db"].to(torch.float32)
-    half = channel.shape[-1] // 2
     norm = channel.square().sum(-1, keepdim=True).sqrt()
     direction = channel / norm.clamp_min(1e-30)
     mean = gain_db.mean(dim=(-2, -1), keepdim=True)
     std = gain_db.std(dim=(-2, -1), keepdim=True)
     gain = (gain_db - mean) / std.clamp_min(1e-6)
-    unit = torch.complex(direction[..., :half], direction[..., half:])  # (B, M, K, N)
-    # |u_{m,k}^H u_{m,j}|^2, zero on the diagonal: how much of j's MRT beam k hears at BS m.
-    correlation = torch.matmul(unit.conj(), unit.transpose(-2, -1)).abs().square()
-    correlation = correlation * (1.0 - torch.eye(unit.shape[-2], device=unit.device))
-    linear = torch.pow(10.0, (gain_db - gain_db.amax(dim=-1, keepdim=True)) / 10.0)  # ≤ 1
-    weights = linear / linear.sum(dim=-1, keepdim=True)
+    # correlation[m, k, j]: how much of j's MRT beam k hears at BS m.
+    correlation, weights = mrt_correlation(observation)
     leakage = (correlation * weights.unsqueeze(-2)).sum(-1)
     largest = correlation.amax(dim=-1)
     return torch.cat(
@@ -48,4 +68,4 @@ def link_features(observation: Mapping[str, Tensor]) -> Tensor:
     )
 
 
-__all__ = ["EXTRA_FEATURES", "link_features"]
+__all__ = ["EXTRA_FEATURES", "link_features", "mrt_correlation"]

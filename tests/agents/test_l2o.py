@@ -48,11 +48,24 @@ def test_link_features_on_a_hand_built_instance() -> None:
 
 
 @pytest.mark.parametrize(
-    ("passes", "encoder"), [(1, "edge_node"), (2, "edge_node"), (1, "attention")]
+    ("passes", "encoder", "mixing"),
+    [
+        (1, "edge_node", False),
+        (2, "edge_node", False),
+        (1, "attention", False),
+        (2, "edge_node", True),
+    ],
 )
-def test_scorer_is_permutation_equivariant(passes: int, encoder: str) -> None:
+def test_scorer_is_permutation_equivariant(passes: int, encoder: str, mixing: bool) -> None:
     torch.manual_seed(0)
-    scorer = L2OScorer(num_antennas=4, hidden=16, layers=2, passes=passes, encoder=encoder).eval()
+    scorer = L2OScorer(
+        num_antennas=4,
+        hidden=16,
+        layers=2,
+        passes=passes,
+        encoder=encoder,
+        correlation_mixing=mixing,
+    ).eval()
     env = gym.make_vec(MC, num_envs=3, vectorization_mode="vector_entry_point")
     obs, _ = env.reset(seed=1)
     ue, bs = torch.tensor([3, 1, 7, 0, 2, 6, 5, 4]), torch.tensor([1, 0])
@@ -79,6 +92,22 @@ def test_tiny_training_raises_the_sum_rate_and_reproduces(tmp_path: Path) -> Non
     )
     loaded = load_checkpoint(tmp_path / "a.pt", algorithm="l2o", env_id=MC)
     assert loaded.step == 64 * 60 and loaded.hyperparameters["seed"] == 5
+
+
+def test_correlation_mixing_trains_and_loads_as_a_policy(tmp_path: Path) -> None:
+    args = L2OArgs(
+        hidden=16, layers=2, batch_size=64, total_steps=64 * 40, seed=5, correlation_mixing=True
+    )
+    result = train(MC, None, args, out=tmp_path / "m.pt")
+    rows = result.checkpoint.curve
+    assert rows[-1]["loss"] < rows[0]["loss"] - 0.5, [r["loss"] for r in rows]
+    assert any(name.startswith("mixing.") for name in result.checkpoint.state["scorer"])
+    env = gym.make(MC)
+    policy = make_policy(f"l2o:{tmp_path / 'm.pt'}", env)
+    obs, _ = env.reset(seed=3)
+    action = policy.act(obs)
+    assert env.action_space.contains(np.asarray(action))
+    env.close()
 
 
 def test_policy_single_equals_batched_and_repair_meets_the_limit(tmp_path: Path) -> None:
@@ -153,6 +182,10 @@ def test_args_and_trainer_errors(tmp_path: Path) -> None:
         L2OArgs(batch_size=0)
     with pytest.raises(ValueError, match="encoder must be one of"):
         L2OArgs(encoder="gat")
+    with pytest.raises(ValueError, match="correlation_mixing needs encoder='edge_node'"):
+        L2OArgs(encoder="attention", correlation_mixing=True)
+    with pytest.raises(ValueError, match="correlation_mixing must be"):
+        L2OArgs(correlation_mixing="yes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="needs a load limit"):
         train(MC, None, L2OArgs(head="skgs", total_steps=8, batch_size=8))
     done = run(
