@@ -211,24 +211,38 @@ class Results:
         count = len(self.truncated_flags)
         return self.num_truncated / count if count else 0.0
 
+    @property
+    def num_time_limited(self) -> int:
+        """Truncated episodes that ran ``max_episode_steps`` steps: cut by the time limit.
+
+        An env that truncates itself at its own horizon, with no ``max_episode_steps``
+        (``SlottedArrivalAssoc-v0``: the episode is ``horizon`` slots by design), has none.
+        """
+        if self.max_episode_steps is None:
+            return 0
+        cut = self.truncated_flags & (np.asarray(self.lengths) >= self.max_episode_steps)
+        return int(cut.sum())
+
     def truncation_warning(self) -> str | None:
-        """One line saying how many episodes were truncated, or ``None`` if none was.
+        """One line saying how many episodes the time limit cut before they terminated, or
+        ``None`` if it cut none (:attr:`num_time_limited`; episodes the env truncates itself
+        are counted in :attr:`num_truncated` but are not a warning).
 
         >>> r = Results("argmax", "X-v0", 0, 2, np.zeros(2), np.full(2, 3), {},
         ...             truncated=np.array([True, False]), max_episode_steps=3)
         >>> print(r.truncation_warning())
         1 of 2 episodes of argmax on X-v0 were truncated at max_episode_steps=3 before they ...
+        >>> r.max_episode_steps = None  # the env's own horizon, no time limit
+        >>> r.truncation_warning() is None
+        True
         """
-        if self.num_truncated == 0:
+        count = self.num_time_limited
+        if count == 0:
             return None
-        limit = (
-            f" at max_episode_steps={self.max_episode_steps}"
-            if self.max_episode_steps is not None
-            else ""
-        )
         return (
-            f"{self.num_truncated} of {len(self.truncated_flags)} episodes of "
-            f"{self.policy} on {self.env_id} were truncated{limit} before they terminated; "
+            f"{count} of {len(self.truncated_flags)} episodes of "
+            f"{self.policy} on {self.env_id} were truncated at max_episode_steps="
+            f"{self.max_episode_steps} before they terminated; "
             "their returns may miss the terminal reward (raise max_episode_steps)"
         )
 

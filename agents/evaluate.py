@@ -45,8 +45,10 @@ reward comes at the end (``CellFreeAssoc-v0`` pays the sum rate at END) its retu
 meaningless. :class:`Results` records per episode whether it was truncated
 (``Results.truncated``); tables carry the count and fraction per policy (columns ``truncated``
 and ``truncated_fraction``, in every output file) and :meth:`Table.warnings` returns one line
-per policy with truncated episodes, which :func:`compare` prints under the table (and the
-command line on stderr).
+per policy whose episodes the time limit cut (they ran ``max_episode_steps`` steps), which
+:func:`compare` prints under the table (and the command line on stderr). An env that truncates
+itself at its own horizon and has no ``max_episode_steps`` (``SlottedArrivalAssoc-v0``: an
+episode is ``horizon`` slots by design) gets the counts but no warning.
 
 Statistics (:func:`summarize`): mean, sample standard deviation (``ddof=1``) and the 95 %
 Student-t confidence interval of the mean ``mean ± t_{0.975, n-1} · std / sqrt(n)``; a constant
@@ -256,7 +258,8 @@ class Table:
         return any(r.num_truncated > 0 for r in self.results)
 
     def warnings(self) -> list[str]:
-        """One line per policy with truncated episodes (empty when none was)."""
+        """One line per policy whose episodes the time limit cut (empty when it cut none;
+        :meth:`Results.truncation_warning`)."""
         return [w for w in (r.truncation_warning() for r in self.results) if w is not None]
 
     def _show_length(self) -> bool:

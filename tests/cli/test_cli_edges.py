@@ -318,6 +318,21 @@ def test_truncated_episodes_are_counted_and_warned_about(
     assert first["truncated_episodes"] == [True, True, True]
 
 
+def test_an_env_truncating_at_its_own_horizon_is_counted_not_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SlottedArrivalAssoc-v0 has no time limit: every episode is `horizon` slots by design
+    and ends truncated; the counts say so, the time-limit warning does not fire."""
+    out = tmp_path / "res"
+    argv = ["compare", "SlottedArrivalAssoc-v0", "--policies", "argmax", "--episodes", "3"]
+    assert main([*argv, "--env-kwargs", "horizon=6", "--out", str(out), "-q"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "WARNING" not in captured.out
+    assert "| argmax |" in captured.out and "3/3" in captured.out  # the truncated column
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["warnings"] == [] and summary["policies"][0]["truncated"] == 3
+
+
 def test_evaluate_without_truncation_has_zero_counts_and_no_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
