@@ -630,9 +630,10 @@ def train(
             multipliers = torch.relu(multipliers + args.multiplier_lr * violation)
             done = min(args.batch_size, args.total_steps - log.step)
             log.advance(done, sum_rate.detach()[:done].tolist(), temperature=temperature)
-            observation, _ = envs.reset()  # fresh instances from the env's stream
             scalars = {"loss": float(loss.detach()), "temperature": temperature}
             final = log.step >= args.total_steps
+            if not final:
+                observation, _ = envs.reset()  # fresh instances from the env's stream
             if evaluation.due(log.step, final=final):
                 evaluate_and_save(
                     evaluation, policy, log, files, lambda: checkpoint(log), scorer, **scalars
