@@ -6,8 +6,7 @@ checkpoint of ``--steps`` training instances with ``--train-seed``, trained here
 ``--checkpoint LABEL=PATH`` gives it):
 
 * ``AttSKGS`` — ``head=skgs encoder=attention`` (Sinkhorn-Gumbel head on the attention encoder);
-* ``SKGS`` — ``head=skgs`` on [GS-GNN]'s edge-update encoder (by default the shipped
-  ``l2o:pretrained`` file, which is exactly that run);
+* ``SKGS`` — ``head=skgs`` on [GS-GNN]'s edge-update encoder;
 * ``GS`` — ``head=gs``; ``SMA`` — ``head=softmax``,
 
 and scores each on the same instances (episode ``j`` on seed ``seed + j``), MRT, with the
@@ -138,8 +137,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from agents.pretrained import find_pretrained
-
     parser = argparse.ArgumentParser(
         prog="python -m agents.l2o_table", description=__doc__.split("\n")[0]
     )
@@ -152,8 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="LABEL=PATH",
-        help="use this l2o checkpoint for a head instead of training it (repeatable; "
-        "default: SKGS = the shipped l2o:pretrained file)",
+        help="use this l2o checkpoint for a head instead of training it (repeatable)",
     )
     parser.add_argument("--heads", default=",".join(VARIANTS), help="which heads, in order")
     parser.add_argument("--work-dir", default=None, help="keep the trained runs here")
@@ -167,17 +163,6 @@ def main(argv: list[str] | None = None) -> int:
         unknown = sorted(set(heads) - set(VARIANTS))
         if unknown:
             raise ValueError(f"unknown head(s) {', '.join(unknown)}; valid: {', '.join(VARIANTS)}")
-        shipped = find_pretrained("l2o", ENV_ID)
-        if (
-            "SKGS" not in given
-            and shipped is not None
-            and (args.steps, args.train_seed)
-            == (
-                256_000,
-                0,
-            )
-        ):
-            given["SKGS"] = str(shipped.path)  # the shipped file is exactly that run
         with tempfile.TemporaryDirectory() as scratch:
             folder = Path(args.work_dir if args.work_dir is not None else scratch)
             folder.mkdir(parents=True, exist_ok=True)
