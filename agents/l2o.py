@@ -34,7 +34,7 @@ Hyper-parameters: :class:`L2OArgs`. Trainer ``ua-envs train l2o --env ID --steps
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -261,8 +261,17 @@ class L2OScorer(nn.Module):
 
     def encode(self, observation: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
         """The link logits ``(B, M, K)`` and the last pass's link embeddings."""
-        features = link_features(observation)
-        correlation = mrt_correlation(observation) if self.mixing is not None else None
+        between: Callable[[int, Tensor], Tensor] | None = None
+        if self.mixing is None:
+            features = link_features(observation)
+        else:
+            correlation = mrt_correlation(observation)  # once: the features read it too
+            features = link_features(observation, correlation)
+            mixing = self.mixing
+
+            def between(index: int, states: Tensor) -> Tensor:
+                return mixing[index](states, *correlation)
+
         batch, num_bs, num_ues, _ = features.shape
         probability = features.new_full((batch, num_bs, num_ues), 1.0 / num_bs)
         logits = features.new_zeros(batch, num_bs, num_ues)
@@ -272,7 +281,7 @@ class L2OScorer(nn.Module):
             if self.passes > 1:
                 share = probability.mean(dim=-1, keepdim=True).expand_as(probability)
                 inputs = torch.cat([features, probability[..., None], share[..., None]], -1)
-            logits, edge = self._score(inputs, correlation)
+            logits, edge = self._score(inputs, between)
             probability = torch.softmax(logits, dim=-2)
         return logits, edge
 
@@ -283,22 +292,15 @@ class L2OScorer(nn.Module):
         return self.beam_head(edge, observation["channel"].to(torch.float32))
 
     def _score(
-        self, inputs: Tensor, correlation: tuple[Tensor, Tensor] | None
+        self, inputs: Tensor, between: Callable[[int, Tensor], Tensor] | None
     ) -> tuple[Tensor, Tensor]:
         edge = torch.relu(self.embed(inputs))
         batch, num_bs, num_ues, _ = edge.shape
         if self.attention is not None:
             tokens = self.attention(edge.reshape(batch, num_bs * num_ues, -1))
             edge = tokens.reshape(batch, num_bs, num_ues, -1)
-        elif self.mixing is not None and correlation is not None:
-            mixing = self.mixing
-
-            def mix(index: int, states: Tensor) -> Tensor:
-                return mixing[index](states, *correlation)
-
-            edge = run_edge_layers(self.layers, edge, mix)
         else:
-            edge = run_edge_layers(self.layers, edge)
+            edge = run_edge_layers(self.layers, edge, between)
         return self.head(edge).squeeze(-1), edge
 
 

@@ -44,11 +44,15 @@ def mrt_correlation(observation: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
     return correlation, linear / linear.sum(dim=-1, keepdim=True)
 
 
-def link_features(observation: Mapping[str, Tensor]) -> Tensor:
+def link_features(
+    observation: Mapping[str, Tensor], correlation: tuple[Tensor, Tensor] | None = None
+) -> Tensor:
     """Per-link input features from a multicell or cellfree observation (module docstring).
 
     :param observation: ``channel`` ``(B, M, K, 2N)`` float (``h/σ`` real and imaginary parts)
         and ``gain_db`` ``(B, M, K)`` float [dB].
+    :param correlation: :func:`mrt_correlation` of ``observation`` when the caller already has
+        it (``None``: computed here).
     :return: ``(B, M, K, 2N + 3)`` float32: unit direction, standardised gain, leakage,
         largest correlation (the last two in ``[0, 1]``).
     """
@@ -59,10 +63,10 @@ def link_features(observation: Mapping[str, Tensor]) -> Tensor:
     mean = gain_db.mean(dim=(-2, -1), keepdim=True)
     std = gain_db.std(dim=(-2, -1), keepdim=True)
     gain = (gain_db - mean) / std.clamp_min(1e-6)
-    # correlation[m, k, j]: how much of j's MRT beam k hears at BS m.
-    correlation, weights = mrt_correlation(observation)
-    leakage = (correlation * weights.unsqueeze(-2)).sum(-1)
-    largest = correlation.amax(dim=-1)
+    # heard[m, k, j]: how much of j's MRT beam k hears at BS m.
+    heard, weights = mrt_correlation(observation) if correlation is None else correlation
+    leakage = (heard * weights.unsqueeze(-2)).sum(-1)
+    largest = heard.amax(dim=-1)
     return torch.cat(
         [direction, gain.unsqueeze(-1), leakage.unsqueeze(-1), largest.unsqueeze(-1)], -1
     )
