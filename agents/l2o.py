@@ -33,6 +33,7 @@ Hyper-parameters: :class:`L2OArgs`. Trainer ``ua-envs train l2o --env ID --steps
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -96,11 +97,16 @@ class L2OArgs:
     :param passes: refinement passes of the scorer (:class:`L2OScorer`).
     :param encoder: ``edge_node`` ([GS-GNN] edge-update layers) or ``attention`` (a transformer
         encoder over the links, [AttSKGS]-style); ``layers`` counts its layers either way.
-    :param learning_rate: Adam step size.
+    :param learning_rate: Adam step size (at step 0 with ``lr_schedule="cosine"``).
+    :param lr_schedule: ``"constant"`` or ``"cosine"`` (the step size decays as
+        ``½ (1 + cos(π t / T))`` to 0 at the last training instance).
     :param batch_size: fresh instances per gradient step.
     :param temperature_start: head temperature τ at step 0.
     :param temperature_end: τ at the end (geometric schedule in between).
     :param sinkhorn_iterations: rounds of the ``skgs`` head's Sinkhorn iteration.
+    :param gumbel_samples: noise draws per instance and step for the noisy heads (``gs``,
+        ``stgs``, ``skgs``): the loss averages their sum rates (a lower-variance estimate of
+        the expected sum rate; the GNN runs once, the env scores each draw).
     :param load_slack: δ of the load regulariser (``limit - δ`` is the target load; the papers:
         2, ours 0 because the ``skgs`` head meets the caps by construction).
     :param multiplier_lr: η, the dual-ascent step of the load multipliers μ.
@@ -126,10 +132,12 @@ class L2OArgs:
     passes: int = 1
     encoder: str = "edge_node"
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
     batch_size: int = 256
     temperature_start: float = 1.0
     temperature_end: float = 0.3
     sinkhorn_iterations: int = 20
+    gumbel_samples: int = 1
     load_slack: float = 0.0
     multiplier_lr: float = 1.0
     straight_through: bool = False
@@ -149,11 +157,13 @@ class L2OArgs:
             "batch_size",
             "total_steps",
             "sinkhorn_iterations",
+            "gumbel_samples",
         )
         check_fields(self, integers=integers)
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {self.encoder!r}")
         check_choice("beam_head", self.beam_head, BEAM_HEADS)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_fields(
             self,
             flags=("straight_through", "correlation_mixing"),
@@ -164,6 +174,13 @@ class L2OArgs:
             raise ValueError(
                 f"correlation_mixing needs encoder='edge_node', got encoder={self.encoder!r}"
             )
+
+    def step_size(self, step: int) -> float:
+        """Adam's step size after ``step`` training instances (:attr:`lr_schedule`)."""
+        if self.lr_schedule == "constant":
+            return self.learning_rate
+        fraction = min(max(step / self.total_steps, 0.0), 1.0)
+        return self.learning_rate * 0.5 * (1.0 + math.cos(math.pi * fraction))
 
     def temperature(self, step: int) -> float:
         """τ after ``step`` training instances (geometric from start to end)."""
@@ -176,6 +193,9 @@ class L2OArgs:
 # --------------------------------------------------------------------------------------------
 # Network
 # --------------------------------------------------------------------------------------------
+
+#: Learning-rate schedules of :class:`L2OArgs`.
+LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 
 #: Beam heads of :class:`L2OScorer` (``"none"``: association only).
 BEAM_HEADS: tuple[str, ...] = ("none", "mmse")
@@ -605,23 +625,34 @@ def train(
         scorer.train()
         while log.step < args.total_steps:
             temperature = args.temperature(log.step)
+            for group in optimizer.param_groups:
+                group["lr"] = args.step_size(log.step)
             logits, edge = scorer.encode(observation)
-            association = relaxed_association(
-                logits,
-                args.head,
-                temperature,
-                generator=noise,
-                caps=None if limit is None else float(limit),
-                sinkhorn_iterations=args.sinkhorn_iterations,
-            )
-            if args.straight_through:
-                association = hard_forward(association, limit)
             beams = scorer.beams(observation, edge) if agent_mode else None
-            sum_rate = envs.unwrapped.evaluate(association, beams=beams).reward
+            # Several noise draws per instance (noisy heads): the mean of their sum rates.
+            draws = args.gumbel_samples if args.head != "softmax" else 1
+            sum_rate = torch.zeros(())
+            excess = torch.zeros(())
+            for _ in range(draws):
+                association = relaxed_association(
+                    logits,
+                    args.head,
+                    temperature,
+                    generator=noise,
+                    caps=None if limit is None else float(limit),
+                    sinkhorn_iterations=args.sinkhorn_iterations,
+                )
+                if args.straight_through:
+                    association = hard_forward(association, limit)
+                reward = envs.unwrapped.evaluate(association, beams=beams).reward
+                sum_rate = sum_rate + reward / draws
+                if limit is not None:
+                    # (B, M) load above the target, per draw
+                    load = association.sum(-1) - (limit - args.load_slack)
+                    excess = excess + torch.relu(load) / draws
             loss = -sum_rate.mean()
             violation = torch.zeros_like(multipliers)
             if limit is not None:
-                excess = torch.relu(association.sum(-1) - (limit - args.load_slack))  # (B, M)
                 loss = loss + (multipliers * excess.mean(0)).sum()
                 violation = excess.detach().mean(0)
             optimizer.zero_grad()

@@ -131,6 +131,7 @@ PRETRAINED: tuple[PretrainedCheckpoint, ...] = (
             "--trainer-kwargs",
             "correlation_mixing=true",
             "passes=2",
+            "lr_schedule=cosine",
         ),
         train_minutes=4.0,
         best=True,

@@ -15,14 +15,16 @@ from agents.l2o import (
     L2OArgs,
     L2OPolicy,
     L2OScorer,
+    build_scorer,
     hard_forward,
     integer_association,
     link_features,
     load_scorer,
     train,
 )
+from agents.nets.assignment_heads import relaxed_association
 from agents.registry import make_policy
-from agents.training import state_digest
+from agents.training import make_generator, state_digest
 from tests.cli.cli_helpers import one_line, run
 
 MC, BAL = "MultiCellAssoc-v0", "MultiCellAssocBalanced-v0"
@@ -92,6 +94,33 @@ def test_tiny_training_raises_the_sum_rate_and_reproduces(tmp_path: Path) -> Non
     )
     loaded = load_checkpoint(tmp_path / "a.pt", algorithm="l2o", env_id=MC)
     assert loaded.step == 64 * 60 and loaded.hyperparameters["seed"] == 5
+
+
+def test_gumbel_samples_average_the_sum_rate_of_their_draws() -> None:
+    """One training step's loss is -(mean over instances of the mean over the S noise draws'
+    sum rates), recomputed here from the same initial weights, instances and noise stream."""
+    args = L2OArgs(
+        head="gs", hidden=8, layers=1, batch_size=16, total_steps=16, seed=3, gumbel_samples=3
+    )
+    result = train(MC, None, args)
+    torch.manual_seed(3)
+    envs = gym.make_vec(MC, num_envs=16, vectorization_mode="vector_entry_point")
+    observation, _ = envs.reset(seed=3)
+    scorer = build_scorer(args, int(envs.unwrapped.config.num_antennas))
+    logits, _ = scorer.encode(observation)
+    noise = make_generator(3, "gumbel")
+    draws = [
+        envs.unwrapped.evaluate(relaxed_association(logits, "gs", 1.0, generator=noise)).reward
+        for _ in range(3)
+    ]
+    expected = -torch.stack(draws).mean(0).mean()
+    one_draw = -draws[0].mean()
+    envs.close()
+    loss = result.checkpoint.curve[-1]["loss"]
+    assert loss == pytest.approx(float(expected), rel=1e-5)
+    assert abs(float(expected) - float(one_draw)) > 1e-3  # the other draws count
+    with pytest.raises(ValueError, match="gumbel_samples must be an integer >= 1"):
+        L2OArgs(gumbel_samples=0)
 
 
 def test_correlation_mixing_trains_and_loads_as_a_policy(tmp_path: Path) -> None:
@@ -204,6 +233,17 @@ def test_args_and_trainer_errors(tmp_path: Path) -> None:
     one_line(done.stderr, "unknown l2o hyper-parameter(s) depth", "valid:")
     done = run("train", "l2o", "--env", "CellFreeAssoc-v0", "--steps", "8", "--out", "x.pt")
     assert done.returncode == 2
+
+
+def test_cosine_schedule_decays_the_step_size_to_zero() -> None:
+    args = L2OArgs(learning_rate=2e-3, lr_schedule="cosine", total_steps=1000)
+    assert args.step_size(0) == pytest.approx(2e-3)
+    assert args.step_size(500) == pytest.approx(1e-3)
+    assert args.step_size(250) == pytest.approx(1e-3 * (1 + 2**-0.5))
+    assert args.step_size(1000) == pytest.approx(0.0, abs=1e-18)
+    assert L2OArgs(learning_rate=2e-3).step_size(1000) == 2e-3  # constant: unchanged
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        L2OArgs(lr_schedule="linear")
 
 
 def test_checkpoint_for_another_beamformer_is_one_line(tmp_path: Path) -> None:
