@@ -175,16 +175,19 @@ class L2OArgs:
                 f"correlation_mixing needs encoder='edge_node', got encoder={self.encoder!r}"
             )
 
+    def progress(self, step: int) -> float:
+        """The fraction ``t / T`` of training done after ``step`` instances, in ``[0, 1]``."""
+        return min(max(step / self.total_steps, 0.0), 1.0)
+
     def step_size(self, step: int) -> float:
         """Adam's step size after ``step`` training instances (:attr:`lr_schedule`)."""
         if self.lr_schedule == "constant":
             return self.learning_rate
-        fraction = min(max(step / self.total_steps, 0.0), 1.0)
-        return self.learning_rate * 0.5 * (1.0 + math.cos(math.pi * fraction))
+        return self.learning_rate * 0.5 * (1.0 + math.cos(math.pi * self.progress(step)))
 
     def temperature(self, step: int) -> float:
         """τ after ``step`` training instances (geometric from start to end)."""
-        fraction = min(max(step / self.total_steps, 0.0), 1.0)
+        fraction = self.progress(step)
         return float(
             self.temperature_start * (self.temperature_end / self.temperature_start) ** fraction
         )
@@ -631,6 +634,7 @@ def train(
             beams = scorer.beams(observation, edge) if agent_mode else None
             # Several noise draws per instance (noisy heads): the mean of their sum rates.
             draws = args.gumbel_samples if args.head != "softmax" else 1
+            caps = None if limit is None else float(limit)
             sum_rate = torch.zeros(())
             excess = torch.zeros(())
             for _ in range(draws):
@@ -639,7 +643,7 @@ def train(
                     args.head,
                     temperature,
                     generator=noise,
-                    caps=None if limit is None else float(limit),
+                    caps=caps,
                     sinkhorn_iterations=args.sinkhorn_iterations,
                 )
                 if args.straight_through:
