@@ -569,6 +569,7 @@ def train(
     )
     base = envs.unwrapped
     limit = env_load_limit(envs)
+    caps = None if limit is None else float(limit)  # the skgs head's per-BS caps
     if args.head == "skgs" and limit is None:
         envs.close()
         raise ValueError(
@@ -634,7 +635,6 @@ def train(
             beams = scorer.beams(observation, edge) if agent_mode else None
             # Several noise draws per instance (noisy heads): the mean of their sum rates.
             draws = args.gumbel_samples if args.head != "softmax" else 1
-            caps = None if limit is None else float(limit)
             sum_rate = torch.zeros(())
             excess = torch.zeros(())
             for _ in range(draws):
